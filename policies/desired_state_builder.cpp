@@ -1,0 +1,445 @@
+#include "policies/desired_state_builder.hpp"
+
+#include "policies/transforms.hpp"
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace bobsync::policies {
+namespace {
+
+using state::Employee;
+using state::Phase;
+
+// The machine value of a field: Bob's human-readable form of a date follows
+// the company's display format, so dates and statuses are read raw.
+std::string_view raw_value(const Employee& employee, const std::string& field_id) {
+  const auto* machine = employee.fields.find(field_id + "@machine");
+  return machine != nullptr ? std::string_view(*machine) : employee.get(field_id);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x))
+                  == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool contains_ci(const std::vector<std::string>& values, std::string_view value) {
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+    return iequals(trim(v), trim(value));
+  });
+}
+
+std::string_view email_domain(std::string_view email) {
+  const auto at = email.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : email.substr(at + 1);
+}
+
+// Every non-empty list of the filter holds the employee's value.
+bool matches(const ScopeFilter& filter, const Employee& e, const LifecycleFields& f) {
+  if (!filter.email_domains.empty()
+      && !contains_ci(filter.email_domains, email_domain(trim(e.get(f.email))))) {
+    return false;
+  }
+  if (!filter.sites.empty() && !contains_ci(filter.sites, e.get(f.site))) {
+    return false;
+  }
+  if (!filter.departments.empty() && !contains_ci(filter.departments, e.get(f.department))) {
+    return false;
+  }
+  if (!filter.employment_types.empty()
+      && !contains_ci(filter.employment_types, e.get(f.employment_type))) {
+    return false;
+  }
+  if (!filter.employee_ids.empty()
+      && std::find(filter.employee_ids.begin(), filter.employee_ids.end(), e.id)
+             == filter.employee_ids.end()) {
+    return false;
+  }
+  for (const auto& [field, values] : filter.fields) {
+    if (!contains_ci(values, e.get(field)) && !contains_ci(values, raw_value(e, field))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct ScopeVerdict {
+  bool in_scope = true;
+  std::string reason;
+};
+
+ScopeVerdict evaluate_scope(const Employee& e, const Policy& policy) {
+  const auto& f = policy.lifecycle.fields;
+  if (!policy.scope.include.empty() && !matches(policy.scope.include, e, f)) {
+    return {false, "does not match scope.include"};
+  }
+  for (std::size_t i = 0; i < policy.scope.exclude.size(); ++i) {
+    if (matches(policy.scope.exclude[i], e, f)) {
+      return {false, "matches scope.exclude[" + std::to_string(i) + "]"};
+    }
+  }
+  return {true,
+          policy.scope.include.empty() ? "no scope.include: everybody is in scope"
+                                       : "matches scope.include"};
+}
+
+// Parses Bob's machine date (YYYY-MM-DD, possibly followed by a time) or a
+// DD/MM/YYYY display date. nullopt when it is neither.
+std::optional<date::year_month_day> parse_date(std::string_view text) {
+  text = text.substr(0, std::min<std::size_t>(text.size(), 10));
+  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (i >= text.size() || text[i] < '0' || text[i] > '9') {
+        return std::nullopt;
+      }
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  std::optional<int> y;
+  std::optional<int> m;
+  std::optional<int> d;
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
+    y = digits(0, 4);
+    m = digits(5, 2);
+    d = digits(8, 2);
+  } else if (text.size() == 10 && text[2] == '/' && text[5] == '/') {
+    d = digits(0, 2);
+    m = digits(3, 2);
+    y = digits(6, 4);
+  }
+  if (!y || !m || !d) {
+    return std::nullopt;
+  }
+  const date::year_month_day ymd{
+      date::year{*y}, date::month{static_cast<unsigned>(*m)}, date::day{static_cast<unsigned>(*d)}};
+  return ymd.ok() ? std::optional(ymd) : std::nullopt;
+}
+
+std::string to_iso(date::year_month_day ymd) {
+  return date::format("%F", ymd);
+}
+
+date::year_month_day add_days(date::year_month_day ymd, int n) {
+  return date::year_month_day{date::sys_days(ymd) + date::days{n}};
+}
+
+// Resolves IANA names once per build.
+class ZoneCache {
+public:
+  const date::time_zone* get(const std::string& name) {
+    auto it = m_zones.find(name);
+    if (it != m_zones.end()) {
+      return it->second;
+    }
+    const date::time_zone* zone = nullptr;
+    try {
+      zone = date::locate_zone(name);
+    } catch (const std::runtime_error&) {
+      zone = nullptr;
+    }
+    m_zones.emplace(name, zone);
+    return zone;
+  }
+
+private:
+  std::unordered_map<std::string, const date::time_zone*> m_zones;
+};
+
+struct LocalDay {
+  date::year_month_day today;
+  std::string zone_name;
+};
+
+LocalDay local_today(const Employee& e,
+                     const Policy& policy,
+                     ZoneCache& zones,
+                     std::chrono::system_clock::time_point now,
+                     state::Diagnostics& diagnostics) {
+  std::string name = policy.lifecycle.time_zone;
+  const auto site = std::string(trim(e.get(policy.lifecycle.fields.site)));
+  if (auto it = policy.lifecycle.site_time_zones.find(site);
+      !site.empty() && it != policy.lifecycle.site_time_zones.end()) {
+    name = it->second;
+  }
+  const date::time_zone* zone = zones.get(name);
+  if (zone == nullptr) {
+    diagnostics.push_back(
+        {state::Severity::warning,
+         "time zone '" + name + "' is unknown on this system; using UTC for employee " + e.id,
+         {}});
+    zone = zones.get("UTC");
+  }
+  const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(now));
+  return {date::year_month_day{date::floor<date::days>(local)}, name};
+}
+
+struct PhaseVerdict {
+  Phase phase = Phase::active;
+  std::string reason;
+  std::string effective_date;
+};
+
+std::optional<date::year_month_day>
+read_date(const Employee& e, const std::string& field, state::Diagnostics& diagnostics) {
+  const auto text = trim(raw_value(e, field));
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  auto parsed = parse_date(text);
+  if (!parsed) {
+    diagnostics.push_back({state::Severity::warning,
+                           "employee " + e.id + ": " + field + " '" + std::string(text)
+                               + "' is not a date (expected YYYY-MM-DD); ignored",
+                           {}});
+  }
+  return parsed;
+}
+
+PhaseVerdict evaluate_phase(const Employee& e,
+                            const Policy& policy,
+                            date::year_month_day today,
+                            state::Diagnostics& diagnostics) {
+  const auto& lc = policy.lifecycle;
+  const auto start = read_date(e, lc.fields.start_date, diagnostics);
+  const auto termination = read_date(e, lc.fields.termination_date, diagnostics);
+  const auto last_day = read_date(e, lc.fields.last_day_of_work, diagnostics);
+
+  std::optional<date::year_month_day> leave;
+  std::string leave_what;
+  auto consider = [&](const std::optional<date::year_month_day>& d, const char* what) {
+    if (d && (!leave || *d < *leave)) {
+      leave = d;
+      leave_what = what;
+    }
+  };
+  switch (lc.leaver_date) {
+  case LeaverDate::earliest:
+    consider(termination, "termination date");
+    consider(last_day, "last day of work");
+    break;
+  case LeaverDate::termination_date:
+    consider(termination, "termination date");
+    break;
+  case LeaverDate::last_day_of_work:
+    consider(last_day, "last day of work");
+    break;
+  }
+  // A start date after the leave date is a rehire: the termination belongs to
+  // the earlier employment.
+  if (leave && start && *start > *leave) {
+    leave.reset();
+  }
+  if (leave && today >= *leave) {
+    return {Phase::leaver, leave_what + " " + to_iso(*leave) + " reached", to_iso(*leave)};
+  }
+  const std::string leaving =
+      leave ? "; leaves on " + to_iso(*leave) + " (" + leave_what + ")" : std::string();
+  if (start && today < *start) {
+    const auto window = add_days(*start, -lc.provision_days_before);
+    if (lc.provision_days_before > 0 && today >= window) {
+      return {Phase::staged,
+              "starts on " + to_iso(*start) + "; provisioned "
+                  + std::to_string(lc.provision_days_before) + " days early" + leaving,
+              to_iso(*start)};
+    }
+    std::string reason = "starts on " + to_iso(*start);
+    if (lc.provision_days_before > 0) {
+      reason += "; created " + std::to_string(lc.provision_days_before) + " days before, on "
+                + to_iso(window);
+    }
+    return {Phase::pending, reason + leaving, to_iso(window)};
+  }
+  const std::string started = start ? "started on " + to_iso(*start) : "no start date";
+  if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
+    const auto status = trim(raw_value(e, lc.fields.status));
+    if (!status.empty() && !iequals(status, "active")) {
+      return {Phase::inactive, "Bob status is " + std::string(status) + leaving, ""};
+    }
+  }
+  return {Phase::active, started + leaving, ""};
+}
+
+std::string describe_chain(const Mapping& m) {
+  std::string out;
+  for (const auto& t : m.transforms) {
+    if (!out.empty()) {
+      out += " | ";
+    }
+    switch (t.kind) {
+    case Transform::Kind::trim:
+      out += "trim";
+      break;
+    case Transform::Kind::lower:
+      out += "lower";
+      break;
+    case Transform::Kind::upper:
+      out += "upper";
+      break;
+    case Transform::Kind::default_value:
+      out += "default(" + t.arg + ")";
+      break;
+    case Transform::Kind::replace:
+      out += "replace(" + t.pattern + " -> " + t.arg + ")";
+      break;
+    case Transform::Kind::lookup:
+      out += "lookup";
+      break;
+    case Transform::Kind::join:
+      out += "join('" + t.arg + "')";
+      break;
+    case Transform::Kind::normalize_diacritics:
+      out += "normalizeDiacritics";
+      break;
+    case Transform::Kind::sanitize_username:
+      out += "sanitizeUsername";
+      break;
+    }
+  }
+  return out;
+}
+
+std::string describe_sources(const Mapping& m) {
+  if (m.constant) {
+    return "\"" + *m.constant + "\"";
+  }
+  std::string out;
+  for (const auto& s : m.sources) {
+    out += (out.empty() ? "" : " + ") + s;
+  }
+  return out;
+}
+
+std::vector<std::string> read_sources(const Mapping& m, const Employee& e) {
+  std::vector<std::string> values;
+  if (m.constant) {
+    values.push_back(*m.constant);
+    return values;
+  }
+  values.reserve(m.sources.size());
+  for (const auto& s : m.sources) {
+    values.emplace_back(e.get(s));
+  }
+  return values;
+}
+
+state::DesiredUser build_user(const Employee& e, const Policy& policy, const PhaseVerdict& phase) {
+  state::DesiredUser user;
+  user.employee_id = e.id;
+  user.display_name = std::string(e.get(policy.lifecycle.fields.display_name));
+  user.phase = phase.phase;
+  user.phase_reason = phase.reason;
+  user.effective_date = phase.effective_date;
+  for (const auto& m : policy.mapping) {
+    state::DesiredField field;
+    field.value = apply_transforms(read_sources(m, e), m.transforms, policy.usernames);
+    field.mode = m.mode;
+    user.fields.set(m.target, std::move(field));
+  }
+  return user;
+}
+
+} // namespace
+
+state::DesiredState build_desired_state(const std::vector<state::Employee>& employees,
+                                        const Policy& policy,
+                                        std::chrono::system_clock::time_point now) {
+  state::DesiredState desired;
+  desired.source_count = employees.size();
+  desired.users.reserve(employees.size());
+  ZoneCache zones;
+
+  for (const auto& e : employees) {
+    const auto scope = evaluate_scope(e, policy);
+    if (!scope.in_scope && policy.scope.out_of_scope == OutOfScopeAction::ignore) {
+      desired.out_of_scope.push_back(e.id);
+      continue;
+    }
+    const auto day = local_today(e, policy, zones, now, desired.diagnostics);
+    auto phase = evaluate_phase(e, policy, day.today, desired.diagnostics);
+    if (!scope.in_scope) {
+      phase = {Phase::leaver, "out of scope (" + scope.reason + ")", ""};
+    }
+    desired.users.push_back(build_user(e, policy, phase));
+  }
+  std::sort(desired.out_of_scope.begin(), desired.out_of_scope.end());
+
+  if (employees.empty()) {
+    const std::string message =
+        "Bob returned no employees: refusing to treat the whole workforce as gone. Check the "
+        "service user's permissions (it must see all employees, including inactive ones).";
+    if (policy.safety.block_on_empty_source) {
+      desired.block_reasons.push_back(message);
+    } else {
+      desired.diagnostics.push_back({state::Severity::warning, message, {}});
+    }
+    return desired;
+  }
+  for (const auto& field : policy.mapped_bob_fields()) {
+    const bool seen = std::any_of(employees.begin(), employees.end(), [&](const Employee& e) {
+      return e.fields.contains(field);
+    });
+    if (seen) {
+      continue;
+    }
+    const std::string message =
+        "Bob field '" + field
+        + "' is absent for every employee: Bob silently omits fields the service user may not "
+          "see. Grant the service user access to it, or remove it from the mapping.";
+    if (policy.safety.block_on_missing_field) {
+      desired.block_reasons.push_back(message);
+    } else {
+      desired.diagnostics.push_back({state::Severity::warning, message, {}});
+    }
+  }
+  return desired;
+}
+
+EmployeeExplanation explain_employee(const state::Employee& employee,
+                                     const Policy& policy,
+                                     std::chrono::system_clock::time_point now) {
+  EmployeeExplanation out;
+  const auto scope = evaluate_scope(employee, policy);
+  out.in_scope = scope.in_scope;
+  out.scope_reason = scope.reason;
+  ZoneCache zones;
+  state::Diagnostics ignored;
+  const auto day = local_today(employee, policy, zones, now, ignored);
+  out.local_date = to_iso(day.today);
+  out.time_zone = day.zone_name;
+  const auto phase = evaluate_phase(employee, policy, day.today, ignored);
+  out.phase = phase.phase;
+  out.phase_reason = phase.reason;
+  if (!scope.in_scope && policy.scope.out_of_scope == OutOfScopeAction::suspend) {
+    out.phase = Phase::leaver;
+    out.phase_reason = "out of scope (" + scope.reason + ")";
+  }
+  for (const auto& m : policy.mapping) {
+    FieldExplanation f;
+    f.target = m.target;
+    f.sources = describe_sources(m);
+    const auto values = read_sources(m, employee);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const bool absent = !m.constant && !employee.fields.contains(m.sources[i]);
+      f.raw += (i == 0 ? "" : " | ") + (absent ? std::string("<absent>") : "\"" + values[i] + "\"");
+    }
+    f.transforms = describe_chain(m);
+    f.result = apply_transforms(values, m.transforms, policy.usernames);
+    f.mode = m.mode;
+    out.fields.push_back(std::move(f));
+  }
+  return out;
+}
+
+} // namespace bobsync::policies

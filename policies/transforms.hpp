@@ -1,0 +1,37 @@
+#pragma once
+
+// Transforms applied to Bob values on their way to JumpCloud. Pure functions;
+// transliteration uses ICU.
+
+#include "policies/policy.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bobsync::policies {
+
+// Applies a chain to the values read from a mapping's sources and returns the
+// final string. Elementwise steps apply to every element; `join` merges them.
+// If more than one element is left at the end they are joined with a space.
+std::string apply_transforms(std::vector<std::string> values,
+                             const std::vector<Transform>& chain,
+                             const Usernames& usernames);
+
+// Strips diacritics and folds Latin ligatures/special letters (José -> Jose,
+// Straße -> Strasse, Łukasz -> Lukasz). Other scripts are kept as they are.
+std::string normalize_diacritics(std::string_view text);
+
+// Any script to ASCII (ICU Any-Latin; Latin-ASCII), lowercase, spaces become
+// '.', only [a-z0-9._-], no leading/trailing or doubled separators, starts
+// with a letter (leading digits/separators dropped), at most `max_length`
+// characters. "José Núñez" -> "jose.nunez", "Иван Петров" -> "ivan.petrov".
+// Returns "" when nothing usable is left.
+std::string sanitize_username(std::string_view text, int max_length);
+
+// ASCII lowercase / uppercase of UTF-8 text (full Unicode case mapping).
+std::string to_lower(std::string_view text);
+std::string to_upper(std::string_view text);
+std::string trim(std::string_view text);
+
+} // namespace bobsync::policies

@@ -1,0 +1,167 @@
+#pragma once
+
+// The vocabulary of both worlds: employees as read from Bob, users as observed
+// in JumpCloud, and the desired users built from the two. Plain value types.
+
+#include <algorithm>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bobsync::state {
+
+using EmployeeId = std::string; // Bob's id: a 19-digit number kept as a string
+using UserId = std::string;     // JumpCloud's `_id`
+
+// A small sorted map of string keys to values. Kept as a flat vector: an
+// employee or user has about twenty fields, and 100,000 of each must fit in a
+// few hundred megabytes.
+template<typename V> class FlatMap {
+public:
+  using Entry = std::pair<std::string, V>;
+
+  FlatMap() = default;
+  FlatMap(std::initializer_list<Entry> entries) {
+    for (const auto& e : entries) {
+      set(e.first, e.second);
+    }
+  }
+
+  // nullptr when absent.
+  const V* find(std::string_view key) const {
+    auto it = lower(key);
+    return it != m_entries.end() && it->first == key ? &it->second : nullptr;
+  }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  void set(std::string_view key, V value) {
+    auto it = lower(key);
+    if (it != m_entries.end() && it->first == key) {
+      it->second = std::move(value);
+    } else {
+      m_entries.insert(it, Entry{std::string(key), std::move(value)});
+    }
+  }
+  bool erase(std::string_view key) {
+    auto it = lower(key);
+    if (it == m_entries.end() || it->first != key) {
+      return false;
+    }
+    m_entries.erase(it);
+    return true;
+  }
+  const std::vector<Entry>& entries() const { return m_entries; }
+  std::size_t size() const { return m_entries.size(); }
+  bool empty() const { return m_entries.empty(); }
+  auto begin() const { return m_entries.begin(); }
+  auto end() const { return m_entries.end(); }
+
+  bool operator==(const FlatMap&) const = default;
+
+private:
+  typename std::vector<Entry>::iterator lower(std::string_view key) {
+    return std::lower_bound(m_entries.begin(),
+                            m_entries.end(),
+                            key,
+                            [](const Entry& e, std::string_view k) { return e.first < k; });
+  }
+  typename std::vector<Entry>::const_iterator lower(std::string_view key) const {
+    return std::lower_bound(m_entries.begin(),
+                            m_entries.end(),
+                            key,
+                            [](const Entry& e, std::string_view k) { return e.first < k; });
+  }
+
+  std::vector<Entry> m_entries;
+};
+
+// One employee as Bob returned it. `fields` is keyed by Bob's dot field id
+// (`root.email`, `work.title`, `work.custom.field_123`). A key that is absent
+// means Bob did not send the field at all (often: the service user may not see
+// it); a key holding "" means Bob sent null or an empty value. For list fields
+// the value is the human-readable one when Bob sent it (humanReadable APPEND),
+// else the machine value (a list-item id).
+struct Employee {
+  EmployeeId id;
+  FlatMap<std::string> fields;
+
+  // The value of a field, "" when absent or null.
+  std::string_view get(std::string_view field_id) const {
+    const auto* value = fields.find(field_id);
+    return value != nullptr ? std::string_view(*value) : std::string_view();
+  }
+
+  bool operator==(const Employee&) const = default;
+};
+
+// JumpCloud's user states. STAGED exists only at creation.
+enum class UserState { staged, activated, suspended };
+
+std::string_view to_string(UserState state); // "STAGED" | "ACTIVATED" | "SUSPENDED"
+std::optional<UserState> parse_user_state(std::string_view text);
+
+// A JumpCloud user as observed. `fields` is flat: scalar fields by their
+// JumpCloud name (`email`, `jobTitle`), phone numbers as
+// `phoneNumbers[type=work]`, custom attributes as `attributes[name=costCode]`.
+struct DirectoryUser {
+  UserId id;
+  UserState state = UserState::activated;
+  FlatMap<std::string> fields;
+
+  std::string_view get(std::string_view name) const {
+    const auto* value = fields.find(name);
+    return value != nullptr ? std::string_view(*value) : std::string_view();
+  }
+
+  bool operator==(const DirectoryUser&) const = default;
+};
+
+// How a mapped field is owned.
+enum class FieldMode {
+  always,      // managed: any difference, including drift made by hand, is repaired
+  create_only, // set when the user is created, never touched again
+  if_empty,    // set when JumpCloud has no value
+};
+
+std::string_view to_string(FieldMode mode);
+
+struct DesiredField {
+  std::string value; // "" means "no value": clears the field in `always` mode
+  FieldMode mode = FieldMode::always;
+  // Display-only: where the value came from ("root.email | trim | lower").
+  std::string origin;
+
+  bool operator==(const DesiredField&) const = default;
+};
+
+// Where an employee is in its lifecycle, as of the evaluation time.
+enum class Phase {
+  pending,  // start date (minus provisionDaysBefore) not reached: nothing to create yet
+  staged,   // inside provisionDaysBefore: create staged, activate on the start date
+  active,   // employed: the user should exist and be active
+  inactive, // Bob says inactive (useBobStatus) but no termination is due: suspend, never create
+  leaver,   // termination / last day reached, or gone from Bob: suspend, never create
+};
+
+std::string_view to_string(Phase phase);
+
+// One in-scope employee's desired JumpCloud user.
+struct DesiredUser {
+  EmployeeId employee_id;
+  FlatMap<DesiredField> fields; // JumpCloud field name -> desired value
+  Phase phase = Phase::active;
+  std::string phase_reason;   // display-only: why this phase ("start date 2026-12-01 ...")
+  std::string effective_date; // YYYY-MM-DD: when `pending` creates or `staged` activates
+  std::string display_name;   // for messages
+
+  std::string_view value(std::string_view name) const {
+    const auto* field = fields.find(name);
+    return field != nullptr ? std::string_view(field->value) : std::string_view();
+  }
+
+  bool operator==(const DesiredUser&) const = default;
+};
+
+} // namespace bobsync::state

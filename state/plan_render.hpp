@@ -1,0 +1,30 @@
+#pragma once
+
+// Renderings of a plan: the text diff people read, and the JSON that
+// `plan --json` prints and `plan --out` saves (read back by `apply --plan`).
+
+#include "state/plan.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bobsync::state {
+
+inline constexpr int k_plan_format_version = 1;
+
+// "+ create", "~ update" with old -> new per field, "- suspend", "! conflict",
+// "> activate", "… defer" and a summary line. Deterministic.
+std::string render_text(const Plan& plan);
+
+// The JSON document: formatVersion, policyHash, summary, blocked{blocked,
+// reasons}, changes[] {action, bobId, jumpcloudId, email, username, reason,
+// fields{name:{old,new}}, targetState, date, matchedBy, leaver}, warnings[].
+// `indent` < 0 gives one line.
+std::string render_json(const Plan& plan, int indent = 2);
+
+// Reads a document written by render_json. nullopt with `error` set when the
+// text is not such a document or has another formatVersion.
+std::optional<Plan> parse_plan_json(std::string_view text, std::string& error);
+
+} // namespace bobsync::state

@@ -1,0 +1,725 @@
+#include "state/planner.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace bobsync::state {
+
+std::string_view to_string(StatusBehavior behavior) {
+  switch (behavior) {
+  case StatusBehavior::use_bob_status:
+    return "useBobStatus";
+  case StatusBehavior::always_activate:
+    return "alwaysActivate";
+  case StatusBehavior::always_suspend:
+    return "alwaysSuspend";
+  }
+  return "unknown"; // unreachable
+}
+
+std::string_view to_string(MatchRule rule) {
+  switch (rule) {
+  case MatchRule::employee_identifier:
+    return "employeeIdentifier";
+  case MatchRule::email:
+    return "email";
+  }
+  return "unknown"; // unreachable
+}
+
+std::string attribute_field(std::string_view name) {
+  return "attributes[name=" + std::string(name) + "]";
+}
+
+namespace {
+
+constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
+
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Field values that are compared without regard to case: JumpCloud may store
+// emails lowercased.
+bool same_value(std::string_view field, std::string_view a, std::string_view b) {
+  if (field == "email") {
+    return lower_ascii(a) == lower_ascii(b);
+  }
+  return a == b;
+}
+
+// Fields JumpCloud requires: an empty desired value never clears them.
+bool is_required(std::string_view field) {
+  return field == "email" || field == "username";
+}
+
+struct Match {
+  std::size_t user = k_none;
+  std::string by;
+  std::string conflict; // non-empty: this employee is a conflict
+  const Link* link = nullptr;
+};
+
+class Planner {
+public:
+  Planner(const DesiredState& desired,
+          const std::vector<DirectoryUser>& observed,
+          const std::vector<Link>& links,
+          const PlanOptions& options)
+      : m_desired(desired),
+        m_observed(observed),
+        m_links(links),
+        m_options(options) {}
+
+  Plan run() {
+    index();
+    match_all();
+    mark_duplicates();
+    m_taken_usernames.reserve(m_observed.size() + m_desired.users.size());
+    for (const auto& u : m_observed) {
+      m_taken_usernames.insert(lower_ascii(u.get("username")));
+    }
+    for (std::size_t i : m_order) {
+      plan_employee(i);
+    }
+    assign_new_usernames();
+    plan_gone();
+    if (m_options.only_employee) {
+      std::erase_if(m_plan.changes,
+                    [&](const Change& c) { return c.employee_id != *m_options.only_employee; });
+    }
+    m_plan.diagnostics.insert(
+        m_plan.diagnostics.end(), m_desired.diagnostics.begin(), m_desired.diagnostics.end());
+    finalize(m_plan);
+    m_plan.summary.managed = static_cast<int>(m_managed_users.size());
+    m_plan.summary.unchanged = m_unchanged;
+    check_safety();
+    return std::move(m_plan);
+  }
+
+private:
+  void index() {
+    for (std::size_t i = 0; i < m_observed.size(); ++i) {
+      const auto& u = m_observed[i];
+      m_by_id.emplace(u.id, i);
+      if (auto email = lower_ascii(u.get("email")); !email.empty()) {
+        m_by_email[email].push_back(i);
+      }
+      if (auto eid = u.get("employeeIdentifier"); !eid.empty()) {
+        m_by_eid[std::string(eid)].push_back(i);
+      }
+      if (!m_options.link_attribute.empty()) {
+        if (auto owner = u.get(attribute_field(m_options.link_attribute)); !owner.empty()) {
+          m_attribute_owner.emplace(i, std::string(owner));
+          m_attribute_users[std::string(owner)].push_back(i);
+        }
+      }
+    }
+    for (const auto& link : m_links) {
+      auto it = m_by_id.find(link.user_id);
+      if (it == m_by_id.end()) {
+        continue; // the user was deleted in JumpCloud: the link is void
+      }
+      m_link_by_employee.emplace(link.employee_id, &link);
+      m_link_owner.emplace(it->second, link.employee_id);
+    }
+    m_order.resize(m_desired.users.size());
+    for (std::size_t i = 0; i < m_order.size(); ++i) {
+      m_order[i] = i;
+      m_desired_index.emplace(m_desired.users[i].employee_id, i);
+    }
+    std::sort(m_order.begin(), m_order.end(), [&](std::size_t a, std::size_t b) {
+      return m_desired.users[a].employee_id < m_desired.users[b].employee_id;
+    });
+    m_matches.resize(m_desired.users.size());
+  }
+
+  // The employee that owns a user through a stored link or, failing that,
+  // through the link attribute. "" when nobody does.
+  std::string owner_of(std::size_t user) const {
+    if (auto it = m_link_owner.find(user); it != m_link_owner.end()) {
+      return it->second;
+    }
+    if (auto it = m_attribute_owner.find(user); it != m_attribute_owner.end()) {
+      return it->second;
+    }
+    return {};
+  }
+
+  void match_all() {
+    std::unordered_map<std::size_t, std::vector<std::size_t>> claims;
+    for (std::size_t i : m_order) {
+      const auto& d = m_desired.users[i];
+      auto& match = m_matches[i];
+      if (auto it = m_link_by_employee.find(d.employee_id); it != m_link_by_employee.end()) {
+        match.user = m_by_id.at(it->second->user_id);
+        match.by = "link";
+        match.link = it->second;
+        continue;
+      }
+      if (!m_options.link_attribute.empty()) {
+        // A user whose link attribute names this employee and that no stored
+        // link gives to somebody else.
+        if (auto it = m_attribute_users.find(d.employee_id); it != m_attribute_users.end()) {
+          for (std::size_t user : it->second) {
+            if (!m_link_owner.contains(user)) {
+              match.user = user; // the lowest index: deterministic
+              break;
+            }
+          }
+        }
+        if (match.user != k_none) {
+          match.by = "attribute";
+          continue;
+        }
+      }
+      for (auto rule : m_options.match_rules) {
+        const std::vector<std::size_t>* candidates = nullptr;
+        std::string value;
+        switch (rule) {
+        case MatchRule::employee_identifier:
+          value = std::string(d.value("employeeIdentifier"));
+          if (auto it = m_by_eid.find(value); !value.empty() && it != m_by_eid.end()) {
+            candidates = &it->second;
+          }
+          break;
+        case MatchRule::email:
+          value = lower_ascii(d.value("email"));
+          if (auto it = m_by_email.find(value); !value.empty() && it != m_by_email.end()) {
+            candidates = &it->second;
+          }
+          break;
+        }
+        if (candidates == nullptr) {
+          continue;
+        }
+        const std::string what = std::string(to_string(rule)) + " '" + value + "'";
+        if (candidates->size() > 1) {
+          match.conflict = std::to_string(candidates->size()) + " JumpCloud users have " + what;
+          break;
+        }
+        const std::size_t user = candidates->front();
+        if (auto owner = owner_of(user); !owner.empty() && owner != d.employee_id) {
+          match.conflict = "JumpCloud user " + m_observed[user].id + " with " + what
+                           + " is already linked to employee " + owner;
+          break;
+        }
+        if (!m_options.adopt_existing) {
+          match.conflict = "JumpCloud user " + m_observed[user].id + " has " + what
+                           + " but adopting existing users is disabled (matching.adoptExisting)";
+          break;
+        }
+        match.user = user;
+        match.by = std::string(to_string(rule));
+        claims[user].push_back(i);
+        break;
+      }
+    }
+    for (const auto& [user, claimants] : claims) {
+      if (claimants.size() < 2) {
+        continue;
+      }
+      std::string names;
+      for (std::size_t i : claimants) {
+        names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
+      }
+      for (std::size_t i : claimants) {
+        m_matches[i].conflict = "JumpCloud user " + m_observed[user].id
+                                + " is matched by several employees (" + names + ")";
+      }
+    }
+  }
+
+  // Employees sharing an email or an employee id cannot both be right.
+  void mark_duplicates() {
+    auto mark = [&](std::string_view field, bool fold_case) {
+      std::map<std::string, std::vector<std::size_t>> groups;
+      for (std::size_t i : m_order) {
+        std::string v(m_desired.users[i].value(field));
+        if (fold_case) {
+          v = lower_ascii(v);
+        }
+        if (!v.empty()) {
+          groups[v].push_back(i);
+        }
+      }
+      for (const auto& [value, members] : groups) {
+        if (members.size() < 2) {
+          continue;
+        }
+        std::string names;
+        for (std::size_t i : members) {
+          names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
+        }
+        for (std::size_t i : members) {
+          if (m_matches[i].conflict.empty()) {
+            m_matches[i].conflict =
+                "employees " + names + " share " + std::string(field) + " '" + value + "'";
+          }
+        }
+      }
+    };
+    mark("email", true);
+    mark("employeeIdentifier", false);
+  }
+
+  Change base_change(Action action, const DesiredUser& d, const DirectoryUser* user) const {
+    Change c;
+    c.action = action;
+    c.employee_id = d.employee_id;
+    c.email = std::string(d.value("email"));
+    if (user != nullptr) {
+      c.user_id = user->id;
+      c.username = std::string(user->get("username"));
+      if (c.email.empty()) {
+        c.email = std::string(user->get("email"));
+      }
+    } else {
+      c.username = std::string(d.value("username"));
+    }
+    return c;
+  }
+
+  // Another user already holds `field` = desired value: JumpCloud would refuse.
+  std::string uniqueness_conflict(const DesiredUser& d, std::size_t self) const {
+    const auto email = lower_ascii(d.value("email"));
+    if (auto it = m_by_email.find(email); !email.empty() && it != m_by_email.end()) {
+      for (std::size_t other : it->second) {
+        if (other != self) {
+          return "email '" + email + "' already belongs to JumpCloud user " + m_observed[other].id
+                 + " (" + std::string(m_observed[other].get("username")) + ")";
+        }
+      }
+    }
+    const std::string eid(d.value("employeeIdentifier"));
+    if (auto it = m_by_eid.find(eid); !eid.empty() && it != m_by_eid.end()) {
+      for (std::size_t other : it->second) {
+        if (other != self) {
+          return "employeeIdentifier '" + eid + "' already belongs to JumpCloud user "
+                 + m_observed[other].id;
+        }
+      }
+    }
+    return {};
+  }
+
+  std::vector<FieldChange> field_changes(const DesiredUser& d, const DirectoryUser& u) const {
+    std::vector<FieldChange> out;
+    for (const auto& [name, field] : d.fields) {
+      if (name == "username") {
+        continue; // usernames are decided with the others, see assign_new_usernames
+      }
+      const auto* current = u.fields.find(name);
+      const std::string_view have = current != nullptr ? std::string_view(*current) : "";
+      bool change = false;
+      switch (field.mode) {
+      case FieldMode::always:
+        change =
+            !same_value(name, have, field.value) && !(field.value.empty() && is_required(name));
+        break;
+      case FieldMode::create_only:
+        break;
+      case FieldMode::if_empty:
+        change = have.empty() && !field.value.empty();
+        break;
+      }
+      if (change) {
+        out.push_back({name,
+                       current != nullptr ? std::optional<std::string>(*current) : std::nullopt,
+                       field.value});
+      }
+    }
+    if (!m_options.link_attribute.empty()) {
+      const auto name = attribute_field(m_options.link_attribute);
+      const auto* current = u.fields.find(name);
+      if (current == nullptr || *current != d.employee_id) {
+        out.push_back({name,
+                       current != nullptr ? std::optional<std::string>(*current) : std::nullopt,
+                       d.employee_id});
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const FieldChange& a, const FieldChange& b) {
+      return a.name < b.name;
+    });
+    return out;
+  }
+
+  struct StateDecision {
+    std::optional<UserState> target;
+    std::string reason;
+    bool leaver = false;
+  };
+
+  StateDecision decide_state(const DesiredUser& d, const DirectoryUser& u, const Link* link) const {
+    const UserState s = u.state;
+    const bool rehire = link != nullptr && link->suspended_as_leaver;
+    switch (d.phase) {
+    case Phase::leaver:
+      if (s != UserState::suspended) {
+        return {UserState::suspended, "leaver: " + d.phase_reason, true};
+      }
+      return {};
+    case Phase::inactive:
+      if (m_options.status_behavior == StatusBehavior::use_bob_status
+          && s != UserState::suspended) {
+        return {UserState::suspended, d.phase_reason, false};
+      }
+      return {};
+    case Phase::pending:
+    case Phase::staged:
+      if (m_options.status_behavior == StatusBehavior::use_bob_status
+          && s == UserState::activated) {
+        return {UserState::suspended, "before the start date: " + d.phase_reason, false};
+      }
+      return {};
+    case Phase::active:
+      switch (m_options.status_behavior) {
+      case StatusBehavior::use_bob_status:
+        if (s != UserState::activated) {
+          return {UserState::activated,
+                  rehire ? "rehired: " + d.phase_reason : "active in Bob: " + d.phase_reason,
+                  false};
+        }
+        return {};
+      case StatusBehavior::always_activate:
+        if (s == UserState::staged || (s == UserState::suspended && rehire)) {
+          return {UserState::activated,
+                  (rehire ? "rehired: " : "start date reached: ") + d.phase_reason,
+                  false};
+        }
+        return {};
+      case StatusBehavior::always_suspend:
+        return {};
+      }
+      return {};
+    }
+    return {};
+  }
+
+  void plan_employee(std::size_t i) {
+    const auto& d = m_desired.users[i];
+    const auto& match = m_matches[i];
+    const DirectoryUser* user = match.user != k_none ? &m_observed[match.user] : nullptr;
+    if (user != nullptr && match.conflict.empty()) {
+      m_managed_users.insert(match.user);
+    }
+    if (!match.conflict.empty()) {
+      auto c = base_change(Action::conflict, d, user);
+      c.reason = match.conflict;
+      c.matched_by = match.by;
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
+    if (user == nullptr) {
+      plan_new(d);
+      return;
+    }
+    if (auto conflict = uniqueness_conflict(d, match.user); !conflict.empty()) {
+      auto c = base_change(Action::conflict, d, user);
+      c.reason = conflict;
+      c.matched_by = match.by;
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
+    auto fields = field_changes(d, *user);
+    if (auto username = d.fields.find("username");
+        username != nullptr && username->mode == FieldMode::always) {
+      m_renames.push_back({i, match.user});
+    }
+    const auto state = decide_state(d, *user, match.link);
+    Change c = base_change(Action::update, d, user);
+    c.matched_by = match.by;
+    c.fields = std::move(fields);
+    if (state.target) {
+      c.action = *state.target == UserState::suspended ? Action::suspend : Action::activate;
+      c.target_state = state.target;
+      c.reason = state.reason;
+      c.leaver = state.leaver;
+    } else if (!c.fields.empty()) {
+      c.reason = match.by == "link" || match.by == "attribute"
+                     ? "fields differ"
+                     : "fields differ; adopts the user matched by " + match.by;
+    }
+    if (c.fields.empty() && !c.target_state) {
+      if ((d.phase == Phase::pending || d.phase == Phase::staged)
+          && m_options.status_behavior != StatusBehavior::always_suspend
+          && user->state != UserState::activated && !d.effective_date.empty()) {
+        c.action = Action::defer;
+        c.date = d.phase == Phase::staged ? d.effective_date : start_of(d);
+        c.reason = "activated on the start date: " + d.phase_reason;
+        m_change_index.emplace(d.employee_id, m_plan.changes.size());
+        m_plan.changes.push_back(std::move(c));
+        return;
+      }
+      ++m_unchanged;
+      return;
+    }
+    m_change_index.emplace(d.employee_id, m_plan.changes.size());
+    m_plan.changes.push_back(std::move(c));
+  }
+
+  // The start date of a pending employee, from its reason ("starts on D").
+  static std::string start_of(const DesiredUser& d) {
+    constexpr std::string_view k_prefix = "starts on ";
+    if (d.phase_reason.rfind(k_prefix, 0) == 0) {
+      return d.phase_reason.substr(k_prefix.size(), 10);
+    }
+    return d.effective_date;
+  }
+
+  void plan_new(const DesiredUser& d) {
+    switch (d.phase) {
+    case Phase::inactive:
+    case Phase::leaver:
+      return; // never create someone who should not have access
+    case Phase::pending: {
+      auto c = base_change(Action::defer, d, nullptr);
+      c.date = d.effective_date;
+      c.reason = "created on " + d.effective_date + ": " + d.phase_reason;
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
+    case Phase::staged:
+    case Phase::active:
+      break;
+    }
+    if (d.value("email").empty()) {
+      auto c = base_change(Action::conflict, d, nullptr);
+      c.reason = "no email in Bob: JumpCloud requires one to create the user";
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
+    if (auto conflict = uniqueness_conflict(d, k_none); !conflict.empty()) {
+      auto c = base_change(Action::conflict, d, nullptr);
+      c.reason = conflict;
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
+    auto c = base_change(Action::create, d, nullptr);
+    if (d.phase == Phase::staged) {
+      c.target_state = m_options.early_state;
+      c.reason = "new hire, early: " + d.phase_reason;
+    } else {
+      c.target_state = m_options.status_behavior == StatusBehavior::always_suspend
+                           ? UserState::suspended
+                           : UserState::activated;
+      c.reason = "new hire: " + d.phase_reason;
+    }
+    for (const auto& [name, field] : d.fields) {
+      if (!field.value.empty() && name != "username") {
+        c.fields.push_back({name, std::nullopt, field.value});
+      }
+    }
+    if (!m_options.link_attribute.empty()) {
+      c.fields.push_back({attribute_field(m_options.link_attribute), std::nullopt, d.employee_id});
+    }
+    m_creates.push_back(m_plan.changes.size());
+    m_plan.changes.push_back(std::move(c));
+  }
+
+  // The first of base, base2, base3, ... (within the length limit) that no
+  // other user holds.
+  std::string ladder(const std::string& base) const {
+    const auto max = static_cast<std::size_t>(std::max(1, m_options.usernames.max_length));
+    auto fit = [&](std::string s, std::size_t room) {
+      if (s.size() > room) {
+        s.resize(room);
+      }
+      while (!s.empty() && (s.back() == '.' || s.back() == '_' || s.back() == '-')) {
+        s.pop_back();
+      }
+      return s;
+    };
+    std::string candidate = fit(base, max);
+    for (int n = m_options.usernames.suffix_start;
+         m_taken_usernames.contains(lower_ascii(candidate));
+         ++n) {
+      const auto suffix = std::to_string(n);
+      candidate = fit(base, max > suffix.size() ? max - suffix.size() : 0) + suffix;
+    }
+    return candidate;
+  }
+
+  void assign_new_usernames() {
+    // Existing users whose username is managed (`always`) first: they keep a
+    // name they already hold.
+    for (const auto& [i, user] : m_renames) {
+      const auto& d = m_desired.users[i];
+      const auto& u = m_observed[user];
+      const std::string base(d.value("username"));
+      if (base.empty()) {
+        continue;
+      }
+      const auto current = lower_ascii(u.get("username"));
+      m_taken_usernames.erase(current);
+      const auto name = ladder(base);
+      m_taken_usernames.insert(lower_ascii(name));
+      if (name == u.get("username")) {
+        continue;
+      }
+      auto found = m_change_index.find(d.employee_id);
+      if (found == m_change_index.end()) {
+        --m_unchanged;
+        auto c = base_change(Action::update, d, &u);
+        c.reason = "fields differ";
+        m_plan.changes.push_back(std::move(c));
+        found = m_change_index.emplace(d.employee_id, m_plan.changes.size() - 1).first;
+      }
+      auto it = m_plan.changes.begin() + static_cast<std::ptrdiff_t>(found->second);
+      if (it->action == Action::defer) {
+        it->action = Action::update;
+        it->date.clear();
+        it->reason = "fields differ";
+      }
+      it->fields.push_back({"username", std::string(u.get("username")), name});
+      std::sort(it->fields.begin(),
+                it->fields.end(),
+                [](const FieldChange& a, const FieldChange& b) { return a.name < b.name; });
+      it->username = name;
+    }
+    // m_creates was filled in employee-id order: suffixes are deterministic.
+    for (std::size_t index : m_creates) {
+      auto& c = m_plan.changes[index];
+      const auto& d = m_desired.users[m_desired_index.at(c.employee_id)];
+      const std::string base(d.value("username"));
+      if (base.empty()) {
+        c.action = Action::conflict;
+        c.fields.clear();
+        c.target_state.reset();
+        c.reason = "no username could be derived (display name '" + d.display_name
+                   + "' has nothing usable); set one in Bob or change the username mapping";
+        continue;
+      }
+      c.username = ladder(base);
+      m_taken_usernames.insert(lower_ascii(c.username));
+      c.fields.push_back({"username", std::nullopt, c.username});
+      std::sort(c.fields.begin(), c.fields.end(), [](const FieldChange& a, const FieldChange& b) {
+        return a.name < b.name;
+      });
+    }
+  }
+
+  // Users linked to an employee Bob no longer returns.
+  void plan_gone() {
+    if (!m_options.suspend_missing) {
+      return;
+    }
+    std::unordered_set<std::string_view> out_of_scope(m_desired.out_of_scope.begin(),
+                                                      m_desired.out_of_scope.end());
+    std::map<EmployeeId, std::size_t> gone;
+    auto consider = [&](std::size_t user, const std::string& owner) {
+      if (m_desired_index.contains(owner) || out_of_scope.contains(owner)) {
+        return;
+      }
+      gone.emplace(owner, user);
+    };
+    for (const auto& [user, owner] : m_link_owner) {
+      consider(user, owner);
+    }
+    for (const auto& [user, owner] : m_attribute_owner) {
+      if (!m_link_owner.contains(user)) {
+        consider(user, owner);
+      }
+    }
+    for (const auto& [employee, user] : gone) {
+      const auto& u = m_observed[user];
+      m_managed_users.insert(user);
+      if (u.state == UserState::suspended) {
+        continue;
+      }
+      Change c;
+      c.action = Action::suspend;
+      c.employee_id = employee;
+      c.user_id = u.id;
+      c.email = std::string(u.get("email"));
+      c.username = std::string(u.get("username"));
+      c.target_state = UserState::suspended;
+      c.reason = "leaver: employee is no longer in Bob";
+      c.leaver = true;
+      c.matched_by = m_link_owner.contains(user) ? "link" : "attribute";
+      m_plan.changes.push_back(std::move(c));
+    }
+  }
+
+  void check_safety() {
+    const auto& limits = m_options.safety;
+    const int suspensions = m_plan.summary.count(Action::suspend);
+    const int writes = m_plan.summary.count(Action::create) + m_plan.summary.count(Action::update)
+                       + m_plan.summary.count(Action::activate) + suspensions;
+    if (limits.max_suspensions && suspensions > *limits.max_suspensions) {
+      m_plan.block_reasons.push_back(
+          "the plan suspends " + std::to_string(suspensions) + " users; the policy allows "
+          + std::to_string(*limits.max_suspensions)
+          + " per run (safety.maxSuspensions). Check the data in Bob, or apply with "
+            "--allow-mass-changes.");
+    }
+    const int managed = m_plan.summary.managed;
+    if (limits.max_suspensions_percent && managed > 0 && suspensions > 0) {
+      const double percent = 100.0 * suspensions / managed;
+      if (percent > *limits.max_suspensions_percent) {
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.1f%%", percent);
+        char limit[64];
+        std::snprintf(limit, sizeof limit, "%g%%", *limits.max_suspensions_percent);
+        m_plan.block_reasons.push_back(
+            "the plan suspends " + std::string(buffer) + " of the " + std::to_string(managed)
+            + " managed users; the policy allows " + limit
+            + " (safety.maxSuspensionsPercent). Check the data in Bob, or apply with "
+              "--allow-mass-changes.");
+      }
+    }
+    if (limits.max_changes && writes > *limits.max_changes) {
+      m_plan.block_reasons.push_back(
+          "the plan makes " + std::to_string(writes) + " changes; the policy allows "
+          + std::to_string(*limits.max_changes)
+          + " per run (safety.maxChanges). Review the plan, then apply with --allow-mass-changes.");
+    }
+    m_plan.block_reasons.insert(
+        m_plan.block_reasons.end(), m_desired.block_reasons.begin(), m_desired.block_reasons.end());
+    m_plan.blocked = !m_plan.block_reasons.empty();
+  }
+
+  const DesiredState& m_desired;
+  const std::vector<DirectoryUser>& m_observed;
+  const std::vector<Link>& m_links;
+  const PlanOptions& m_options;
+
+  Plan m_plan;
+  std::unordered_map<std::string_view, std::size_t> m_by_id;
+  std::unordered_map<std::string, std::vector<std::size_t>> m_by_email;
+  std::unordered_map<std::string, std::vector<std::size_t>> m_by_eid;
+  std::unordered_map<std::size_t, std::string> m_attribute_owner;              // user -> employee
+  std::unordered_map<std::string, std::vector<std::size_t>> m_attribute_users; // employee -> users
+  std::unordered_map<std::size_t, std::string> m_link_owner;
+  std::unordered_map<std::string_view, const Link*> m_link_by_employee;
+  std::unordered_map<std::string_view, std::size_t> m_desired_index;
+  std::vector<std::size_t> m_order; // desired indexes sorted by employee id
+  std::vector<Match> m_matches;
+  std::unordered_set<std::string> m_taken_usernames;
+  std::vector<std::size_t> m_creates;                               // indexes into m_plan.changes
+  std::vector<std::pair<std::size_t, std::size_t>> m_renames;       // (desired, user)
+  std::unordered_map<std::string_view, std::size_t> m_change_index; // employee -> change
+  std::set<std::size_t> m_managed_users;
+  int m_unchanged = 0;
+};
+
+} // namespace
+
+Plan make_plan(const DesiredState& desired,
+               const std::vector<DirectoryUser>& observed,
+               const std::vector<Link>& links,
+               const PlanOptions& options) {
+  return Planner(desired, observed, links, options).run();
+}
+
+} // namespace bobsync::state

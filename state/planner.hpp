@@ -1,0 +1,85 @@
+#pragma once
+
+// The pure planner: desired state + observed JumpCloud users + stored links
+// -> a plan. No I/O, no clock, no randomness: the same input gives the same
+// plan, byte for byte.
+
+#include "state/model.hpp"
+#include "state/plan.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bobsync::state {
+
+// Everything the desired-state builder found, for every employee Bob returned.
+struct DesiredState {
+  std::vector<DesiredUser> users;         // in-scope employees, any order
+  std::vector<EmployeeId> out_of_scope;   // known to Bob, not managed: left alone
+  std::size_t source_count = 0;           // employees Bob returned
+  std::vector<std::string> block_reasons; // e.g. Bob returned nobody, a field absent for all
+  Diagnostics diagnostics;
+};
+
+// A stored link Bob id <-> JumpCloud `_id`.
+struct Link {
+  EmployeeId employee_id;
+  UserId user_id;
+  bool suspended_as_leaver = false; // bobsync suspended this user because the employee left
+
+  bool operator==(const Link&) const = default;
+};
+
+enum class StatusBehavior { use_bob_status, always_activate, always_suspend };
+enum class MatchRule { employee_identifier, email };
+
+std::string_view to_string(StatusBehavior behavior);
+std::string_view to_string(MatchRule rule);
+
+struct UsernameRules {
+  int max_length = 30;
+  int suffix_start = 2; // john.smith, john.smith2, john.smith3, ...
+};
+
+struct SafetyLimits {
+  std::optional<int> max_suspensions;            // per run, count
+  std::optional<double> max_suspensions_percent; // per run, of managed users
+  std::optional<int> max_changes;                // per run, creates+updates+activates+suspends
+};
+
+struct PlanOptions {
+  StatusBehavior status_behavior = StatusBehavior::use_bob_status;
+  UserState early_state = UserState::staged; // how `staged` employees are created
+  std::vector<MatchRule> match_rules = {MatchRule::employee_identifier, MatchRule::email};
+  bool adopt_existing = true;                   // match pre-existing users at all
+  std::string link_attribute = "bobEmployeeId"; // custom attribute holding the Bob id; "" = none
+  bool suspend_missing = true;                  // a linked employee gone from Bob is suspended
+  UsernameRules usernames;
+  SafetyLimits safety;
+  // Plan only this employee (on-demand sync). Safety percentages still use
+  // the whole population.
+  std::optional<EmployeeId> only_employee;
+};
+
+// The flat field name of a custom attribute: `attributes[name=NAME]`.
+std::string attribute_field(std::string_view name);
+
+// Contract:
+// - JumpCloud users that no employee maps to are never touched.
+// - An employee is matched to a user by stored link, then by the link
+//   attribute, then by `match_rules` in order; the first hit wins.
+// - Identity problems (duplicate emails or employee ids among employees, one
+//   user claimed by two employees, a desired email already held by another
+//   user, no email for a new user) become `conflict` entries; the rest of the
+//   plan is unaffected.
+// - Usernames of new users are made unique against every observed user and
+//   every other desired user with a suffix ladder; existing usernames are only
+//   changed if the username field's mode is `always`.
+// - Safety limits mark the plan blocked, with reasons.
+Plan make_plan(const DesiredState& desired,
+               const std::vector<DirectoryUser>& observed,
+               const std::vector<Link>& links,
+               const PlanOptions& options);
+
+} // namespace bobsync::state
