@@ -75,8 +75,19 @@ struct Summary {
   bool operator==(const Summary&) const = default;
 };
 
+// How one employee was matched (recorded on request, for `explain`).
+struct MatchRecord {
+  EmployeeId employee_id;
+  UserId user_id; // "" when no user was found
+  std::string matched_by;
+  std::string conflict;
+
+  bool operator==(const MatchRecord&) const = default;
+};
+
 struct Plan {
   std::vector<Change> changes; // sorted by (action, employee_id, user_id)
+  std::vector<MatchRecord> matches; // only with PlanOptions::record_matches
   Summary summary;
   bool blocked = false;
   std::vector<std::string> block_reasons; // safety limits exceeded, empty source, ...

@@ -45,6 +45,65 @@ std::string heading(const Change& c) {
   return symbol(c.action) + " " + std::string(to_string(c.action)) + " " + who + "  [" + ids + "]";
 }
 
+ordered_json to_json(const Change& c) {
+  ordered_json j;
+  j["action"] = to_string(c.action);
+  j["bobId"] = c.employee_id;
+  j["jumpcloudId"] = c.user_id.empty() ? ordered_json(nullptr) : ordered_json(c.user_id);
+  j["email"] = c.email;
+  j["username"] = c.username;
+  j["reason"] = c.reason;
+  ordered_json fields = ordered_json::object();
+  for (const auto& f : c.fields) {
+    fields[f.name] = {{"old", f.old_value ? ordered_json(*f.old_value) : ordered_json(nullptr)},
+                      {"new", f.new_value}};
+  }
+  j["fields"] = fields;
+  j["targetState"] =
+      c.target_state ? ordered_json(to_string(*c.target_state)) : ordered_json(nullptr);
+  j["date"] = c.date.empty() ? ordered_json(nullptr) : ordered_json(c.date);
+  j["matchedBy"] = c.matched_by;
+  j["leaver"] = c.leaver;
+  return j;
+}
+
+// Throws nlohmann::json::exception on a missing key or wrong type.
+std::optional<Change> from_json(const nlohmann::json& j, std::string& error) {
+  Change c;
+  const auto action_text = j.at("action").get<std::string>();
+  const auto action = parse_action(action_text);
+  if (!action) {
+    error = "unknown action '" + action_text + "' in plan";
+    return std::nullopt;
+  }
+  c.action = *action;
+  c.employee_id = j.at("bobId").get<std::string>();
+  c.user_id = j.at("jumpcloudId").is_null() ? "" : j.at("jumpcloudId").get<std::string>();
+  c.email = j.at("email").get<std::string>();
+  c.username = j.at("username").get<std::string>();
+  c.reason = j.at("reason").get<std::string>();
+  for (const auto& [name, f] : j.at("fields").items()) {
+    FieldChange fc;
+    fc.name = name;
+    if (!f.at("old").is_null()) {
+      fc.old_value = f.at("old").get<std::string>();
+    }
+    fc.new_value = f.at("new").get<std::string>();
+    c.fields.push_back(std::move(fc));
+  }
+  if (!j.at("targetState").is_null()) {
+    c.target_state = parse_user_state(j.at("targetState").get<std::string>());
+    if (!c.target_state) {
+      error = "unknown targetState in plan";
+      return std::nullopt;
+    }
+  }
+  c.date = j.at("date").is_null() ? "" : j.at("date").get<std::string>();
+  c.matched_by = j.value("matchedBy", "");
+  c.leaver = j.value("leaver", false);
+  return c;
+}
+
 } // namespace
 
 std::string render_text(const Plan& plan) {
@@ -105,24 +164,7 @@ std::string render_json(const Plan& plan, int indent) {
   doc["blocked"] = {{"blocked", plan.blocked}, {"reasons", plan.block_reasons}};
   ordered_json changes = ordered_json::array();
   for (const auto& c : plan.changes) {
-    ordered_json j;
-    j["action"] = to_string(c.action);
-    j["bobId"] = c.employee_id;
-    j["jumpcloudId"] = c.user_id.empty() ? ordered_json(nullptr) : ordered_json(c.user_id);
-    j["email"] = c.email;
-    j["username"] = c.username;
-    j["reason"] = c.reason;
-    ordered_json fields = ordered_json::object();
-    for (const auto& f : c.fields) {
-      fields[f.name] = {{"old", f.old_value ? ordered_json(*f.old_value) : ordered_json(nullptr)},
-                        {"new", f.new_value}};
-    }
-    j["fields"] = fields;
-    j["targetState"] =
-        c.target_state ? ordered_json(to_string(*c.target_state)) : ordered_json(nullptr);
-    j["date"] = c.date.empty() ? ordered_json(nullptr) : ordered_json(c.date);
-    j["matchedBy"] = c.matched_by;
-    j["leaver"] = c.leaver;
+    ordered_json j = to_json(c);
     changes.push_back(std::move(j));
   }
   doc["changes"] = changes;
@@ -154,39 +196,11 @@ std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
     plan.summary.unchanged = doc.at("summary").value("unchanged", 0);
     plan.summary.managed = doc.at("summary").value("managed", 0);
     for (const auto& j : doc.at("changes")) {
-      Change c;
-      const auto action_text = j.at("action").get<std::string>();
-      const auto action = parse_action(action_text);
-      if (!action) {
-        error = "unknown action '" + action_text + "' in plan";
+      auto c = from_json(j, error);
+      if (!c) {
         return std::nullopt;
       }
-      c.action = *action;
-      c.employee_id = j.at("bobId").get<std::string>();
-      c.user_id = j.at("jumpcloudId").is_null() ? "" : j.at("jumpcloudId").get<std::string>();
-      c.email = j.at("email").get<std::string>();
-      c.username = j.at("username").get<std::string>();
-      c.reason = j.at("reason").get<std::string>();
-      for (const auto& [name, f] : j.at("fields").items()) {
-        FieldChange fc;
-        fc.name = name;
-        if (!f.at("old").is_null()) {
-          fc.old_value = f.at("old").get<std::string>();
-        }
-        fc.new_value = f.at("new").get<std::string>();
-        c.fields.push_back(std::move(fc));
-      }
-      if (!j.at("targetState").is_null()) {
-        c.target_state = parse_user_state(j.at("targetState").get<std::string>());
-        if (!c.target_state) {
-          error = "unknown targetState in plan";
-          return std::nullopt;
-        }
-      }
-      c.date = j.at("date").is_null() ? "" : j.at("date").get<std::string>();
-      c.matched_by = j.value("matchedBy", "");
-      c.leaver = j.value("leaver", false);
-      plan.changes.push_back(std::move(c));
+      plan.changes.push_back(std::move(*c));
     }
     for (const auto& w : doc.value("warnings", nlohmann::json::array())) {
       plan.diagnostics.push_back({Severity::warning, w.get<std::string>(), {}});
@@ -195,6 +209,24 @@ std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
     return plan;
   } catch (const nlohmann::json::exception& e) {
     error = std::string("not a valid bobsync plan: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+std::string change_to_json(const Change& change) {
+  return to_json(change).dump();
+}
+
+std::optional<Change> change_from_json(std::string_view text, std::string& error) {
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  try {
+    return from_json(doc, error);
+  } catch (const nlohmann::json::exception& e) {
+    error = std::string("not a valid change: ") + e.what();
     return std::nullopt;
   }
 }

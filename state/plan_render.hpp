@@ -27,4 +27,8 @@ std::string render_json(const Plan& plan, int indent = 2);
 // text is not such a document or has another formatVersion.
 std::optional<Plan> parse_plan_json(std::string_view text, std::string& error);
 
+// One change as a JSON object (the same shape as in render_json), and back.
+std::string change_to_json(const Change& change);
+std::optional<Change> change_from_json(std::string_view text, std::string& error);
+
 } // namespace bobsync::state

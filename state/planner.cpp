@@ -93,6 +93,19 @@ public:
       plan_employee(i);
     }
     assign_new_usernames();
+    if (m_options.record_matches) {
+      for (std::size_t i : m_order) {
+        const auto& d = m_desired.users[i];
+        if (m_options.only_employee && d.employee_id != *m_options.only_employee) {
+          continue;
+        }
+        const auto& m = m_matches[i];
+        m_plan.matches.push_back({d.employee_id,
+                                  m.user != k_none ? m_observed[m.user].id : std::string(),
+                                  m.by,
+                                  m.conflict});
+      }
+    }
     plan_gone();
     if (m_options.only_employee) {
       std::erase_if(m_plan.changes,

@@ -60,6 +60,8 @@ struct PlanOptions {
   // Plan only this employee (on-demand sync). Safety percentages still use
   // the whole population.
   std::optional<EmployeeId> only_employee;
+  // Fill Plan::matches (for `explain`).
+  bool record_matches = false;
 };
 
 // The flat field name of a custom attribute: `attributes[name=NAME]`.

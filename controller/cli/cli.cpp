@@ -3,6 +3,7 @@
 #include "controller/cli/settings.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"
+#include "policies/desired_state_builder.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/sandbox_main.hpp"
 #include "state/plan_render.hpp"
@@ -10,12 +11,16 @@
 #include <boost/program_options.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <ostream>
+#include <unistd.h>
 
 namespace bobsync::cli {
 namespace {
@@ -58,6 +63,29 @@ std::chrono::system_clock::time_point evaluation_time(const po::variables_map& v
     return parse_now(env);
   }
   return std::chrono::system_clock::now();
+}
+
+std::string db_path(const po::variables_map& vm) {
+  if (vm.count("db")) {
+    return vm["db"].as<std::string>();
+  }
+  if (const char* env = std::getenv("BOBSYNC_DB"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "bobsync.db";
+}
+
+std::string new_run_id() {
+  static std::atomic<unsigned> counter{0};
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
+  char buffer[48];
+  std::snprintf(buffer,
+                sizeof buffer,
+                "r%llx-%x",
+                static_cast<unsigned long long>(ms),
+                counter.fetch_add(1) + static_cast<unsigned>(::getpid()));
+  return buffer;
 }
 
 struct LoadedPolicy {
@@ -105,21 +133,23 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   if (!loaded) {
     return k_exit_error;
   }
-  const auto now = evaluation_time(vm);
-  auto sources = make_live_sources(loaded->policy);
-  controller::PassRequest request;
-  request.policy = &loaded->policy;
-  request.now = now;
-  request.policy_hash = loaded->hash;
+  controller::ReconcileRequest request;
+  request.pass.policy = &loaded->policy;
+  request.pass.now = evaluation_time(vm);
+  request.pass.policy_hash = loaded->hash;
   if (vm.count("employee")) {
-    request.only_employee = vm["employee"].as<std::string>();
+    request.pass.only_employee = vm["employee"].as<std::string>();
   }
-  auto pass = controller::plan_pass(*sources.hr, *sources.directory, request);
-  if (!pass) {
-    err << "bobsync: error: " << pass.error().message << "\n";
+  request.mode = controller::Mode::plan;
+  request.force_refresh = vm.count("refresh") > 0;
+  auto sources = make_live_sources(loaded->policy);
+  auto store = open_store(db_path(vm), false);
+  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  if (outcome.error) {
+    err << "bobsync: error: " << outcome.error->message << "\n";
     return k_exit_error;
   }
-  const auto& plan = pass->plan;
+  const auto& plan = outcome.pass.plan;
   if (vm.count("out")) {
     const auto path = vm["out"].as<std::string>();
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -134,6 +164,229 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
     out << state::render_text(plan);
   }
   return exit_code_for(plan);
+}
+
+void print_results(const controller::ApplyResult& applied, std::ostream& out) {
+  for (const auto& r : applied.results) {
+    const auto& c = r.change;
+    out << (r.ok ? (r.recovered ? "recovered " : "ok        ") : "FAILED    ")
+        << to_string(c.action) << " " << (c.username.empty() ? c.email : c.username)
+        << " [bob:" << c.employee_id << (c.user_id.empty() ? "" : " jumpcloud:" + c.user_id) << "]";
+    if (!r.ok) {
+      out << ": " << r.error;
+    }
+    out << "\n";
+  }
+}
+
+int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
+  auto loaded = load_policy(policy_path(vm), err);
+  if (!loaded) {
+    return k_exit_error;
+  }
+  controller::ReconcileRequest request;
+  request.pass.policy = &loaded->policy;
+  request.pass.now = evaluation_time(vm);
+  request.pass.policy_hash = loaded->hash;
+  if (vm.count("employee")) {
+    request.pass.only_employee = vm["employee"].as<std::string>();
+  }
+  request.mode = controller::Mode::apply;
+  request.allow_mass_changes = vm.count("allow-mass-changes") > 0;
+  request.force_refresh = vm.count("refresh") > 0;
+  request.apply.concurrency = loaded->policy.write_concurrency;
+  request.apply.run_id = new_run_id();
+  if (vm.count("plan")) {
+    const auto path = vm["plan"].as<std::string>();
+    std::string error;
+    auto saved = state::parse_plan_json(read_file(path), error);
+    if (!saved) {
+      err << "bobsync: error: " << path << ": " << error << "\n";
+      return k_exit_error;
+    }
+    if (saved->policy_hash != loaded->hash) {
+      err << "bobsync: error: saved plan " << path
+          << " is stale: it was made with another version of the policy. Run 'bobsync plan "
+             "--out' again.\n";
+      return k_exit_error;
+    }
+    request.expected = std::move(*saved);
+  }
+  const bool terminal = ::isatty(STDERR_FILENO) != 0 && &err == &std::cerr;
+  if (terminal) {
+    request.apply.progress = [&err](int done, int total) {
+      if (total >= 20) {
+        err << "\rapplying " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+      }
+    };
+  }
+  auto sources = make_live_sources(loaded->policy);
+  auto store = open_store(db_path(vm), true);
+  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  if (outcome.recovered > 0) {
+    out << "settled " << outcome.recovered
+        << " journal entries left by an interrupted run (see 'bobsync history')\n";
+  }
+  if (outcome.error) {
+    err << "bobsync: error: " << outcome.error->message << "\n";
+    return k_exit_error;
+  }
+  if (outcome.stale) {
+    err << "bobsync: error: saved plan is stale: Bob or JumpCloud changed since it was made. "
+           "Nothing was applied; run 'bobsync plan --out' again and review it.\n";
+    return k_exit_error;
+  }
+  const auto& plan = outcome.pass.plan;
+  if (outcome.blocked) {
+    out << state::render_text(plan);
+    err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
+           "then run again with --allow-mass-changes if it is right.\n";
+    return k_exit_blocked;
+  }
+  if (!outcome.applied) {
+    out << state::render_text(plan);
+    return k_exit_ok;
+  }
+  print_results(*outcome.applied, out);
+  out << "Apply: " << outcome.applied->succeeded << " succeeded, " << outcome.applied->failed
+      << " failed; " << plan.summary.count(state::Action::conflict) << " conflicts and "
+      << plan.summary.count(state::Action::defer) << " deferred not applied (run " << outcome.run_id
+      << ").\n";
+  if (outcome.applied->stopped_unauthorized) {
+    err << "bobsync: error: JumpCloud refused the API key; the remaining changes were skipped. "
+           "Check JUMPCLOUD_API_KEY.\n";
+  }
+  return outcome.applied->failed > 0 ? k_exit_error : k_exit_ok;
+}
+
+int cmd_status(const po::variables_map& vm, std::ostream& out, std::ostream& /*err*/) {
+  auto store = open_store(db_path(vm), false);
+  const auto runs = store->recent_runs(10);
+  const auto pending = store->pending_intents();
+  const auto users = store->load_users();
+  const auto links = store->load_links();
+  const auto refreshed = store->last_full_refresh();
+  out << "database: " << db_path(vm) << "\n";
+  out << "cached JumpCloud users: " << users.size()
+      << " (last full refresh: " << refreshed.value_or("never") << ")\n";
+  out << "linked employees: " << links.size() << "\n";
+  out << "pending journal entries: " << pending.size()
+      << (pending.empty() ? "" : " (settled by the next apply or run)") << "\n";
+  out << "last runs:\n";
+  if (runs.empty()) {
+    out << "  (none)\n";
+  }
+  for (const auto& r : runs) {
+    out << "  " << r.started_at << "  " << r.kind << "  " << r.id << "  "
+        << (r.outcome.empty() ? "running or interrupted" : r.outcome) << "  " << r.summary << "\n";
+  }
+  return k_exit_ok;
+}
+
+int cmd_history(const po::variables_map& vm, std::ostream& out, std::ostream& /*err*/) {
+  auto store = open_store(db_path(vm), false);
+  const std::string employee = vm.count("employee") ? vm["employee"].as<std::string>() : "";
+  const int limit = vm["limit"].as<int>();
+  const auto records = store->audit(employee, limit);
+  if (records.empty()) {
+    out << "no audit records" << (employee.empty() ? "" : " for employee " + employee) << "\n";
+  }
+  for (const auto& a : records) {
+    out << a.time << "  " << to_string(a.action) << "  bob:" << a.employee_id
+        << (a.user_id.empty() ? "" : "  jumpcloud:" + a.user_id) << "  " << a.outcome << "  run "
+        << a.run_id << "  policy " << a.policy_hash.substr(0, 12) << "\n";
+    for (const auto& f : a.fields) {
+      out << "    " << f.name << ": " << (f.old_value ? "\"" + *f.old_value + "\"" : "(none)")
+          << " -> \"" << f.new_value << "\"\n";
+    }
+    if (!a.message.empty()) {
+      out << "    " << a.message << "\n";
+    }
+  }
+  return k_exit_ok;
+}
+
+int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
+  if (!vm.count("id")) {
+    throw Fatal("missing the Bob employee id: bobsync explain ID -f POLICY");
+  }
+  const auto id = vm["id"].as<std::string>();
+  auto loaded = load_policy(policy_path(vm), err);
+  if (!loaded) {
+    return k_exit_error;
+  }
+  const auto& policy = loaded->policy;
+  const auto now = evaluation_time(vm);
+  auto sources = make_live_sources(policy);
+  auto employee = sources.hr->get_employee(id, policy.bob_fields());
+  if (!employee) {
+    err << "bobsync: error: " << employee.error().message << "\n";
+    return k_exit_error;
+  }
+  if (!*employee) {
+    err << "bobsync: error: Bob has no employee " << id << "\n";
+    return k_exit_error;
+  }
+  const auto x = policies::explain_employee(**employee, policy, now);
+  out << "employee " << id << " (" << (**employee).get(policy.lifecycle.fields.display_name)
+      << ")\n";
+  out << "scope: " << (x.in_scope ? "in scope" : "out of scope") << " (" << x.scope_reason << ")\n";
+  out << "today: " << x.local_date << " in " << x.time_zone << "\n";
+  out << "lifecycle: " << to_string(x.phase) << ": " << x.phase_reason << "\n";
+  out << "fields:\n";
+  for (const auto& f : x.fields) {
+    out << "  " << f.target << " <- " << f.sources << " = " << f.raw;
+    if (!f.transforms.empty()) {
+      out << " | " << f.transforms;
+    }
+    out << " => \"" << f.result << "\" (" << to_string(f.mode) << ")\n";
+  }
+  controller::ReconcileRequest request;
+  request.pass.policy = &policy;
+  request.pass.now = now;
+  request.pass.policy_hash = loaded->hash;
+  request.pass.only_employee = id;
+  request.mode = controller::Mode::plan;
+  auto store = open_store(db_path(vm), false);
+  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  if (outcome.error) {
+    err << "bobsync: error: " << outcome.error->message << "\n";
+    return k_exit_error;
+  }
+  // Matching comes from a plan of this one employee.
+  auto options = policy.plan_options();
+  options.only_employee = id;
+  options.record_matches = true;
+  const auto plan = state::make_plan(
+      outcome.pass.desired,
+      outcome.pass.users,
+      [&] {
+        auto links = store->load_links();
+        const auto more = controller::links_from_attributes(
+            outcome.pass.users, links, policy.matching.link_attribute);
+        links.insert(links.end(), more.begin(), more.end());
+        return links;
+      }(),
+      options);
+  for (const auto& m : plan.matches) {
+    if (!m.conflict.empty()) {
+      out << "matching: conflict: " << m.conflict << "\n";
+    } else if (m.user_id.empty()) {
+      out << "matching: no JumpCloud user found (rules: link, attribute";
+      for (auto rule : policy.matching.rules) {
+        out << ", " << to_string(rule);
+      }
+      out << ")\n";
+    } else {
+      out << "matching: JumpCloud user " << m.user_id << " found by " << m.matched_by << "\n";
+    }
+  }
+  if (plan.changes.empty()) {
+    out << "plan: nothing to do: the JumpCloud user is in line with Bob\n";
+  } else {
+    out << "plan:\n" << state::render_text(plan);
+  }
+  return k_exit_ok;
 }
 
 std::atomic<bool> g_stop{false};
@@ -179,7 +432,8 @@ std::map<std::string, Command> commands() {
                  add_policy(o);
                  o.add_options()("json", "print the plan as JSON")(
                      "out", po::value<std::string>(), "also save the plan as JSON to this file")(
-                     "employee", po::value<std::string>(), "plan only this Bob employee id");
+                     "employee", po::value<std::string>(), "plan only this Bob employee id")(
+                     "refresh", "list every JumpCloud user even if the cache is fresh");
                },
                cmd_plan,
                {}};
@@ -191,11 +445,10 @@ std::map<std::string, Command> commands() {
                   o.add_options()(
                       "plan", po::value<std::string>(), "apply exactly this saved plan")(
                       "employee", po::value<std::string>(), "sync only this Bob employee id")(
-                      "allow-mass-changes", "apply a plan blocked by the safety limits");
+                      "allow-mass-changes", "apply a plan blocked by the safety limits")(
+                      "refresh", "list every JumpCloud user even if the cache is fresh");
                 },
-                [](const po::variables_map&, std::ostream&, std::ostream& err) {
-                  return not_yet("apply", err);
-                },
+                cmd_apply,
                 {}};
   c["run"] = {"the controller: periodic reconcile, Bob webhooks, /healthz, /readyz, /metrics",
               "bobsync run -f POLICY [--listen HOST:PORT]",
@@ -212,18 +465,15 @@ std::map<std::string, Command> commands() {
   c["status"] = {"last runs, counts, conflicts, pending journal entries",
                  "bobsync status [--db PATH]",
                  [](po::options_description&) {},
-                 [](const po::variables_map&, std::ostream&, std::ostream& err) {
-                   return not_yet("status", err);
-                 },
+                 cmd_status,
                  {}};
   c["history"] = {"the audit log",
                   "bobsync history [--employee ID]",
                   [](po::options_description& o) {
-                    o.add_options()("employee", po::value<std::string>(), "only this employee");
+                    o.add_options()("employee", po::value<std::string>(), "only this employee")(
+                        "limit", po::value<int>()->default_value(100), "newest N records (0: all)");
                   },
-                  [](const po::variables_map&, std::ostream&, std::ostream& err) {
-                    return not_yet("history", err);
-                  },
+                  cmd_history,
                   {}};
   c["explain"] = {"how each field of one employee's JumpCloud user is derived, and why it is (not) "
                   "created, activated or suspended now",
@@ -232,9 +482,7 @@ std::map<std::string, Command> commands() {
                     add_policy(o);
                     o.add_options()("id", po::value<std::string>(), "Bob employee id");
                   },
-                  [](const po::variables_map&, std::ostream&, std::ostream& err) {
-                    return not_yet("explain", err);
-                  },
+                  cmd_explain,
                   {"id"}};
   c["sandbox"] = {
       "serve the built-in fake Bob and fake JumpCloud on loopback, seeded with example "

@@ -5,8 +5,10 @@
 #include "controller/ports/directory.hpp"
 #include "controller/ports/hr_source.hpp"
 #include "policies/policy.hpp"
+#include "state/store.hpp"
 
 #include <memory>
+#include <string>
 
 namespace bobsync::cli {
 
@@ -19,5 +21,11 @@ struct LiveSources {
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
 // from the environment (throws Fatal when one is missing or a URL is refused).
 LiveSources make_live_sources(const policies::Policy& policy);
+
+// The SQLite state store at `path`. A writer holds the database's lock (a
+// second writer is refused with a clear message); a reader does not and only
+// reads. A missing database is created for a writer and is an empty store
+// for a reader. Throws StoreError.
+std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer);
 
 } // namespace bobsync::cli

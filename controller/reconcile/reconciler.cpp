@@ -2,6 +2,9 @@
 
 #include "policies/desired_state_builder.hpp"
 
+#include <ctime>
+#include <set>
+
 namespace bobsync::controller {
 
 PassResult plan_from(std::vector<state::Employee> employees,
@@ -28,6 +31,196 @@ ApiResult<PassResult> plan_pass(HrSource& hr, Directory& directory, const PassRe
     return unexpected(users.error());
   }
   return plan_from(std::move(*employees), std::move(*users), request);
+}
+
+} // namespace bobsync::controller
+
+namespace bobsync::controller {
+namespace {
+
+std::string iso(std::chrono::system_clock::time_point tp) {
+  const auto t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso(const std::string& text) {
+  std::tm tm{};
+  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string summary_of(const ReconcileOutcome& o) {
+  std::string s;
+  for (auto action : state::k_all_actions) {
+    const int n = o.pass.plan.summary.count(action);
+    if (n > 0) {
+      s += (s.empty() ? "" : " ") + std::string(to_string(action)) + "=" + std::to_string(n);
+    }
+  }
+  if (o.applied) {
+    s += (s.empty() ? "" : " ") + std::string("applied=") + std::to_string(o.applied->succeeded)
+         + " failed=" + std::to_string(o.applied->failed);
+  }
+  if (o.recovered > 0) {
+    s += " recovered=" + std::to_string(o.recovered);
+  }
+  return s.empty() ? "no changes" : s;
+}
+
+} // namespace
+
+std::vector<state::Link> links_from_attributes(const std::vector<state::DirectoryUser>& users,
+                                               const std::vector<state::Link>& stored,
+                                               const std::string& attribute) {
+  std::vector<state::Link> out;
+  if (attribute.empty()) {
+    return out;
+  }
+  std::set<std::string> linked_employees;
+  std::set<std::string> linked_users;
+  for (const auto& l : stored) {
+    linked_employees.insert(l.employee_id);
+    linked_users.insert(l.user_id);
+  }
+  const auto field = state::attribute_field(attribute);
+  for (const auto& u : users) {
+    const std::string owner(u.get(field));
+    if (owner.empty() || linked_employees.contains(owner) || linked_users.contains(u.id)) {
+      continue;
+    }
+    linked_employees.insert(owner);
+    // A suspended user found this way was suspended by bobsync as a leaver
+    // or by hand: treat it as a leaver so a rehire is re-activated.
+    out.push_back({owner, u.id, u.state == state::UserState::suspended});
+  }
+  return out;
+}
+
+ReconcileOutcome
+reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request) {
+  ReconcileOutcome outcome;
+  const auto& policy = *request.pass.policy;
+  const bool apply = request.mode == Mode::apply;
+  if (!request.apply.now_iso) {
+    request.apply.now_iso = [] { return iso(std::chrono::system_clock::now()); };
+  }
+  outcome.run_id = request.apply.run_id;
+  state::RunRecord run;
+  run.id = request.apply.run_id;
+  run.kind = request.kind;
+  run.policy_hash = request.pass.policy_hash;
+  run.started_at = request.apply.now_iso();
+  if (apply) {
+    store.start_run(run);
+  }
+  auto finish = [&](const std::string& result) {
+    if (!apply) {
+      return;
+    }
+    run.finished_at = request.apply.now_iso();
+    run.outcome = result;
+    run.summary = outcome.error ? outcome.error->message : summary_of(outcome);
+    store.finish_run(run);
+  };
+
+  if (apply) {
+    auto recovered = recover_journal(directory, store, request.apply);
+    if (!recovered) {
+      outcome.error = recovered.error();
+      finish("failed");
+      return outcome;
+    }
+    outcome.recovered = *recovered;
+  }
+
+  // JumpCloud: the cache, refreshed in full when it is old.
+  std::vector<state::DirectoryUser> users;
+  const auto last = store.last_full_refresh();
+  const auto last_time = last ? parse_iso(*last) : std::nullopt;
+  const bool stale = request.force_refresh || !last_time
+                     || request.wall_now - *last_time >= policy.schedule.full_refresh_interval
+                     || outcome.recovered > 0;
+  if (stale) {
+    auto listed = directory.list_users();
+    if (!listed) {
+      outcome.error = listed.error();
+      finish("failed");
+      return outcome;
+    }
+    users = std::move(*listed);
+    outcome.refreshed = true;
+    if (apply) {
+      store.replace_users(users, iso(request.wall_now));
+    }
+  } else {
+    users = store.load_users();
+  }
+  auto links = store.load_links();
+  const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
+  for (const auto& link : rebuilt) {
+    if (apply) {
+      store.upsert_link(link);
+    }
+    links.push_back(link);
+  }
+  request.pass.links = links;
+
+  // Bob: always read in full (it has no "changed since"), or one employee.
+  std::vector<state::Employee> employees;
+  policies::Policy one_policy;
+  if (request.pass.only_employee) {
+    auto one = hr.get_employee(*request.pass.only_employee, policy.bob_fields());
+    if (!one) {
+      outcome.error = one.error();
+      finish("failed");
+      return outcome;
+    }
+    if (*one) {
+      employees.push_back(std::move(**one));
+    }
+    // One employee is not the whole company: the empty-source and
+    // absent-field guards do not apply.
+    one_policy = policy;
+    one_policy.safety.block_on_empty_source = false;
+    one_policy.safety.block_on_missing_field = false;
+    request.pass.policy = &one_policy;
+  } else {
+    auto all = hr.list_employees(policy.bob_fields());
+    if (!all) {
+      outcome.error = all.error();
+      finish("failed");
+      return outcome;
+    }
+    employees = std::move(*all);
+  }
+  outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
+  request.pass.policy = &policy;
+
+  if (!apply) {
+    return outcome;
+  }
+  if (request.expected && request.expected->changes != outcome.pass.plan.changes) {
+    outcome.stale = true;
+    finish("stale");
+    return outcome;
+  }
+  if (outcome.pass.plan.blocked && !request.allow_mass_changes) {
+    outcome.blocked = true;
+    finish("blocked");
+    return outcome;
+  }
+  if (!outcome.pass.plan.empty()) {
+    request.apply.policy_hash = request.pass.policy_hash;
+    outcome.applied = apply_plan(outcome.pass.plan, directory, store, request.apply);
+  }
+  finish(outcome.applied && outcome.applied->failed > 0 ? "partial" : "converged");
+  return outcome;
 }
 
 } // namespace bobsync::controller

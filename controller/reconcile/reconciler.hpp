@@ -5,8 +5,10 @@
 
 #include "controller/ports/directory.hpp"
 #include "controller/ports/hr_source.hpp"
+#include "controller/reconcile/applier.hpp"
 #include "policies/policy.hpp"
 #include "state/planner.hpp"
+#include "state/store.hpp"
 
 #include <chrono>
 #include <optional>
@@ -39,5 +41,47 @@ ApiResult<PassResult> plan_pass(HrSource& hr, Directory& directory, const PassRe
 PassResult plan_from(std::vector<state::Employee> employees,
                      std::vector<state::DirectoryUser> users,
                      const PassRequest& request);
+
+enum class Mode { plan, apply };
+
+struct ReconcileRequest {
+  PassRequest pass; // links are read from the store
+  Mode mode = Mode::plan;
+  bool allow_mass_changes = false;
+  bool force_refresh = false; // list every JumpCloud user even if the cache is fresh
+  std::string kind = "apply"; // run record kind: apply | run
+  // apply --plan: apply only if a fresh plan has exactly these changes.
+  std::optional<state::Plan> expected;
+  ApplyOptions apply; // run_id, now_iso, progress, concurrency, ...
+  // The wall-clock time, for the full-refresh interval (not --now).
+  std::chrono::system_clock::time_point wall_now = std::chrono::system_clock::now();
+};
+
+struct ReconcileOutcome {
+  PassResult pass;
+  std::optional<ApplyResult> applied; // set when changes were applied
+  std::optional<ApiError> error;      // the pass stopped (reading Bob or JumpCloud)
+  bool refreshed = false;             // JumpCloud was listed in full
+  int recovered = 0;                  // journal entries settled from an earlier crash
+  bool blocked = false;               // blocked by safety and not allowed
+  bool stale = false;                 // the saved plan no longer matches
+  std::string run_id;
+
+  bool ok() const { return !error && !blocked && !stale && (!applied || applied->failed == 0); }
+};
+
+// One level-triggered pass with the store: settle a crashed run's journal
+// (apply mode), refresh the JumpCloud cache when it is older than
+// schedule.fullRefreshInterval (or forced, or empty), read Bob, plan, and in
+// apply mode apply unless blocked. Store failures throw StoreError.
+// In plan mode the store is only read (a stale cache is refreshed in memory).
+ReconcileOutcome
+reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request);
+
+// Links found in JumpCloud's link attribute for employees without a stored
+// link (a lost database is rebuilt this way).
+std::vector<state::Link> links_from_attributes(const std::vector<state::DirectoryUser>& users,
+                                               const std::vector<state::Link>& stored,
+                                               const std::string& attribute);
 
 } // namespace bobsync::controller

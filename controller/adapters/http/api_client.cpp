@@ -1,0 +1,386 @@
+#include "controller/adapters/http/api_client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <ctime>
+#include <iomanip>
+#include <locale>
+#include <sstream>
+
+namespace bobsync::controller::http {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(d.count() % 1000 == 0 ? 0 : 1);
+  out << static_cast<double>(d.count()) / 1000.0 << " s";
+  return out.str();
+}
+
+std::string status_text(int status) {
+  std::string text = "HTTP " + std::to_string(status);
+  const auto reason = reason_phrase(status);
+  if (!reason.empty()) {
+    text += ' ';
+    text += reason;
+  }
+  return text;
+}
+
+std::string failure_text(const TransportError& failure, std::chrono::milliseconds timeout) {
+  switch (failure.kind) {
+  case FailureKind::bad_url:
+    return "refused URL: " + failure.detail;
+  case FailureKind::connect:
+    return "cannot connect: " + failure.detail;
+  case FailureKind::tls:
+    return "TLS failure (certificate or handshake; check the URL's scheme, host and port): "
+           + failure.detail;
+  case FailureKind::timeout:
+    return "timed out after " + seconds_text(timeout) + " (" + failure.detail + ")";
+  case FailureKind::connection_lost:
+    return "connection lost before a complete response: " + failure.detail;
+  case FailureKind::too_large:
+    return "response too large: " + failure.detail;
+  case FailureKind::other:
+    return "transfer failed: " + failure.detail;
+  }
+  return failure.detail; // unreachable
+}
+
+std::optional<long long> parse_integer(std::string_view text) {
+  long long value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// RFC 7231 IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT".
+std::optional<std::chrono::system_clock::time_point> parse_http_date(const std::string& text) {
+  std::tm tm{};
+  std::istringstream in(text);
+  in.imbue(std::locale::classic());
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S GMT");
+  if (in.fail()) {
+    return std::nullopt;
+  }
+  const std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+std::chrono::milliseconds until(std::chrono::system_clock::time_point when,
+                                std::chrono::system_clock::time_point now) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::ceil<std::chrono::milliseconds>(when - now));
+}
+
+} // namespace
+
+ErrorKind error_kind_for_status(int status, std::string_view message, Idempotency idempotency) {
+  if (status == 401 || status == 403) {
+    return ErrorKind::unauthorized;
+  }
+  if (status == 404) {
+    return ErrorKind::not_found;
+  }
+  if (status == 409) {
+    return ErrorKind::conflict;
+  }
+  if (status == 400 && idempotency == Idempotency::once
+      && lower(message).find("already exist") != std::string::npos) {
+    return ErrorKind::conflict;
+  }
+  if (status == 408 || status == 429) {
+    return ErrorKind::transient;
+  }
+  if (status >= 500 && status <= 599) {
+    return idempotency == Idempotency::once ? ErrorKind::unknown_outcome : ErrorKind::transient;
+  }
+  if (status >= 400 && status <= 499) {
+    return ErrorKind::rejected;
+  }
+  return ErrorKind::protocol;
+}
+
+ErrorKind error_kind_for_failure(const TransportError& failure, Idempotency idempotency) {
+  switch (failure.kind) {
+  case FailureKind::bad_url:
+    return ErrorKind::rejected;
+  case FailureKind::tls:
+  case FailureKind::too_large:
+    return ErrorKind::protocol;
+  case FailureKind::connect:
+  case FailureKind::timeout:
+  case FailureKind::connection_lost:
+  case FailureKind::other:
+    break;
+  }
+  if (!failure.request_sent || idempotency == Idempotency::read) {
+    return ErrorKind::transient;
+  }
+  return ErrorKind::unknown_outcome;
+}
+
+std::string server_message(const Response& response) {
+  const auto body = trim(response.body);
+  if (body.empty()) {
+    return {};
+  }
+  const auto type = media_type(response.header("content-type"));
+  if (type == "text/html" || body.rfind("<!", 0) == 0 || lower(body.substr(0, 5)) == "<html") {
+    return "(HTML page)";
+  }
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_discarded()) {
+    if (json.is_object()) {
+      for (const char* key : {"message", "error", "error_description", "detail"}) {
+        const auto it = json.find(key);
+        if (it == json.end()) {
+          continue;
+        }
+        if (it->is_string() && !it->get_ref<const std::string&>().empty()) {
+          return it->get<std::string>();
+        }
+        if (it->is_object()) {
+          const auto inner = it->find("message");
+          if (inner != it->end() && inner->is_string()) {
+            return inner->get<std::string>();
+          }
+        }
+      }
+    }
+    return {};
+  }
+  constexpr std::size_t k_max = 200;
+  return body.size() > k_max ? body.substr(0, k_max) + "..." : body;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 402:
+    return "Payment Required";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 412:
+    return "Precondition Failed";
+  case 413:
+    return "Payload Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Entity";
+  case 428:
+    return "Precondition Required";
+  case 429:
+    return "Too Many Requests";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return {};
+  }
+}
+
+std::optional<std::chrono::milliseconds> server_delay(const Response& response,
+                                                      std::chrono::system_clock::time_point now) {
+  const auto retry_after = trim(response.header("retry-after"));
+  if (!retry_after.empty()) {
+    if (const auto seconds = parse_integer(retry_after)) {
+      return std::chrono::milliseconds(std::max(0LL, *seconds) * 1000);
+    }
+    if (const auto when = parse_http_date(retry_after)) {
+      return until(*when, now);
+    }
+  }
+  const auto reset = trim(response.header("x-ratelimit-reset"));
+  if (!reset.empty()) {
+    if (const auto value = parse_integer(reset)) {
+      constexpr long long k_epoch_threshold = 1000000000LL;
+      if (*value >= k_epoch_threshold) {
+        return until(std::chrono::system_clock::time_point(std::chrono::seconds(*value)), now);
+      }
+      return std::chrono::milliseconds(std::max(0LL, *value) * 1000);
+    }
+  }
+  return std::nullopt;
+}
+
+ApiClient::ApiClient(Transport& transport, Clock& clock, Redactor redactor, ApiClientOptions options)
+    : m_transport(transport),
+      m_clock(clock),
+      m_redactor(std::move(redactor)),
+      m_options(std::move(options)),
+      m_rng(m_options.retry.jitter_seed ? *m_options.retry.jitter_seed : std::random_device{}()) {}
+
+ApiError ApiClient::error(ErrorKind kind,
+                          std::string_view operation,
+                          std::string_view detail,
+                          int http_status) const {
+  std::string message = m_options.api_name;
+  message += ' ';
+  message += operation;
+  message += ": ";
+  message += detail;
+  return ApiError{kind, http_status, m_redactor.redact(message), std::nullopt};
+}
+
+void ApiClient::log(const std::string& line) const {
+  if (m_options.log) {
+    m_options.log(m_redactor.redact(line));
+  }
+}
+
+std::chrono::milliseconds ApiClient::backoff(int attempt) {
+  const auto& retry = m_options.retry;
+  const int exponent = std::min(attempt - 1, 30);
+  const auto ceiling = std::min<long long>(retry.max_delay.count(),
+                                           retry.base_delay.count() * (1LL << exponent));
+  const std::lock_guard lock(m_rng_mutex);
+  std::uniform_int_distribution<long long> pick(0, std::max(0LL, ceiling));
+  return std::chrono::milliseconds(pick(m_rng));
+}
+
+ApiResult<Response> ApiClient::send(std::string_view operation,
+                                    const Request& request,
+                                    Idempotency idempotency,
+                                    RateLimiter* limiter) {
+  const int max_attempts = std::max(1, m_options.retry.max_attempts);
+  const std::string op(operation);
+  for (int attempt = 1;; ++attempt) {
+    if (limiter != nullptr) {
+      limiter->acquire();
+    }
+    auto result = m_transport.send(request);
+    std::string detail;
+    ErrorKind kind = ErrorKind::protocol;
+    int status = 0;
+    std::optional<std::chrono::milliseconds> asked;
+    if (!result) {
+      const auto& failure = result.error();
+      kind = error_kind_for_failure(failure, idempotency);
+      detail = failure_text(failure, request.timeout);
+      if (kind == ErrorKind::unknown_outcome) {
+        detail += "; the request was sent, so the change may or may not have been applied";
+      }
+      if (m_options.on_response) {
+        m_options.on_response(operation, 0);
+      }
+    } else {
+      status = result->status;
+      if (m_options.on_response) {
+        m_options.on_response(operation, status);
+      }
+      if (status >= 200 && status <= 299) {
+        return std::move(result).value();
+      }
+      const auto message = server_message(*result);
+      kind = error_kind_for_status(status, message, idempotency);
+      detail = status_text(status);
+      if (!message.empty()) {
+        detail += ": " + message;
+      }
+      if (kind == ErrorKind::unknown_outcome) {
+        detail += "; the change may or may not have been applied";
+      }
+      if (status == 429 || (status >= 500 && status <= 599)) {
+        asked = server_delay(*result, m_clock.wall_now());
+      }
+    }
+
+    const bool retry = kind == ErrorKind::transient && attempt < max_attempts;
+    if (retry && asked && *asked > m_options.retry.max_server_delay) {
+      auto err = error(kind, op, detail + " (server asked to wait " + seconds_text(*asked) + ")", status);
+      err.retry_after = asked;
+      log(err.message);
+      return Unexpected<ApiError>{std::move(err)};
+    }
+    if (!retry) {
+      if (attempt > 1) {
+        detail += " (gave up after " + std::to_string(attempt) + " attempts)";
+      }
+      auto err = error(kind, op, detail, status);
+      err.retry_after = asked;
+      log(err.message);
+      return Unexpected<ApiError>{std::move(err)};
+    }
+    const auto delay = asked ? *asked : backoff(attempt);
+    log(m_options.api_name + " " + op + ": " + detail + " (attempt " + std::to_string(attempt)
+        + " of " + std::to_string(max_attempts) + "); retrying in " + seconds_text(delay));
+    m_clock.sleep_for(delay);
+  }
+}
+
+ApiResult<Response> ApiClient::send_json(std::string_view operation,
+                                         const Request& request,
+                                         Idempotency idempotency,
+                                         RateLimiter* limiter) {
+  auto result = send(operation, request, idempotency, limiter);
+  if (!result) {
+    return result;
+  }
+  const auto content_type = result->header("content-type");
+  if (!is_json_media_type(content_type)) {
+    const std::string shown = content_type.empty() ? std::string("none") : media_type(content_type);
+    return Unexpected<ApiError>{error(ErrorKind::protocol,
+                                      operation,
+                                      "response is not JSON (content-type " + shown + ")",
+                                      result->status)};
+  }
+  if (trim(result->body).empty()) {
+    return Unexpected<ApiError>{
+        error(ErrorKind::protocol, operation, "response body is empty", result->status)};
+  }
+  return result;
+}
+
+} // namespace bobsync::controller::http

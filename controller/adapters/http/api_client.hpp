@@ -1,0 +1,117 @@
+#pragma once
+
+// Sends requests to one API (Bob or JumpCloud) with retries, rate limits and
+// error mapping. Every error it returns names the API and the operation and is
+// redacted.
+
+#include "controller/adapters/http/clock.hpp"
+#include "controller/adapters/http/rate_limiter.hpp"
+#include "controller/adapters/http/redactor.hpp"
+#include "controller/adapters/http/transport.hpp"
+#include "controller/ports/api_error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace bobsync::controller::http {
+
+// What repeating a request can do; decides which failures are retried.
+enum class Idempotency {
+  read,       // no effect (GET, Bob's read POSTs): retried on 429, 5xx and connection failures
+  replayable, // a write whose repetition is harmless (PUT of the same body): retried on 429 and
+              // 5xx; a connection failure after sending is unknown_outcome
+  once,       // a write that must not be repeated blindly (POST create): retried on 429 only;
+              // 5xx and a failure after sending are unknown_outcome (the caller checks first)
+};
+
+struct RetryPolicy {
+  int max_attempts = 5;                         // including the first
+  std::chrono::milliseconds base_delay{500};    // backoff: full jitter in [0, base * 2^(n-1)]
+  std::chrono::milliseconds max_delay{30000};   // cap of one backoff step
+  std::chrono::milliseconds max_server_delay{120000}; // a longer Retry-After ends the retries
+  std::optional<std::uint64_t> jitter_seed;     // fixed seed for reproducible tests
+};
+
+struct ApiClientOptions {
+  std::string api_name = "API"; // "Bob", "JumpCloud": first word of every message
+  RetryPolicy retry;
+  // Optional sinks. Lines are redacted. Called from the calling thread.
+  std::function<void(std::string_view line)> log;
+  std::function<void(std::string_view operation, int status)> on_response; // status 0: no response
+};
+
+// The one mapping from an HTTP status to an ErrorKind: 401/403 unauthorized,
+// 404 not_found, 409 conflict, 400 on a create whose message says "already
+// exists" conflict, 408/429 transient, 5xx transient (unknown_outcome for
+// Idempotency::once), other 4xx rejected. 2xx/3xx map to protocol (unexpected
+// here).
+ErrorKind error_kind_for_status(int status, std::string_view server_message, Idempotency idempotency);
+
+// The one mapping from a transport failure to an ErrorKind: refused URL
+// rejected; TLS protocol; too large protocol; nothing sent transient; sent
+// transient for reads, unknown_outcome for writes.
+ErrorKind error_kind_for_failure(const TransportError& failure, Idempotency idempotency);
+
+// The server's message in an error body: {"message": ...}, {"error": "..."},
+// {"error": {"message": ...}}; for a short non-HTML text body, the text; for
+// HTML, "(HTML page)". "" when there is nothing useful.
+std::string server_message(const Response& response);
+
+// "Service Unavailable" for 503 etc.; "" for unknown codes.
+std::string_view reason_phrase(int status);
+
+// The delay the server asked for: Retry-After (delta seconds or an HTTP date)
+// or X-RateLimit-Reset (Unix time in seconds; values below 10^9 are read as
+// delta seconds). nullopt when neither is present or parseable.
+std::optional<std::chrono::milliseconds> server_delay(const Response& response,
+                                                      std::chrono::system_clock::time_point now);
+
+// Retrying client for one API. Thread-safe.
+class ApiClient {
+public:
+  ApiClient(Transport& transport, Clock& clock, Redactor redactor, ApiClientOptions options);
+
+  // Sends `request` until it gets a 2xx answer, a non-retryable error, or
+  // max_attempts. Each attempt first passes `limiter` when given. Waits
+  // between attempts through the clock: the server's delay when it gave one,
+  // else exponential backoff with full jitter. 401/403 are never retried.
+  ApiResult<Response> send(std::string_view operation,
+                           const Request& request,
+                           Idempotency idempotency,
+                           RateLimiter* limiter = nullptr);
+
+  // As send(), and a 2xx answer must also have a JSON content type and a
+  // non-empty body; otherwise a protocol error ("response is not JSON
+  // (content-type text/html)").
+  ApiResult<Response> send_json(std::string_view operation,
+                                const Request& request,
+                                Idempotency idempotency,
+                                RateLimiter* limiter = nullptr);
+
+  // An error for `operation`: "<api> <operation>: <detail>", redacted.
+  ApiError error(ErrorKind kind, std::string_view operation, std::string_view detail,
+                 int http_status = 0) const;
+
+  const Redactor& redactor() const { return m_redactor; }
+  Clock& clock() { return m_clock; }
+  const std::string& api_name() const { return m_options.api_name; }
+
+private:
+  std::chrono::milliseconds backoff(int attempt);
+  void log(const std::string& line) const;
+
+  Transport& m_transport;
+  Clock& m_clock;
+  Redactor m_redactor;
+  ApiClientOptions m_options;
+  std::mutex m_rng_mutex;
+  std::mt19937_64 m_rng;
+};
+
+} // namespace bobsync::controller::http

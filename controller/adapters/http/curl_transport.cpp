@@ -1,0 +1,384 @@
+#include "controller/adapters/http/curl_transport.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <initializer_list>
+#include <mutex>
+#include <vector>
+
+namespace bobsync::controller::http {
+namespace {
+
+std::once_flag g_curl_global_init;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+bool is_loopback_host(std::string_view host) {
+  const auto h = lower(host);
+  if (h == "localhost" || h == "[::1]" || h == "::1") {
+    return true;
+  }
+  // 127.0.0.0/8 in dotted-quad form.
+  unsigned a = 0;
+  unsigned b = 0;
+  unsigned c = 0;
+  unsigned d = 0;
+  char tail = 0;
+  // NOLINTNEXTLINE(cert-err34-c): the result count is checked
+  if (std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
+    return a == 127 && b <= 255 && c <= 255 && d <= 255;
+  }
+  return false;
+}
+
+// One curl share object: connection cache, DNS cache and TLS sessions, each
+// behind its own mutex.
+class Share {
+public:
+  Share() {
+    m_handle = curl_share_init();
+    curl_share_setopt(m_handle, CURLSHOPT_LOCKFUNC, &Share::lock);
+    curl_share_setopt(m_handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+    curl_share_setopt(m_handle, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  ~Share() { curl_share_cleanup(m_handle); }
+  Share(const Share&) = delete;
+  Share& operator=(const Share&) = delete;
+
+  CURLSH* handle() const { return m_handle; }
+
+private:
+  static void lock(CURL* /*easy*/, curl_lock_data data, curl_lock_access /*access*/, void* user) {
+    static_cast<Share*>(user)->m_locks.at(static_cast<std::size_t>(data)).lock();
+  }
+  static void unlock(CURL* /*easy*/, curl_lock_data data, void* user) {
+    static_cast<Share*>(user)->m_locks.at(static_cast<std::size_t>(data)).unlock();
+  }
+
+  CURLSH* m_handle = nullptr;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> m_locks;
+};
+
+struct Collector {
+  Response* response = nullptr;
+  CURL* easy = nullptr;
+  std::size_t max_bytes = 0;
+  bool too_large = false;
+  bool reserved = false;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* collector = static_cast<Collector*>(user);
+  const std::string_view line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    // A new response (after 100 Continue, for example): start over.
+    collector->response->headers.clear();
+    return size * count;
+  }
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    collector->response->headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                              trim(line.substr(colon + 1)));
+  }
+  return size * count;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* collector = static_cast<Collector*>(user);
+  const std::size_t n = size * count;
+  auto& body = collector->response->body;
+  if (body.size() + n > collector->max_bytes) {
+    collector->too_large = true;
+    return 0; // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (!collector->reserved) {
+    collector->reserved = true;
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(collector->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK
+        && length > 0 && static_cast<std::size_t>(length) <= collector->max_bytes) {
+      body.reserve(static_cast<std::size_t>(length));
+    }
+  }
+  body.append(data, n);
+  return n;
+}
+
+bool one_of(CURLcode code, std::initializer_list<CURLcode> codes) {
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+// libcurl's CURLcode is a third-party enum with ~100 values: an if-chain
+// keeps -Wswitch-enum meaningful for our own enums.
+FailureKind failure_kind(CURLcode code, bool too_large) {
+  if (too_large) {
+    return FailureKind::too_large;
+  }
+  if (one_of(code, {CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT})) {
+    return FailureKind::bad_url;
+  }
+  if (one_of(code, {CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT})) {
+    return FailureKind::connect;
+  }
+  if (one_of(code,
+             {CURLE_SSL_CONNECT_ERROR,
+              CURLE_PEER_FAILED_VERIFICATION,
+              CURLE_SSL_CERTPROBLEM,
+              CURLE_SSL_CIPHER,
+              CURLE_SSL_CACERT_BADFILE,
+              CURLE_SSL_ENGINE_NOTFOUND,
+              CURLE_SSL_ENGINE_SETFAILED,
+              CURLE_SSL_ENGINE_INITFAILED,
+              CURLE_SSL_CRL_BADFILE,
+              CURLE_SSL_ISSUER_ERROR,
+              CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+              CURLE_SSL_INVALIDCERTSTATUS,
+              CURLE_SSL_SHUTDOWN_FAILED,
+              CURLE_SSL_CLIENTCERT,
+              CURLE_USE_SSL_FAILED})) {
+    return FailureKind::tls;
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    return FailureKind::timeout;
+  }
+  if (one_of(code,
+             {CURLE_GOT_NOTHING,
+              CURLE_RECV_ERROR,
+              CURLE_SEND_ERROR,
+              CURLE_PARTIAL_FILE,
+              CURLE_HTTP2,
+              CURLE_HTTP2_STREAM,
+              CURLE_HTTP3,
+              CURLE_QUIC_CONNECT_ERROR})) {
+    return FailureKind::connection_lost;
+  }
+  return FailureKind::other;
+}
+
+} // namespace
+
+std::optional<std::string> check_url_allowed(std::string_view url) {
+  CURLU* parsed = curl_url();
+  const std::string text(url);
+  if (curl_url_set(parsed, CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
+    curl_url_cleanup(parsed);
+    return std::string("malformed URL");
+  }
+  char* scheme = nullptr;
+  char* host = nullptr;
+  char* user = nullptr;
+  curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0);
+  curl_url_get(parsed, CURLUPART_HOST, &host, 0);
+  const bool has_user = curl_url_get(parsed, CURLUPART_USER, &user, 0) == CURLUE_OK;
+  const std::string s = scheme != nullptr ? lower(scheme) : std::string();
+  const std::string h = host != nullptr ? std::string(host) : std::string();
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(user);
+  curl_url_cleanup(parsed);
+
+  if (has_user) {
+    return std::string("URLs must not carry credentials (user:password@host)");
+  }
+  if (s == "https") {
+    return std::nullopt;
+  }
+  if (s == "http") {
+    if (is_loopback_host(h)) {
+      return std::nullopt;
+    }
+    return "plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost), "
+           "not to "
+           + h + "; use https://";
+  }
+  return "unsupported URL scheme '" + s + "' (use https://)";
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += k_hex[c >> 4U];
+      out += k_hex[c & 0x0FU];
+    }
+  }
+  return out;
+}
+
+struct CurlTransport::Impl {
+  CurlOptions options;
+  Share share;
+  std::mutex pool_mutex;
+  std::vector<CURL*> pool;
+
+  CURL* acquire() {
+    {
+      const std::lock_guard lock(pool_mutex);
+      if (!pool.empty()) {
+        CURL* easy = pool.back();
+        pool.pop_back();
+        return easy;
+      }
+    }
+    return curl_easy_init();
+  }
+
+  void release(CURL* easy) {
+    curl_easy_reset(easy);
+    const std::lock_guard lock(pool_mutex);
+    pool.push_back(easy);
+  }
+
+  ~Impl() {
+    for (CURL* easy : pool) {
+      curl_easy_cleanup(easy);
+    }
+  }
+};
+
+CurlTransport::CurlTransport(CurlOptions options) {
+  std::call_once(g_curl_global_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  m_impl = std::make_unique<Impl>();
+  m_impl->options = std::move(options);
+}
+
+CurlTransport::~CurlTransport() = default;
+
+TransportResult CurlTransport::send(const Request& request) {
+  if (auto problem = check_url_allowed(request.url)) {
+    return Unexpected<TransportError>{{FailureKind::bad_url, false, *problem}};
+  }
+  CURL* easy = m_impl->acquire();
+  if (easy == nullptr) {
+    return Unexpected<TransportError>{{FailureKind::other, false, "cannot create a curl handle"}};
+  }
+  struct Release {
+    Impl* impl;
+    CURL* easy;
+    ~Release() { impl->release(easy); }
+  } release{m_impl.get(), easy};
+
+  const auto& options = m_impl->options;
+  Response response;
+  Collector collector{&response, easy, options.max_response_bytes, false, false};
+  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+
+  curl_slist* headers = nullptr;
+  for (const auto& [name, value] : request.headers) {
+    headers = curl_slist_append(headers, (name + ": " + value).c_str());
+  }
+  headers = curl_slist_append(headers, "Expect:"); // no 100-continue round trip
+  struct FreeHeaders {
+    curl_slist* list;
+    ~FreeHeaders() { curl_slist_free_all(list); }
+  } free_headers{headers};
+
+  curl_easy_setopt(easy, CURLOPT_SHARE, m_impl->share.handle());
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(
+                                                        options.connect_timeout, request.timeout)
+                                                        .count()));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (options.accept_gzip) {
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+  }
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &collector);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &collector);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer.data());
+
+  if (request.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else {
+    if (request.method != "POST") {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+  }
+
+  const CURLcode code = curl_easy_perform(easy);
+  if (code != CURLE_OK) {
+    long request_size = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
+    const auto kind = failure_kind(code, collector.too_large);
+    const bool sent = kind != FailureKind::connect && kind != FailureKind::tls
+                      && kind != FailureKind::bad_url && request_size > 0;
+    std::string detail = error_buffer[0] != '\0' ? std::string(error_buffer.data())
+                                                 : std::string(curl_easy_strerror(code));
+    if (kind == FailureKind::too_large) {
+      detail = "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
+    }
+    return Unexpected<TransportError>{{kind, sent, std::move(detail)}};
+  }
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  response.status = static_cast<int>(status);
+  return response;
+}
+
+std::string_view Response::header(std::string_view name) const {
+  const auto wanted = lower(name);
+  for (const auto& [n, v] : headers) {
+    if (lower(n) == wanted) {
+      return v;
+    }
+  }
+  return {};
+}
+
+std::string media_type(std::string_view content_type) {
+  const auto semicolon = content_type.find(';');
+  return lower(trim(content_type.substr(0, semicolon)));
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  const auto type = media_type(content_type);
+  if (type == "application/json") {
+    return true;
+  }
+  return type.rfind("application/", 0) == 0 && type.size() > 5
+         && type.compare(type.size() - 5, 5, "+json") == 0;
+}
+
+} // namespace bobsync::controller::http

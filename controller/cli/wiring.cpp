@@ -1,0 +1,68 @@
+#include "controller/cli/wiring.hpp"
+
+#include "controller/adapters/bob/bob_hr_source.hpp"
+#include "controller/adapters/http/clock.hpp"
+#include "controller/adapters/http/curl_transport.hpp"
+#include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "controller/cli/settings.hpp"
+#include "state/memory_store.hpp"
+#include "state/sqlite/sqlite_store.hpp"
+
+#include <filesystem>
+
+namespace bobsync::cli {
+namespace {
+
+// What the adapters borrow; lives as long as the LiveSources.
+struct Shared {
+  controller::http::CurlTransport transport;
+  controller::http::SystemClock clock;
+};
+
+} // namespace
+
+LiveSources make_live_sources(const policies::Policy& policy) {
+  for (const auto* url : {&policy.bob_url, &policy.jumpcloud_url}) {
+    if (auto refused = controller::http::check_url_allowed(*url)) {
+      throw Fatal(*refused);
+    }
+  }
+  auto shared = std::make_shared<Shared>();
+  const auto webhook_secret = read_secret("BOB_WEBHOOK_SECRET");
+
+  controller::BobSettings bob;
+  bob.base_url = policy.bob_url;
+  bob.service_user_id = require_secret("BOB_SERVICE_USER_ID");
+  bob.service_user_token = require_secret("BOB_SERVICE_USER_TOKEN");
+  controller::JumpCloudSettings jumpcloud;
+  jumpcloud.base_url = policy.jumpcloud_url;
+  jumpcloud.api_key = require_secret("JUMPCLOUD_API_KEY");
+  jumpcloud.org_id = policy.jumpcloud_org_id;
+  jumpcloud.write_concurrency = policy.write_concurrency;
+  // Every secret is redacted by both clients, whichever one an error names.
+  for (auto* settings : {&bob.extra_secrets, &jumpcloud.extra_secrets}) {
+    settings->push_back(jumpcloud.api_key);
+    settings->push_back(bob.service_user_token);
+    if (webhook_secret) {
+      settings->push_back(*webhook_secret);
+    }
+  }
+
+  LiveSources sources;
+  sources.hr =
+      std::make_unique<controller::BobHrSource>(shared->transport, shared->clock, std::move(bob));
+  sources.directory = std::make_unique<controller::JumpCloudDirectory>(
+      shared->transport, shared->clock, std::move(jumpcloud));
+  sources.keep_alive = shared;
+  return sources;
+}
+
+std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer) {
+  if (!writer && path != ":memory:" && !std::filesystem::exists(path)) {
+    return std::make_unique<state::MemoryStore>(); // nothing recorded yet
+  }
+  return state::SqliteStore::open(path,
+                                  writer ? state::OpenMode::writer : state::OpenMode::read_only);
+}
+
+} // namespace bobsync::cli

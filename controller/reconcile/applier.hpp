@@ -1,0 +1,70 @@
+#pragma once
+
+// Executes a plan against JumpCloud, recording each change in the store:
+// journal the intent -> call JumpCloud -> settle journal, cache, link and
+// audit record in one transaction. A failed change is recorded and does not
+// stop the others.
+
+#include "controller/ports/directory.hpp"
+#include "state/plan.hpp"
+#include "state/store.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bobsync::controller {
+
+struct ApplyOptions {
+  int concurrency = 4;
+  std::string run_id;
+  std::string policy_hash;
+  std::function<std::string()> now_iso; // ISO 8601 UTC timestamps for records
+  // Called after each change (from worker threads, serialized): done, total.
+  std::function<void(int, int)> progress;
+  // Test hook: called at named points ("after_intent", "after_call"); may
+  // abort the process to simulate a crash.
+  std::function<void(std::string_view)> fault_point;
+  int max_create_attempts = 3;
+};
+
+struct ChangeResult {
+  state::Change change;
+  bool ok = false;
+  bool recovered = false; // a create found already done (lost response, retry)
+  std::string error;      // redacted, for people
+  std::optional<ErrorKind> error_kind;
+};
+
+struct ApplyResult {
+  std::vector<ChangeResult> results; // in plan order
+  int succeeded = 0;
+  int failed = 0;
+  bool stopped_unauthorized = false; // JumpCloud refused our key: the rest was skipped
+};
+
+// Applies every create/update/activate/suspend of `plan` (conflicts and
+// deferrals are skipped). Creates run first, so that references to users
+// created in this run (manager placeholders "bob:<employee id>") can be
+// resolved in a second step. Thread-safe use of `directory` and `store`.
+ApplyResult apply_plan(const state::Plan& plan,
+                       Directory& directory,
+                       state::StateStore& store,
+                       const ApplyOptions& options);
+
+// Settles journal entries left pending by a crash: reads JumpCloud to learn
+// whether each write happened, then records the outcome (cache, link, audit
+// with outcome "recovered" or "failed"). Returns how many were settled.
+// Errors reaching JumpCloud leave the entries pending and are returned.
+ApiResult<int>
+recover_journal(Directory& directory, state::StateStore& store, const ApplyOptions& options);
+
+// Looks for a user a create may already have made: by employeeIdentifier,
+// then email, then username (each must identify exactly one user whose email
+// matches, case-insensitively). nullopt when none.
+ApiResult<std::optional<state::DirectoryUser>> find_created_user(Directory& directory,
+                                                                 const state::Change& create);
+
+} // namespace bobsync::controller

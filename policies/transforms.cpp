@@ -1,0 +1,544 @@
+#include "policies/transforms.hpp"
+
+#include <unicode/locid.h>
+#include <unicode/normalizer2.h>
+#include <unicode/translit.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/uscript.h>
+#include <unicode/utf8.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <unordered_map>
+#include <utility>
+
+namespace bobsync::policies {
+namespace {
+
+// Bounds on the per-thread memo tables. They only make repeated work cheaper:
+// results never depend on what is cached, so clearing a full table is safe.
+constexpr std::size_t k_max_cached_regexes = 64;
+constexpr std::size_t k_max_cached_code_points = 4096;
+constexpr std::size_t k_max_cached_words = 65536; // ~8 MB per thread at most
+
+bool is_ascii(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+char ascii_upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+icu::UnicodeString from_utf8(std::string_view text) {
+  return icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<std::int32_t>(text.size())));
+}
+
+std::string to_utf8(const icu::UnicodeString& text) {
+  std::string out;
+  text.toUTF8String(out);
+  return out;
+}
+
+void append_utf8(std::string& out, UChar32 c) {
+  char buffer[U8_MAX_LENGTH];
+  std::int32_t length = 0;
+  UBool error = false;
+  U8_APPEND(buffer, length, U8_MAX_LENGTH, c, error);
+  if (!error) {
+    out.append(buffer, static_cast<std::size_t>(length));
+  }
+}
+
+// Decodes the code point at `pos` and advances `pos`; invalid UTF-8 yields a
+// negative value and skips one byte.
+UChar32 next_code_point(std::string_view text, std::int32_t& pos) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+  const auto length = static_cast<std::int32_t>(text.size());
+  UChar32 c = 0;
+  U8_NEXT(bytes, pos, length, c);
+  return c;
+}
+
+// Decodes the code point that ends at `pos` and moves `pos` to its start;
+// an invalid sequence yields a negative value and steps back one byte.
+UChar32 previous_code_point(std::string_view text, std::int32_t& pos) {
+  std::int32_t start = pos - 1;
+  while (start > 0 && pos - start < U8_MAX_LENGTH
+         && (static_cast<unsigned char>(text[static_cast<std::size_t>(start)]) & 0xC0) == 0x80) {
+    --start;
+  }
+  std::int32_t end = start;
+  const UChar32 c = next_code_point(text, end);
+  if (c >= 0 && end == pos) {
+    pos = start;
+    return c;
+  }
+  --pos;
+  return -1;
+}
+
+// White_Space plus the invisible characters HR data picks up from copy and
+// paste (zero-width space, word joiner, byte order mark).
+bool is_trimmable(UChar32 c) {
+  return c >= 0 && (u_isUWhiteSpace(c) || c == 0x200B || c == 0x2060 || c == 0xFEFF);
+}
+
+bool is_latin(UChar32 c) {
+  UErrorCode status = U_ZERO_ERROR;
+  return uscript_getScript(c, &status) == USCRIPT_LATIN && U_SUCCESS(status);
+}
+
+bool is_nonspacing_mark(UChar32 c) {
+  return u_charType(c) == U_NON_SPACING_MARK;
+}
+
+// ---- transliterators ---------------------------------------------------------
+//
+// Building a transliterator parses rule files (milliseconds), so each is built
+// once per process. transliterate() is const but ICU does not document it as
+// thread-safe, so every thread works on its own clone (clone() itself is done
+// under a mutex). A missing ICU transliterator (broken ICU data) leaves the
+// text as it is rather than failing.
+
+std::unique_ptr<icu::Transliterator> create_transliterator(const char* id) {
+  UErrorCode status = U_ZERO_ERROR;
+  UParseError parse_error{};
+  std::unique_ptr<icu::Transliterator> result(icu::Transliterator::createInstance(
+      icu::UnicodeString::fromUTF8(id), UTRANS_FORWARD, parse_error, status));
+  if (U_FAILURE(status)) {
+    result.reset();
+  }
+  return result;
+}
+
+std::unique_ptr<icu::Transliterator> clone_for_thread(const icu::Transliterator* prototype) {
+  static std::mutex clone_mutex;
+  if (prototype == nullptr) {
+    return nullptr;
+  }
+  const std::lock_guard lock(clone_mutex);
+  return std::unique_ptr<icu::Transliterator>(prototype->clone());
+}
+
+// Any script to Latin (Cyrillic, Greek, Han pinyin, ...). Latin is left alone.
+const icu::Transliterator* any_latin() {
+  static const std::unique_ptr<icu::Transliterator> prototype = create_transliterator("Any-Latin");
+  thread_local const std::unique_ptr<icu::Transliterator> local = clone_for_thread(prototype.get());
+  return local.get();
+}
+
+// Latin letters, ligatures and typographic punctuation to ASCII.
+const icu::Transliterator* latin_ascii() {
+  static const std::unique_ptr<icu::Transliterator> prototype =
+      create_transliterator("Latin-ASCII");
+  thread_local const std::unique_ptr<icu::Transliterator> local = clone_for_thread(prototype.get());
+  return local.get();
+}
+
+// ICU's Latin-ASCII of one code point, as UTF-8. Latin-ASCII has a large rule
+// set (several microseconds per call even on plain text) while names use few
+// distinct code points, so results are memoised per thread. Its only
+// context-dependent rules concern letter case, which callers either keep
+// (normalize_diacritics: "Æ" -> "AE") or lower afterwards.
+const std::string& latin_ascii_fold(UChar32 c) {
+  thread_local std::unordered_map<UChar32, std::string> memo;
+  if (const auto it = memo.find(c); it != memo.end()) {
+    return it->second;
+  }
+  if (memo.size() >= k_max_cached_code_points) {
+    memo.clear();
+  }
+  icu::UnicodeString text(c);
+  if (const auto* t = latin_ascii(); t != nullptr) {
+    t->transliterate(text);
+  }
+  return memo.emplace(c, to_utf8(text)).first->second;
+}
+
+// One whitespace-free piece of a display name with at least one non-ASCII
+// character -> Any-Latin, combining marks dropped, Latin-ASCII, lowercase.
+// Characters with no ASCII form stay non-ASCII and are removed later.
+std::string ascii_word(std::string_view word) {
+  icu::UnicodeString text = from_utf8(word);
+  if (const auto* t = any_latin(); t != nullptr) {
+    t->transliterate(text);
+  }
+  std::string out;
+  out.reserve(word.size());
+  for (std::int32_t i = 0; i < text.length();) {
+    const UChar32 c = text.char32At(i);
+    i += U16_LENGTH(c);
+    if (c < 0x80) {
+      out += ascii_lower(static_cast<char>(c));
+    } else if (!is_nonspacing_mark(c)) {
+      for (const char folded : latin_ascii_fold(c)) {
+        out += ascii_lower(folded);
+      }
+    }
+  }
+  return out;
+}
+
+// ascii_word with a per-thread memo: first names and surnames repeat across a
+// company and across reconcile cycles, and Any-Latin costs 5-60 us per word
+// for Cyrillic, Greek or Han.
+const std::string& ascii_word_cached(std::string_view word) {
+  thread_local std::unordered_map<std::string, std::string> memo;
+  const std::string key(word);
+  if (const auto it = memo.find(key); it != memo.end()) {
+    return it->second;
+  }
+  if (memo.size() >= k_max_cached_words) {
+    memo.clear();
+  }
+  return memo.emplace(key, ascii_word(word)).first->second;
+}
+
+// ---- regex cache ---------------------------------------------------------------
+
+// The compiled regex for `pattern`, nullptr when it does not compile (the
+// policy parser rejects those; this is the last line of defence). Cached per
+// thread, so no lock is taken per value.
+const std::regex* cached_regex(const std::string& pattern) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<std::regex>> cache;
+  if (const auto it = cache.find(pattern); it != cache.end()) {
+    return it->second.get();
+  }
+  if (cache.size() >= k_max_cached_regexes) {
+    cache.clear();
+  }
+  std::unique_ptr<std::regex> compiled;
+  try {
+    compiled = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    compiled.reset();
+  }
+  return cache.emplace(pattern, std::move(compiled)).first->second.get();
+}
+
+std::string regex_replace_or_keep(const std::string& value, const Transform& step) {
+  const std::regex* re = cached_regex(step.pattern);
+  if (re == nullptr) {
+    return value;
+  }
+  try {
+    return std::regex_replace(value, *re, step.arg);
+  } catch (const std::regex_error&) { // error_complexity / error_stack
+    return value;
+  }
+}
+
+std::string join_non_empty(const std::vector<std::string>& values, std::string_view separator) {
+  std::string out;
+  bool first = true;
+  for (const auto& v : values) {
+    if (v.empty()) {
+      continue;
+    }
+    if (!first) {
+      out += separator;
+    }
+    out += v;
+    first = false;
+  }
+  return out;
+}
+
+// [begin, end) of `text` without leading and trailing trimmable characters.
+std::pair<std::size_t, std::size_t> trim_bounds(std::string_view text) {
+  std::int32_t begin = 0;
+  const auto length = static_cast<std::int32_t>(text.size());
+  while (begin < length) {
+    std::int32_t next = begin;
+    if (!is_trimmable(next_code_point(text, next))) {
+      break;
+    }
+    begin = next;
+  }
+  std::int32_t end = length;
+  while (end > begin) {
+    std::int32_t previous = end;
+    if (!is_trimmable(previous_code_point(text, previous))) {
+      break;
+    }
+    end = std::max(previous, begin);
+  }
+  return {static_cast<std::size_t>(begin), static_cast<std::size_t>(end)};
+}
+
+void trim_in_place(std::string& text) {
+  const auto [begin, end] = trim_bounds(text);
+  if (begin == 0 && end == text.size()) {
+    return;
+  }
+  text.erase(end);
+  text.erase(0, begin);
+}
+
+void lower_in_place(std::string& text) {
+  if (is_ascii(text)) {
+    for (auto& c : text) {
+      c = ascii_lower(c);
+    }
+  } else {
+    text = to_lower(text);
+  }
+}
+
+void upper_in_place(std::string& text) {
+  if (is_ascii(text)) {
+    for (auto& c : text) {
+      c = ascii_upper(c);
+    }
+  } else {
+    text = to_upper(text);
+  }
+}
+
+bool is_separator(char c) {
+  return c == '.' || c == '_' || c == '-';
+}
+
+bool is_username_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || is_separator(c);
+}
+
+void strip_trailing_separators(std::string& text) {
+  while (!text.empty() && is_separator(text.back())) {
+    text.pop_back();
+  }
+}
+
+} // namespace
+
+std::string to_lower(std::string_view text) {
+  if (is_ascii(text)) {
+    std::string out(text);
+    for (auto& c : out) {
+      c = ascii_lower(c);
+    }
+    return out;
+  }
+  return to_utf8(from_utf8(text).toLower(icu::Locale::getRoot()));
+}
+
+std::string to_upper(std::string_view text) {
+  if (is_ascii(text)) {
+    std::string out(text);
+    for (auto& c : out) {
+      c = ascii_upper(c);
+    }
+    return out;
+  }
+  return to_utf8(from_utf8(text).toUpper(icu::Locale::getRoot()));
+}
+
+std::string trim(std::string_view text) {
+  const auto [begin, end] = trim_bounds(text);
+  return std::string(text.substr(begin, end - begin));
+}
+
+// Combining marks are removed only after a Latin base letter, so Cyrillic й
+// and Greek ώ are kept as they are; the remaining Latin letters without a
+// decomposition (ß, Ł, Ø, Æ, œ, đ, ı, ligatures, full-width forms) go through
+// ICU's Latin-ASCII one code point at a time.
+std::string normalize_diacritics(std::string_view text) {
+  if (is_ascii(text)) {
+    return std::string(text);
+  }
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
+  if (U_FAILURE(status)) {
+    return std::string(text);
+  }
+  const icu::UnicodeString decomposed = nfd->normalize(from_utf8(text), status);
+  icu::UnicodeString stripped;
+  bool after_latin = false;
+  for (std::int32_t i = 0; i < decomposed.length();) {
+    const UChar32 c = decomposed.char32At(i);
+    i += U16_LENGTH(c);
+    if (is_nonspacing_mark(c)) {
+      if (!after_latin) {
+        stripped.append(c);
+      }
+      continue;
+    }
+    after_latin = is_latin(c);
+    stripped.append(c);
+  }
+  const icu::UnicodeString composed = nfc->normalize(stripped, status);
+  if (U_FAILURE(status)) {
+    return std::string(text);
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (std::int32_t i = 0; i < composed.length();) {
+    const UChar32 c = composed.char32At(i);
+    i += U16_LENGTH(c);
+    if (c >= 0x80 && is_latin(c)) {
+      out += latin_ascii_fold(c);
+    } else {
+      append_utf8(out, c);
+    }
+  }
+  return out;
+}
+
+// Steps: (1) every run of White_Space becomes one '.', each word in between is
+// lowered (ASCII) or transliterated (Any-Latin, marks dropped, Latin-ASCII,
+// lowercase); (2) apostrophes vanish ("O'Brien" -> "obrien"), anything outside
+// [a-z0-9._-] is removed, a run of separators keeps its first one; (3) leading
+// characters up to the first letter and trailing separators are cut; (4) the
+// result is cut to `max_length` (no limit when max_length < 1) and trailing
+// separators are cut again. Deterministic; thread-safe (per-thread ICU clones
+// and memo tables).
+std::string sanitize_username(std::string_view text, int max_length) {
+  std::string folded;
+  folded.reserve(text.size());
+  const auto length = static_cast<std::int32_t>(text.size());
+  std::int32_t pos = 0;
+  while (pos < length) {
+    std::int32_t next = pos;
+    const UChar32 c = next_code_point(text, next);
+    if (c >= 0 && u_isUWhiteSpace(c)) {
+      folded += ' ';
+      pos = next;
+      continue;
+    }
+    const std::int32_t word_begin = pos;
+    bool ascii = true;
+    while (pos < length) {
+      next = pos;
+      const UChar32 w = next_code_point(text, next);
+      if (w >= 0 && u_isUWhiteSpace(w)) {
+        break;
+      }
+      ascii = ascii && w >= 0 && w < 0x80;
+      pos = next;
+    }
+    const std::string_view word = text.substr(static_cast<std::size_t>(word_begin),
+                                              static_cast<std::size_t>(pos - word_begin));
+    if (ascii) {
+      for (const char w : word) {
+        folded += ascii_lower(w);
+      }
+    } else {
+      folded += ascii_word_cached(word);
+    }
+  }
+
+  std::string out;
+  out.reserve(folded.size());
+  for (char c : folded) {
+    if (is_ascii_space(c)) {
+      c = '.';
+    }
+    if (!is_username_char(c)) {
+      continue; // apostrophes, punctuation, leftovers of other scripts
+    }
+    if (is_separator(c) && !out.empty() && is_separator(out.back())) {
+      continue;
+    }
+    if (out.empty() && !(c >= 'a' && c <= 'z')) {
+      continue; // must start with a letter
+    }
+    out += c;
+  }
+  strip_trailing_separators(out);
+  if (max_length > 0 && out.size() > static_cast<std::size_t>(max_length)) {
+    out.resize(static_cast<std::size_t>(max_length));
+    strip_trailing_separators(out);
+  }
+  return out;
+}
+
+// An empty list counts as one empty value, so `default` can fill a mapping
+// whose sources are all missing. A `replace` whose pattern does not compile or
+// whose match fails (regex complexity limits) keeps the value unchanged.
+std::string apply_transforms(std::vector<std::string> values,
+                             const std::vector<Transform>& chain,
+                             const Usernames& usernames) {
+  if (values.empty()) {
+    values.emplace_back();
+  }
+  for (const auto& step : chain) {
+    switch (step.kind) {
+    case Transform::Kind::trim:
+      for (auto& v : values) {
+        trim_in_place(v);
+      }
+      break;
+    case Transform::Kind::lower:
+      for (auto& v : values) {
+        lower_in_place(v);
+      }
+      break;
+    case Transform::Kind::upper:
+      for (auto& v : values) {
+        upper_in_place(v);
+      }
+      break;
+    case Transform::Kind::default_value:
+      for (auto& v : values) {
+        if (v.empty()) {
+          v = step.arg;
+        }
+      }
+      break;
+    case Transform::Kind::replace:
+      for (auto& v : values) {
+        v = regex_replace_or_keep(v, step);
+      }
+      break;
+    case Transform::Kind::lookup:
+      for (auto& v : values) {
+        if (const auto it = step.table.find(v); it != step.table.end()) {
+          v = it->second;
+        } else if (step.has_fallback) {
+          v = step.arg;
+        }
+      }
+      break;
+    case Transform::Kind::join: {
+      std::string joined = join_non_empty(values, step.arg);
+      values.assign(1, std::move(joined));
+      break;
+    }
+    case Transform::Kind::normalize_diacritics:
+      for (auto& v : values) {
+        v = normalize_diacritics(v);
+      }
+      break;
+    case Transform::Kind::sanitize_username:
+      for (auto& v : values) {
+        v = sanitize_username(v, usernames.max_length);
+      }
+      break;
+    }
+  }
+  if (values.size() == 1) {
+    return std::move(values.front());
+  }
+  return join_non_empty(values, " ");
+}
+
+} // namespace bobsync::policies

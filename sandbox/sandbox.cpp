@@ -1,0 +1,58 @@
+#include "sandbox/sandbox.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace bobsync::sandbox {
+
+std::string read_seed_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("cannot read " + path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Sandbox::Sandbox(const SandboxConfig& config) {
+  FakeBobOptions bob;
+  bob.host = config.host;
+  bob.port = config.port;
+  bob.service_user_id = config.bob_user;
+  bob.service_user_token = config.bob_token;
+  bob.clock = config.clock;
+  bob.webhook_url = config.webhook_url;
+  bob.webhook_secret = config.webhook_secret;
+  m_bob = std::make_unique<FakeBob>(bob);
+
+  FakeJumpCloudOptions jumpcloud;
+  jumpcloud.host = config.host;
+  jumpcloud.port = config.port == 0 ? 0 : config.port + 1;
+  jumpcloud.api_key = config.jumpcloud_key;
+  jumpcloud.org_id = config.jumpcloud_org_id;
+  jumpcloud.clock = config.clock;
+  m_jumpcloud = std::make_unique<FakeJumpCloud>(jumpcloud);
+
+  if (!config.seed_dir.empty()) {
+    const auto employees = config.seed_dir + "/employees.json";
+    const auto users = config.seed_dir + "/jumpcloud-users.json";
+    const auto employees_text = read_seed_file(employees);
+    const auto users_text = read_seed_file(users);
+    try {
+      m_bob->load_seed(employees_text);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(employees + ": " + e.what());
+    }
+    try {
+      m_jumpcloud->load_seed(users_text);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(users + ": " + e.what());
+    }
+  }
+}
+
+Sandbox::~Sandbox() = default;
+
+} // namespace bobsync::sandbox

@@ -1,0 +1,141 @@
+// JumpCloud JSON <-> DirectoryUser mapping (pure).
+
+#include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace bobsync::controller {
+namespace {
+
+using nlohmann::json;
+using state::UserState;
+
+state::FlatMap<std::string>
+fields(std::initializer_list<std::pair<std::string, std::string>> entries) {
+  state::FlatMap<std::string> map;
+  for (const auto& [k, v] : entries) {
+    map.set(k, v);
+  }
+  return map;
+}
+
+TEST(JumpCloudMapping, UserFromJsonFlattensScalarsPhonesAndAttributes) {
+  const auto user = user_from_json_text(R"({
+    "_id": "66b2f0c1a1b2c3d4e5f60718", "username": "jane.doe", "email": "jane.doe@acme.com",
+    "unix_uid": 5123, "sudo": false, "manager": null, "organization": "5a1b",
+    "created": "2026-03-01T10:00:00.000Z", "mfa": {"configured": false},
+    "phoneNumbers": [{"id": "p1", "type": "work", "number": "+49 30 1234"},
+                     {"type": "work", "number": "+49 30 9999"},
+                     {"type": "work_mobile", "number": null}],
+    "attributes": [{"name": "hibobId", "value": "3332883884017713238"}, {"name": "n", "value": 5}],
+    "state": "STAGED", "suspended": false})");
+
+  ASSERT_TRUE(user) << user.error();
+  EXPECT_EQ(user->id, "66b2f0c1a1b2c3d4e5f60718");
+  EXPECT_EQ(user->state, UserState::staged);
+  EXPECT_EQ(user->get("username"), "jane.doe");
+  EXPECT_EQ(user->get("unix_uid"), "5123");
+  EXPECT_EQ(user->get("sudo"), "false");
+  EXPECT_FALSE(user->fields.contains("manager"));
+  EXPECT_FALSE(user->fields.contains("organization"));
+  EXPECT_FALSE(user->fields.contains("created"));
+  EXPECT_FALSE(user->fields.contains("mfa"));
+  EXPECT_EQ(user->get("phoneNumbers[type=work]"), "+49 30 1234"); // the first of a type wins
+  EXPECT_FALSE(user->fields.contains("phoneNumbers[type=work_mobile]"));
+  EXPECT_EQ(user->get("attributes[name=hibobId]"), "3332883884017713238");
+  EXPECT_EQ(user->get("attributes[name=n]"), "5");
+}
+
+TEST(JumpCloudMapping, StateFallsBackToSuspended) {
+  EXPECT_EQ(user_from_json_text(R"({"_id": "a", "suspended": true})")->state, UserState::suspended);
+  EXPECT_EQ(user_from_json_text(R"({"_id": "a", "suspended": false})")->state,
+            UserState::activated);
+  EXPECT_EQ(user_from_json_text(R"({"_id": "a", "state": "weird", "suspended": true})")->state,
+            UserState::suspended);
+  EXPECT_FALSE(user_from_json_text(R"({"username": "no id"})"));
+  EXPECT_FALSE(user_from_json_text(R"([1])"));
+  EXPECT_FALSE(user_from_json_text(R"({"_id": )"));
+}
+
+TEST(JumpCloudMapping, FieldNames) {
+  EXPECT_EQ(parse_field_name("jobTitle")->kind, FieldRef::Kind::scalar);
+  EXPECT_EQ(parse_field_name("phoneNumbers[type=work_mobile]")->key, "work_mobile");
+  EXPECT_EQ(parse_field_name("attributes[name=costCode]")->kind, FieldRef::Kind::attribute);
+  for (const char* bad : {"",
+                          "state",
+                          "suspended",
+                          "_id",
+                          "phoneNumbers[type=]",
+                          "addresses[type=work]",
+                          "job title",
+                          "attributes[name=a]b]"}) {
+    EXPECT_FALSE(parse_field_name(bad)) << bad;
+  }
+}
+
+TEST(JumpCloudMapping, CreateBodyCarriesStateSuspendedAndArrays) {
+  const auto body = create_body(fields({{"username", "jane"},
+                                        {"email", "jane@example.com"},
+                                        {"middlename", ""},
+                                        {"phoneNumbers[type=work]", "+1 5"},
+                                        {"phoneNumbers[type=home]", ""},
+                                        {"attributes[name=bobEmployeeId]", "333"}}),
+                                UserState::suspended);
+
+  ASSERT_TRUE(body) << body.error();
+  const auto j = json::parse(*body);
+  EXPECT_EQ(j["state"], "SUSPENDED");
+  EXPECT_EQ(j["suspended"], true);
+  EXPECT_FALSE(j.contains("middlename"));
+  EXPECT_EQ(j["phoneNumbers"], json::parse(R"([{"type": "work", "number": "+1 5"}])"));
+  EXPECT_EQ(j["attributes"], json::parse(R"([{"name": "bobEmployeeId", "value": "333"}])"));
+  EXPECT_FALSE(create_body(fields({{"username", "jane"}}), UserState::activated));
+  EXPECT_FALSE(create_body(fields({{"username", "j"}, {"email", "e"}, {"bad name", "x"}}),
+                           UserState::activated));
+}
+
+TEST(JumpCloudMapping, UpdateBodyMergesArraysAndClears) {
+  const std::string current = R"({"_id": "u1", "phoneNumbers": [
+      {"id": "p1", "type": "work", "number": "+44 1"}, {"id": "p2", "type": "home", "number": "+44 2"},
+      {"id": "p3", "type": "work", "number": "+44 3"}],
+      "attributes": [{"name": "costCode", "value": "ENG"}, {"name": "bobEmployeeId", "value": "1"}]})";
+
+  const auto body = update_body(fields({{"jobTitle", "Engineer"},
+                                        {"location", ""},
+                                        {"manager", ""},
+                                        {"phoneNumbers[type=work]", "+44 9"},
+                                        {"phoneNumbers[type=home]", ""},
+                                        {"phoneNumbers[type=mobile]", "+44 7"},
+                                        {"attributes[name=bobEmployeeId]", "2"}}),
+                                UserState::activated,
+                                current);
+
+  ASSERT_TRUE(body) << body.error();
+  const auto j = json::parse(*body);
+  EXPECT_EQ(j["jobTitle"], "Engineer");
+  EXPECT_EQ(j["location"], "");
+  EXPECT_TRUE(j["manager"].is_null());
+  EXPECT_EQ(j["phoneNumbers"],
+            json::parse(
+                R"([{"type": "work", "number": "+44 9"}, {"type": "mobile", "number": "+44 7"}])"));
+  EXPECT_EQ(
+      j["attributes"],
+      json::parse(
+          R"([{"name": "costCode", "value": "ENG"}, {"name": "bobEmployeeId", "value": "2"}])"));
+  EXPECT_EQ(j["state"], "ACTIVATED");
+  EXPECT_EQ(j["suspended"], false);
+  EXPECT_FALSE(j.contains("username"));
+}
+
+TEST(JumpCloudMapping, UpdateBodyRefusesStagedAndArraysWithoutTheCurrentUser) {
+  EXPECT_FALSE(update_body({}, UserState::staged, ""));
+  EXPECT_FALSE(update_body(fields({{"attributes[name=x]", "1"}}), std::nullopt, ""));
+  const auto scalars_only = update_body(fields({{"department", "R&D"}}), UserState::suspended, "");
+  ASSERT_TRUE(scalars_only);
+  EXPECT_EQ(json::parse(*scalars_only),
+            json::parse(R"({"department": "R&D", "state": "SUSPENDED", "suspended": true})"));
+}
+
+} // namespace
+} // namespace bobsync::controller

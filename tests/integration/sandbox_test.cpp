@@ -1,0 +1,99 @@
+// The sandbox: both fakes from the example seed, and `bobsync sandbox`'s entry point.
+
+#include "controller/adapters/bob/bob_hr_source.hpp"
+#include "controller/adapters/http/clock.hpp"
+#include "controller/adapters/http/curl_transport.hpp"
+#include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/sandbox_main.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace bobsync::sandbox {
+namespace {
+
+const std::string k_seed = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
+
+TEST(Sandbox, ServesTheExampleSeedToTheClients) {
+  SandboxConfig config;
+  config.seed_dir = k_seed;
+  Sandbox sandbox(config);
+  controller::http::ManualClock clock;
+  controller::http::CurlTransport transport;
+  controller::BobSettings bob;
+  bob.base_url = sandbox.bob().base_url();
+  bob.service_user_id = config.bob_user;
+  bob.service_user_token = config.bob_token;
+  controller::JumpCloudSettings jc;
+  jc.base_url = sandbox.jumpcloud().base_url();
+  jc.api_key = config.jumpcloud_key;
+  controller::BobHrSource hr(transport, clock, bob);
+  controller::JumpCloudDirectory directory(transport, clock, jc);
+
+  auto employees = hr.list_employees({"root.email", "work.employeeIdInCompany"});
+  auto users = directory.list_users();
+
+  ASSERT_TRUE(employees) << employees.error().message;
+  ASSERT_TRUE(users) << users.error().message;
+  EXPECT_EQ(employees->size(), 55U);
+  EXPECT_EQ(users->size(), 12U);
+  const auto admin = std::find_if(users->begin(), users->end(), [](const auto& u) {
+    return u.get("email") == "it-admin@example.com";
+  });
+  ASSERT_NE(admin, users->end());
+  // Matches by email exist only in another case.
+  EXPECT_TRUE(std::any_of(users->begin(), users->end(), [](const auto& u) {
+    return u.get("email") == "Priya.Sharma@Example.com";
+  }));
+}
+
+TEST(Sandbox, ABrokenSeedNamesTheFile) {
+  SandboxConfig config;
+  config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/no/such/dir";
+
+  try {
+    Sandbox sandbox(config);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no/such/dir/employees.json"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(RunSandbox, PrintsTheEnvironmentAndStopsWhenAsked) {
+  SandboxOptions options;
+  options.seed_dir = k_seed;
+  options.jumpcloud_key = "a-real-looking-key";
+  std::ostringstream out;
+  std::ostringstream err;
+  std::atomic<bool> stop{true}; // already asked: returns after printing
+
+  const int code = run_sandbox(options, out, err, stop);
+
+  EXPECT_EQ(code, 0) << err.str();
+  const auto text = out.str();
+  EXPECT_NE(text.find("export BOB_API_URL=http://127.0.0.1:"), std::string::npos) << text;
+  EXPECT_NE(text.find("export JUMPCLOUD_API_URL=http://127.0.0.1:"), std::string::npos);
+  EXPECT_NE(text.find("export BOB_SERVICE_USER_TOKEN=sandbox-token"), std::string::npos);
+  EXPECT_EQ(text.find("a-real-looking-key"), std::string::npos); // not a default: not printed
+  EXPECT_NE(text.find("55 employees"), std::string::npos);
+}
+
+TEST(RunSandbox, FailsCleanlyOnABadSeed) {
+  SandboxOptions options;
+  options.seed_dir = "/nonexistent";
+  std::ostringstream out;
+  std::ostringstream err;
+  std::atomic<bool> stop{true};
+
+  EXPECT_EQ(run_sandbox(options, out, err, stop), 1);
+  EXPECT_NE(err.str().find("bobsync sandbox: error: cannot read /nonexistent/employees.json"),
+            std::string::npos)
+      << err.str();
+}
+
+} // namespace
+} // namespace bobsync::sandbox

@@ -1,0 +1,307 @@
+#include "policies/desired_state_builder.hpp"
+
+#include <date/date.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace bobsync::policies {
+namespace {
+
+using state::Employee;
+using state::Phase;
+
+std::chrono::system_clock::time_point at(const std::string& iso) {
+  std::istringstream in(iso);
+  date::sys_seconds tp;
+  in >> date::parse("%FT%TZ", tp);
+  EXPECT_FALSE(in.fail()) << iso;
+  return tp;
+}
+
+Employee employee(const std::string& id,
+                  std::initializer_list<std::pair<std::string, std::string>> fields) {
+  Employee e;
+  e.id = id;
+  e.fields.set("root.email", id + "@example.com");
+  e.fields.set("root.displayName", "Person " + id);
+  e.fields.set("internal.status", "Active");
+  for (const auto& [k, v] : fields) {
+    e.fields.set(k, v);
+  }
+  return e;
+}
+
+Policy base_policy() {
+  Policy p;
+  p.lifecycle.time_zone = "Europe/London";
+  Mapping email;
+  email.target = "email";
+  email.sources = {"root.email"};
+  Mapping title;
+  title.target = "jobTitle";
+  title.sources = {"work.title"};
+  title.transforms = {Transform{Transform::Kind::trim, "", "", {}, false, {}}};
+  p.mapping = {email, title};
+  return p;
+}
+
+Phase phase_of(const Employee& e, const Policy& p, const std::string& now) {
+  const auto desired = build_desired_state({e}, p, at(now));
+  EXPECT_EQ(desired.users.size(), 1U);
+  return desired.users.empty() ? Phase::active : desired.users[0].phase;
+}
+
+struct DateCase {
+  const char* name;
+  const char* time_zone;
+  const char* start;
+  const char* now;
+  Phase expected;
+};
+
+class StartDateGating : public ::testing::TestWithParam<DateCase> {};
+
+TEST_P(StartDateGating, Table) {
+  const auto& c = GetParam();
+  auto p = base_policy();
+  p.lifecycle.time_zone = c.time_zone;
+  EXPECT_EQ(phase_of(employee("1", {{"work.startDate", c.start}}), p, c.now), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Builder,
+    StartDateGating,
+    ::testing::Values(
+        DateCase{"DayBeforeInLondon",
+                 "Europe/London",
+                 "2026-12-01",
+                 "2026-11-30T23:59:59Z",
+                 Phase::pending},
+        DateCase{"StartDayInLondon",
+                 "Europe/London",
+                 "2026-12-01",
+                 "2026-12-01T00:00:00Z",
+                 Phase::active},
+        DateCase{"SydneyIsAheadOfUtc",
+                 "Australia/Sydney",
+                 "2026-12-01",
+                 "2026-11-30T13:30:00Z",
+                 Phase::active},
+        DateCase{"SydneyNotYet",
+                 "Australia/Sydney",
+                 "2026-12-01",
+                 "2026-11-30T12:30:00Z",
+                 Phase::pending},
+        DateCase{"KiritimatiUtcPlus14",
+                 "Pacific/Kiritimati",
+                 "2026-12-01",
+                 "2026-11-30T10:00:00Z",
+                 Phase::active},
+        DateCase{"PagoPagoUtcMinus11",
+                 "Pacific/Pago_Pago",
+                 "2026-12-01",
+                 "2026-12-01T10:59:00Z",
+                 Phase::pending},
+        DateCase{"PagoPagoStartDay",
+                 "Pacific/Pago_Pago",
+                 "2026-12-01",
+                 "2026-12-01T11:00:00Z",
+                 Phase::active},
+        // Europe/London springs forward at 01:00 UTC on 2026-03-29.
+        DateCase{"DstChangeDayBeforeShift",
+                 "Europe/London",
+                 "2026-03-29",
+                 "2026-03-29T00:30:00Z",
+                 Phase::active},
+        DateCase{"DstChangeEveBeforeMidnight",
+                 "Europe/London",
+                 "2026-03-29",
+                 "2026-03-28T23:59:00Z",
+                 Phase::pending},
+        // New York falls back on 2026-11-01 at 06:00 UTC; midnight local is 04:00 UTC (EDT).
+        DateCase{"DstFallBackNewYork",
+                 "America/New_York",
+                 "2026-11-01",
+                 "2026-11-01T04:00:00Z",
+                 Phase::active},
+        DateCase{"DstFallBackNewYorkEve",
+                 "America/New_York",
+                 "2026-11-01",
+                 "2026-11-01T03:59:00Z",
+                 Phase::pending},
+        DateCase{"NoStartDateIsActive", "UTC", "", "2026-11-27T12:00:00Z", Phase::active}),
+    [](const ::testing::TestParamInfo<DateCase>& info_) { return std::string(info_.param.name); });
+
+TEST(Builder, SiteTimeZoneOverridesTheDefault) {
+  auto p = base_policy();
+  p.lifecycle.site_time_zones = {{"Sydney", "Australia/Sydney"}};
+  const auto e = employee("1", {{"work.startDate", "2026-12-01"}, {"work.site", "Sydney"}});
+  EXPECT_EQ(phase_of(e, p, "2026-11-30T14:00:00Z"), Phase::active);
+  const auto london = employee("2", {{"work.startDate", "2026-12-01"}, {"work.site", "London"}});
+  EXPECT_EQ(phase_of(london, p, "2026-11-30T14:00:00Z"), Phase::pending);
+}
+
+TEST(Builder, ProvisionDaysBeforeStagesEarly) {
+  auto p = base_policy();
+  p.lifecycle.provision_days_before = 3;
+  const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
+  auto desired = build_desired_state({e}, p, at("2026-12-06T12:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::pending);
+  EXPECT_EQ(desired.users[0].effective_date, "2026-12-07");
+  desired = build_desired_state({e}, p, at("2026-12-07T12:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::staged);
+  EXPECT_EQ(desired.users[0].effective_date, "2026-12-10");
+  EXPECT_EQ(phase_of(e, p, "2026-12-10T12:00:00Z"), Phase::active);
+}
+
+struct LeaveCase {
+  const char* name;
+  const char* termination;
+  const char* last_day;
+  LeaverDate rule;
+  Phase expected;
+};
+
+class Terminations : public ::testing::TestWithParam<LeaveCase> {};
+
+TEST_P(Terminations, Table) {
+  const auto& c = GetParam();
+  auto p = base_policy();
+  p.lifecycle.leaver_date = c.rule;
+  const auto e = employee("1",
+                          {{"work.startDate", "2020-01-06"},
+                           {"internal.terminationDate", c.termination},
+                           {"employee.lastDayOfWork", c.last_day}});
+  // 2026-11-27 in London.
+  EXPECT_EQ(phase_of(e, p, "2026-11-27T10:00:00Z"), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Builder,
+    Terminations,
+    ::testing::Values(
+        LeaveCase{"Yesterday", "2026-11-26", "", LeaverDate::earliest, Phase::leaver},
+        LeaveCase{"Today", "2026-11-27", "", LeaverDate::earliest, Phase::leaver},
+        LeaveCase{"Tomorrow", "2026-11-28", "", LeaverDate::earliest, Phase::active},
+        LeaveCase{
+            "LastDayEarlierWins", "2026-12-31", "2026-11-27", LeaverDate::earliest, Phase::leaver},
+        LeaveCase{"TerminationDateOnlyIgnoresLastDay",
+                  "2026-12-31",
+                  "2026-11-27",
+                  LeaverDate::termination_date,
+                  Phase::active},
+        LeaveCase{
+            "LastDayOnly", "2026-11-01", "2026-12-31", LeaverDate::last_day_of_work, Phase::active},
+        LeaveCase{"NoDates", "", "", LeaverDate::earliest, Phase::active}),
+    [](const ::testing::TestParamInfo<LeaveCase>& info_) { return std::string(info_.param.name); });
+
+TEST(Builder, FutureTerminationSaysWhen) {
+  const auto e = employee("1", {{"internal.terminationDate", "2026-12-15"}});
+  const auto desired = build_desired_state({e}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::active);
+  EXPECT_NE(desired.users[0].phase_reason.find("leaves on 2026-12-15"), std::string::npos);
+}
+
+TEST(Builder, RehireAfterTerminationIsActive) {
+  const auto e = employee("1",
+                          {{"internal.terminationDate", "2025-06-30"},
+                           {"work.startDate", "2026-11-02"},
+                           {"internal.status", "Active"}});
+  EXPECT_EQ(phase_of(e, base_policy(), "2026-11-27T10:00:00Z"), Phase::active);
+  const auto before = employee("1",
+                               {{"internal.terminationDate", "2025-06-30"},
+                                {"work.startDate", "2026-12-07"},
+                                {"internal.status", "Inactive"}});
+  EXPECT_EQ(phase_of(before, base_policy(), "2026-11-27T10:00:00Z"), Phase::pending);
+}
+
+TEST(Builder, BobStatusDrivesUseBobStatusOnly) {
+  auto p = base_policy();
+  const auto e = employee("1", {{"internal.status", "Inactive"}});
+  EXPECT_EQ(phase_of(e, p, "2026-11-27T10:00:00Z"), Phase::inactive);
+  p.lifecycle.status_behavior = state::StatusBehavior::always_activate;
+  EXPECT_EQ(phase_of(e, p, "2026-11-27T10:00:00Z"), Phase::active);
+}
+
+TEST(Builder, MachineDatesArePreferredOverDisplayDates) {
+  auto e =
+      employee("1", {{"work.startDate", "01/12/2026"}, {"work.startDate@machine", "2026-12-01"}});
+  EXPECT_EQ(phase_of(e, base_policy(), "2026-11-30T12:00:00Z"), Phase::pending);
+  e = employee("1", {{"work.startDate", "01/12/2026"}});
+  EXPECT_EQ(phase_of(e, base_policy(), "2026-11-30T12:00:00Z"), Phase::pending)
+      << "DD/MM/YYYY display dates are understood too";
+}
+
+TEST(Builder, UnparseableDateIsAWarningNotAFailure) {
+  const auto e = employee("1", {{"work.startDate", "next tuesday"}});
+  const auto desired = build_desired_state({e}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  ASSERT_EQ(desired.diagnostics.size(), 1U);
+  EXPECT_NE(desired.diagnostics[0].message.find("next tuesday"), std::string::npos);
+}
+
+TEST(Builder, ScopeIncludeAndExclude) {
+  auto p = base_policy();
+  p.scope.include.email_domains = {"Example.com"};
+  ScopeFilter contractors;
+  contractors.employment_types = {"Contractor"};
+  p.scope.exclude = {contractors};
+  auto in = employee("1", {{"payroll.employment.type", "Full-time"}});
+  auto contractor = employee("2", {{"payroll.employment.type", "Contractor"}});
+  auto other = employee("3", {});
+  other.fields.set("root.email", "x@other.org");
+  const auto desired = build_desired_state({in, contractor, other}, p, at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  EXPECT_EQ(desired.users[0].employee_id, "1");
+  EXPECT_EQ(desired.out_of_scope, (std::vector<std::string>{"2", "3"}));
+
+  p.scope.out_of_scope = OutOfScopeAction::suspend;
+  const auto suspend = build_desired_state({in, contractor}, p, at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(suspend.users.size(), 2U);
+  EXPECT_EQ(suspend.users[1].phase, Phase::leaver);
+}
+
+TEST(Builder, MappingAppliesTransforms) {
+  const auto e = employee("1", {{"work.title", "  Engineer "}});
+  const auto desired = build_desired_state({e}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_EQ(desired.users[0].value("jobTitle"), "Engineer");
+  EXPECT_EQ(desired.users[0].value("email"), "1@example.com");
+}
+
+TEST(Builder, EmptyBobBlocks) {
+  const auto desired = build_desired_state({}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.block_reasons.size(), 1U);
+  EXPECT_NE(desired.block_reasons[0].find("no employees"), std::string::npos);
+  auto p = base_policy();
+  p.safety.block_on_empty_source = false;
+  EXPECT_TRUE(build_desired_state({}, p, at("2026-11-27T10:00:00Z")).block_reasons.empty());
+}
+
+TEST(Builder, FieldAbsentForEveryEmployeeBlocksButNullDoesNot) {
+  const auto a = employee("1", {});
+  const auto b = employee("2", {});
+  auto desired = build_desired_state({a, b}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.block_reasons.size(), 1U);
+  EXPECT_NE(desired.block_reasons[0].find("work.title"), std::string::npos);
+  const auto c = employee("3", {{"work.title", ""}}); // null for this one: visible, just empty
+  desired = build_desired_state({a, b, c}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(desired.block_reasons.empty());
+}
+
+TEST(Builder, ExplainShowsSourcesTransformsAndPhase) {
+  const auto e = employee("1", {{"work.title", " CTO "}, {"work.startDate", "2027-01-04"}});
+  const auto x = explain_employee(e, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(x.in_scope);
+  EXPECT_EQ(x.phase, Phase::pending);
+  EXPECT_EQ(x.time_zone, "Europe/London");
+  EXPECT_EQ(x.local_date, "2026-11-27");
+  ASSERT_EQ(x.fields.size(), 2U);
+  EXPECT_EQ(x.fields[1].target, "jobTitle");
+  EXPECT_EQ(x.fields[1].raw, "\" CTO \"");
+  EXPECT_EQ(x.fields[1].transforms, "trim");
+  EXPECT_EQ(x.fields[1].result, "CTO");
+}
+
+} // namespace
+} // namespace bobsync::policies
