@@ -27,6 +27,32 @@ namespace {
 
 namespace po = boost::program_options;
 
+// The hooks of the current in-process run (tests); empty for the binary.
+const Hooks* g_hooks = nullptr;
+
+LiveSources live_sources(const policies::Policy& policy) {
+  return make_live_sources(policy, g_hooks != nullptr ? g_hooks->clock : nullptr);
+}
+
+// BOBSYNC_CRASH_AT=<point>:<n> makes apply exit abruptly the n-th time it
+// reaches <point>: the crash-safety tests run the real binary with it.
+std::function<void(std::string_view)> crash_hook_from_env() {
+  const char* spec = std::getenv("BOBSYNC_CRASH_AT");
+  if (spec == nullptr || *spec == '\0') {
+    return nullptr;
+  }
+  const std::string text(spec);
+  const auto colon = text.find(':');
+  const std::string point = text.substr(0, colon);
+  const int n = colon == std::string::npos ? 1 : std::atoi(text.c_str() + colon + 1);
+  auto count = std::make_shared<std::atomic<int>>(0);
+  return [point, n, count](std::string_view at) {
+    if (at == point && count->fetch_add(1) + 1 == n) {
+      std::_Exit(137);
+    }
+  };
+}
+
 struct Command {
   std::string summary;
   std::string usage;
@@ -142,7 +168,7 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   }
   request.mode = controller::Mode::plan;
   request.force_refresh = vm.count("refresh") > 0;
-  auto sources = make_live_sources(loaded->policy);
+  auto sources = live_sources(loaded->policy);
   auto store = open_store(db_path(vm), false);
   const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
   if (outcome.error) {
@@ -196,6 +222,8 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   request.force_refresh = vm.count("refresh") > 0;
   request.apply.concurrency = loaded->policy.write_concurrency;
   request.apply.run_id = new_run_id();
+  request.apply.fault_point =
+      g_hooks != nullptr && g_hooks->fault_point ? g_hooks->fault_point : crash_hook_from_env();
   if (vm.count("plan")) {
     const auto path = vm["plan"].as<std::string>();
     std::string error;
@@ -220,7 +248,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
       }
     };
   }
-  auto sources = make_live_sources(loaded->policy);
+  auto sources = live_sources(loaded->policy);
   auto store = open_store(db_path(vm), true);
   const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
   if (outcome.recovered > 0) {
@@ -317,7 +345,7 @@ int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& er
   }
   const auto& policy = loaded->policy;
   const auto now = evaluation_time(vm);
-  auto sources = make_live_sources(policy);
+  auto sources = live_sources(policy);
   auto employee = sources.hr->get_employee(id, policy.bob_fields());
   if (!employee) {
     err << "bobsync: error: " << employee.error().message << "\n";
@@ -513,6 +541,17 @@ void print_usage(std::ostream& out, const std::map<std::string, Command>& all) {
 } // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run(args, out, err, Hooks{});
+}
+
+int run(const std::vector<std::string>& args,
+        std::ostream& out,
+        std::ostream& err,
+        const Hooks& hooks) {
+  g_hooks = &hooks;
+  struct Reset {
+    ~Reset() { g_hooks = nullptr; }
+  } reset;
   const auto all = commands();
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? err : out, all);

@@ -16,18 +16,25 @@ namespace {
 // What the adapters borrow; lives as long as the LiveSources.
 struct Shared {
   controller::http::CurlTransport transport;
-  controller::http::SystemClock clock;
+  controller::http::SystemClock system_clock;
+  std::shared_ptr<controller::http::Clock> injected;
+
+  controller::http::Clock& clock() {
+    return injected ? *injected : static_cast<controller::http::Clock&>(system_clock);
+  }
 };
 
 } // namespace
 
-LiveSources make_live_sources(const policies::Policy& policy) {
+LiveSources make_live_sources(const policies::Policy& policy,
+                              std::shared_ptr<controller::http::Clock> clock) {
   for (const auto* url : {&policy.bob_url, &policy.jumpcloud_url}) {
     if (auto refused = controller::http::check_url_allowed(*url)) {
       throw Fatal(*refused);
     }
   }
   auto shared = std::make_shared<Shared>();
+  shared->injected = std::move(clock);
   const auto webhook_secret = read_secret("BOB_WEBHOOK_SECRET");
 
   controller::BobSettings bob;
@@ -50,9 +57,9 @@ LiveSources make_live_sources(const policies::Policy& policy) {
 
   LiveSources sources;
   sources.hr =
-      std::make_unique<controller::BobHrSource>(shared->transport, shared->clock, std::move(bob));
+      std::make_unique<controller::BobHrSource>(shared->transport, shared->clock(), std::move(bob));
   sources.directory = std::make_unique<controller::JumpCloudDirectory>(
-      shared->transport, shared->clock, std::move(jumpcloud));
+      shared->transport, shared->clock(), std::move(jumpcloud));
   sources.keep_alive = shared;
   return sources;
 }

@@ -10,6 +10,10 @@
 #include <memory>
 #include <string>
 
+namespace bobsync::controller::http {
+class Clock;
+} // namespace bobsync::controller::http
+
 namespace bobsync::cli {
 
 struct LiveSources {
@@ -20,7 +24,9 @@ struct LiveSources {
 
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
 // from the environment (throws Fatal when one is missing or a URL is refused).
-LiveSources make_live_sources(const policies::Policy& policy);
+// `clock` (may be null: the system clock) times retries and rate limits.
+LiveSources make_live_sources(const policies::Policy& policy,
+                              std::shared_ptr<controller::http::Clock> clock = nullptr);
 
 // The SQLite state store at `path`. A writer holds the database's lock (a
 // second writer is refused with a clear message); a reader does not and only
