@@ -343,7 +343,18 @@ state::DesiredUser build_user(const Employee& e, const Policy& policy, const Pha
   user.effective_date = phase.effective_date;
   for (const auto& m : policy.mapping) {
     state::DesiredField field;
-    field.value = apply_transforms(read_sources(m, e), m.transforms, policy.usernames);
+    if (m.target == "manager") {
+      // Bob gives the manager's employee id (its display value is a name);
+      // the planner turns it into the manager's JumpCloud _id.
+      std::vector<std::string> ids;
+      for (const auto& s : m.sources) {
+        ids.emplace_back(raw_value(e, s));
+      }
+      const auto id = apply_transforms(std::move(ids), m.transforms, policy.usernames);
+      field.value = id.empty() ? "" : std::string(state::k_employee_ref) + id;
+    } else {
+      field.value = apply_transforms(read_sources(m, e), m.transforms, policy.usernames);
+    }
     field.mode = m.mode;
     user.fields.set(m.target, std::move(field));
   }

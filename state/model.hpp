@@ -127,6 +127,10 @@ enum class FieldMode {
 
 std::string_view to_string(FieldMode mode);
 
+// A desired value that names another employee ("bob:<employee id>"): the
+// planner resolves it to that employee's JumpCloud _id (the `manager` field).
+inline constexpr std::string_view k_employee_ref = "bob:";
+
 struct DesiredField {
   std::string value; // "" means "no value": clears the field in `always` mode
   FieldMode mode = FieldMode::always;

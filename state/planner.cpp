@@ -326,11 +326,45 @@ private:
     return {};
   }
 
-  std::vector<FieldChange> field_changes(const DesiredUser& d, const DirectoryUser& u) const {
+  // The value of a reference to another employee: that employee's user id,
+  // "bob:<id>" when the user is created in this run (the applier resolves
+  // it), or nullopt when the employee has no user bobsync manages (the field
+  // is left alone).
+  std::optional<std::string> resolve_reference(const DesiredUser& d, const std::string& value) {
+    if (value.rfind(k_employee_ref, 0) != 0) {
+      return value;
+    }
+    const auto employee = value.substr(k_employee_ref.size());
+    if (auto it = m_desired_index.find(employee); it != m_desired_index.end()) {
+      const auto& target = m_desired.users[it->second];
+      const auto& match = m_matches[it->second];
+      if (match.conflict.empty() && match.user != k_none) {
+        return m_observed[match.user].id;
+      }
+      if (match.conflict.empty() && (target.phase == Phase::active || target.phase == Phase::staged)
+          && !target.value("email").empty()) {
+        return value; // created in this run
+      }
+    }
+    m_plan.diagnostics.push_back(
+        {Severity::warning,
+         "employee " + d.employee_id + ": manager " + employee
+             + " has no JumpCloud user managed by bobsync; the manager field is left alone",
+         {}});
+    return std::nullopt;
+  }
+
+  std::vector<FieldChange> field_changes(const DesiredUser& d, const DirectoryUser& u) {
     std::vector<FieldChange> out;
-    for (const auto& [name, field] : d.fields) {
+    for (const auto& [name, desired_field] : d.fields) {
       if (name == "username") {
         continue; // usernames are decided with the others, see assign_new_usernames
+      }
+      DesiredField field = desired_field;
+      if (auto resolved = resolve_reference(d, field.value)) {
+        field.value = std::move(*resolved);
+      } else {
+        continue;
       }
       const auto* current = u.fields.find(name);
       const std::string_view have = current != nullptr ? std::string_view(*current) : "";
@@ -529,8 +563,11 @@ private:
       c.reason = "new hire: " + d.phase_reason;
     }
     for (const auto& [name, field] : d.fields) {
-      if (!field.value.empty() && name != "username") {
-        c.fields.push_back({name, std::nullopt, field.value});
+      if (field.value.empty() || name == "username") {
+        continue;
+      }
+      if (auto resolved = resolve_reference(d, field.value)) {
+        c.fields.push_back({name, std::nullopt, std::move(*resolved)});
       }
     }
     if (!m_options.link_attribute.empty()) {

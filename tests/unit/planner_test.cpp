@@ -520,3 +520,42 @@ TEST(MakePlan, SameInputSamePlanWhateverTheOrder) {
 
 } // namespace
 } // namespace bobsync::state
+
+namespace bobsync::state {
+namespace {
+
+TEST(MakePlanManager, ReferencesResolveToTheManagersUser) {
+  DesiredState ds;
+  auto manager = desired("1", "boss@example.com", "boss");
+  auto existing_report = desired("2", "a@example.com", "a");
+  existing_report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  auto new_report = desired("3", "b@example.com", "b");
+  new_report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  auto orphan = desired("4", "c@example.com", "c");
+  orphan.fields.set("manager", {"bob:99", FieldMode::always, ""});
+  ds.users = {manager, existing_report, new_report, orphan};
+  const std::vector<DirectoryUser> observed = {
+      user("u1", "boss@example.com", "boss", UserState::activated, {{k_link, "1"}}),
+      user("u2", "a@example.com", "a", UserState::activated, {{k_link, "2"}})};
+  const auto plan = make_plan(ds, observed, {}, no_limits());
+  ASSERT_NE(find(plan, "2"), nullptr);
+  EXPECT_EQ(find(plan, "2")->field("manager")->new_value, "u1");
+  EXPECT_EQ(find(plan, "3")->field("manager")->new_value, "u1");
+  EXPECT_EQ(find(plan, "4")->field("manager"), nullptr) << "an unmanaged manager is left alone";
+  ASSERT_EQ(plan.diagnostics.size(), 1U);
+  EXPECT_NE(plan.diagnostics[0].message.find("99"), std::string::npos);
+}
+
+TEST(MakePlanManager, ManagerCreatedInTheSameRunStaysAReferenceForTheApplier) {
+  DesiredState ds;
+  auto manager = desired("1", "boss@example.com", "boss");
+  auto report = desired("2", "a@example.com", "a");
+  report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  ds.users = {manager, report};
+  const auto plan = make_plan(ds, {}, {}, no_limits());
+  EXPECT_EQ(find(plan, "2")->action, Action::create);
+  EXPECT_EQ(find(plan, "2")->field("manager")->new_value, "bob:1");
+}
+
+} // namespace
+} // namespace bobsync::state

@@ -1,0 +1,636 @@
+// End to end: the CLI in-process (cli::run) against the sandbox's fakes over
+// loopback HTTP and a temporary SQLite database. Assertions are on what
+// JumpCloud ends up holding.
+
+#include "controller/adapters/http/clock.hpp"
+#include "controller/cli/cli.hpp"
+#include "sandbox/sandbox.hpp"
+
+#include <date/date.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <spawn.h>
+#include <sstream>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace bobsync {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string k_bob_user = "svc-e2e-user";
+const std::string k_bob_token = "bob-token-S3CR3T-e2e-7731";
+const std::string k_jc_key = "jc-key-S3CR3T-e2e-9920";
+const std::string k_webhook_secret = "webhook-S3CR3T-e2e-4410";
+
+// Seeded people (examples/sandbox).
+const std::string k_amelia = "3332883854254931000"; // employeeIdentifier 1001, London
+const std::string k_admin_id = "5f0c1b2c3d4e5f6a7b8c00f0";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return s;
+}
+
+std::chrono::system_clock::time_point parse_time(const std::string& text) {
+  std::istringstream in(text);
+  date::sys_seconds tp;
+  if (text.size() == 10) {
+    in >> date::parse("%F", tp);
+    return tp + std::chrono::hours(12);
+  }
+  in >> date::parse("%FT%TZ", tp);
+  return tp;
+}
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char dir[] = "/tmp/bobsync-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    m_dir = dir;
+    m_db = m_dir + "/state.db";
+    set_now("2026-11-27");
+    sandbox::SandboxConfig config;
+    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
+    config.bob_user = k_bob_user;
+    config.bob_token = k_bob_token;
+    config.jumpcloud_key = k_jc_key;
+    config.webhook_secret = k_webhook_secret;
+    config.clock = [this] { return m_fake_now.load(); };
+    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
+    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
+    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
+    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
+    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
+    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
+    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
+    unsetenv("BOBSYNC_NOW");
+    unsetenv("BOBSYNC_DB");
+    m_policy = write_policy("policy.yaml", {});
+  }
+
+  void TearDown() override {
+    m_sandbox.reset();
+    fs::remove_all(m_dir);
+  }
+
+  void set_now(const std::string& now) {
+    m_now = now;
+    m_fake_now.store(parse_time(now));
+  }
+
+  // The example policy with some lines replaced.
+  std::string write_policy(const std::string& name,
+                           const std::vector<std::pair<std::string, std::string>>& replacements) {
+    std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string text = buffer.str();
+    for (const auto& [from, to] : replacements) {
+      const auto at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) {
+        text.replace(at, from.size(), to);
+      }
+    }
+    const auto path = m_dir + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  CliResult cli(std::vector<std::string> args) {
+    const auto& command = args.front();
+    if (command == "plan" || command == "apply" || command == "explain") {
+      if (std::find(args.begin(), args.end(), "-f") == args.end()) {
+        args.insert(args.end(), {"-f", m_policy});
+      }
+      args.insert(args.end(), {"--now", m_now});
+    }
+    args.insert(args.end(), {"--db", m_db});
+    cli::Hooks hooks;
+    hooks.clock = std::make_shared<controller::http::ManualClock>();
+    hooks.fault_point = m_fault_point;
+    std::ostringstream out;
+    std::ostringstream err;
+    CliResult r;
+    r.code = cli::run(args, out, err, hooks);
+    r.out = out.str();
+    r.err = err.str();
+    m_transcript += r.out + r.err;
+    return r;
+  }
+
+  std::vector<json> users() const {
+    std::vector<json> out;
+    for (const auto& text : m_sandbox->jumpcloud().users_json()) {
+      out.push_back(json::parse(text));
+    }
+    return out;
+  }
+
+  std::vector<json> users_with_email(const std::string& email) const {
+    std::vector<json> out;
+    for (auto& u : users()) {
+      if (lower(u.value("email", "")) == lower(email)) {
+        out.push_back(u);
+      }
+    }
+    return out;
+  }
+
+  static std::string attribute(const json& user, const std::string& name) {
+    for (const auto& a : user.value("attributes", json::array())) {
+      if (a.value("name", "") == name) {
+        return a.value("value", "");
+      }
+    }
+    return {};
+  }
+
+  std::optional<json> user_of(const std::string& employee_id) const {
+    for (auto& u : users()) {
+      if (attribute(u, "bobEmployeeId") == employee_id) {
+        return u;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void expect_no_duplicates() const {
+    std::set<std::string> emails;
+    std::set<std::string> eids;
+    for (const auto& u : users()) {
+      EXPECT_TRUE(emails.insert(lower(u.value("email", ""))).second) << u.dump();
+      const auto eid = u.value("employeeIdentifier", "");
+      if (!eid.empty()) {
+        EXPECT_TRUE(eids.insert(eid).second) << u.dump();
+      }
+    }
+  }
+
+  std::string hire(const std::string& first,
+                   const std::string& last,
+                   const std::string& start,
+                   const std::string& site = "London",
+                   int eid = 5001) {
+    sandbox::BobEmployee e;
+    e.set("root.firstName", sandbox::BobValue::string(first));
+    e.set("root.surname", sandbox::BobValue::string(last));
+    e.set("root.displayName", sandbox::BobValue::string(first + " " + last));
+    e.set("root.email", sandbox::BobValue::string(lower(first + "." + last) + "@example.com"));
+    e.set("work.startDate", sandbox::BobValue::string(start));
+    e.set("work.site", sandbox::BobValue::string(site));
+    e.set("work.title", sandbox::BobValue::string("253271805"));
+    e.set("work.department", sandbox::BobValue::string("100"));
+    e.set("work.employeeIdInCompany", sandbox::BobValue::number(std::to_string(eid)));
+    e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
+    return m_sandbox->bob().hire(e);
+  }
+
+  sandbox::FakeBob& bob() { return m_sandbox->bob(); }
+  sandbox::FakeJumpCloud& jumpcloud() { return m_sandbox->jumpcloud(); }
+
+  std::string m_dir;
+  std::string m_db;
+  std::string m_policy;
+  std::string m_now;
+  std::string m_transcript; // everything the CLI printed
+  std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
+  std::function<void(std::string_view)> m_fault_point;
+  std::unique_ptr<sandbox::Sandbox> m_sandbox;
+};
+
+TEST_F(CliE2E, GreenfieldCreatesEveryInScopeEmployeeAndASecondRunIsANoOp) {
+  const auto planned = cli({"plan", "--json"});
+  ASSERT_EQ(planned.code, 2) << planned.err;
+  const auto plan = json::parse(planned.out);
+  std::vector<json> creates;
+  for (const auto& c : plan["changes"]) {
+    if (c["action"] == "create") {
+      creates.push_back(c);
+    }
+  }
+  ASSERT_GT(creates.size(), 20U);
+
+  const auto applied = cli({"apply"});
+  ASSERT_EQ(applied.code, 0) << applied.out << applied.err;
+  for (const auto& c : creates) {
+    const auto found = users_with_email(c["email"]);
+    ASSERT_EQ(found.size(), 1U) << c.dump();
+    EXPECT_EQ(found[0]["username"], c["username"]);
+    EXPECT_EQ(attribute(found[0], "bobEmployeeId"), c["bobId"]);
+    EXPECT_EQ(found[0]["state"], "ACTIVATED");
+    EXPECT_EQ(found[0]["jobTitle"], c["fields"]["jobTitle"]["new"]) << "human-readable title";
+  }
+  expect_no_duplicates();
+
+  const auto writes = jumpcloud().write_count();
+  EXPECT_EQ(cli({"plan"}).code, 0);
+  const auto again = cli({"apply"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(jumpcloud().write_count(), writes) << "a converged apply writes nothing";
+  const auto refreshed = cli({"apply", "--refresh"});
+  EXPECT_EQ(refreshed.code, 0);
+  EXPECT_EQ(jumpcloud().write_count(), writes) << "not even after a full refresh";
+}
+
+TEST_F(CliE2E, AdoptsPreExistingUsersByEmployeeIdAndByEmailInAnotherCase) {
+  const auto before = users().size();
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto amelia = jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c0001");
+  ASSERT_TRUE(amelia);
+  EXPECT_EQ(attribute(json::parse(*amelia), "bobEmployeeId"), k_amelia) << "by employeeIdentifier";
+  const auto priya = json::parse(*jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c0004"));
+  EXPECT_FALSE(attribute(priya, "bobEmployeeId").empty()) << "by email in another case";
+  EXPECT_EQ(users_with_email("priya.sharma@example.com").size(), 1U);
+  expect_no_duplicates();
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 0);
+  EXPECT_GT(users().size(), before);
+}
+
+TEST_F(CliE2E, UnmanagedUsersAreUntouched) {
+  const auto admin = jumpcloud().user_json(k_admin_id);
+  const auto service = jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c00f1");
+  const auto contractor = jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c000a");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ(jumpcloud().user_json(k_admin_id), admin);
+  EXPECT_EQ(jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c00f1"), service);
+  EXPECT_EQ(jumpcloud().user_json("5f0c1b2c3d4e5f6a7b8c000a"), contractor);
+}
+
+TEST_F(CliE2E, LeaverIsSuspendedOnTheTerminationDateAndNotADayBefore) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  ASSERT_TRUE(bob().terminate(k_amelia, "2026-12-10"));
+  set_now("2026-12-09T23:30:00Z"); // 23:30 in London: still the 9th
+  EXPECT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(k_amelia))["state"], "ACTIVATED");
+  set_now("2026-12-10T00:00:00Z");
+  const auto r = cli({"apply"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  const auto u = *user_of(k_amelia);
+  EXPECT_EQ(u["state"], "SUSPENDED");
+  EXPECT_EQ(u["suspended"], true);
+  const auto history = cli({"history", "--employee", k_amelia});
+  EXPECT_NE(history.out.find("suspend"), std::string::npos);
+}
+
+TEST_F(CliE2E, FutureStarterIsCreatedOnTheStartDateInItsTimeZone) {
+  const auto id = hire("Mia", "Tanaka", "2026-12-07", "Sydney");
+  set_now("2026-12-06T12:59:00Z"); // 23:59 on the 6th in Sydney
+  const auto before = cli({"plan", "--json"});
+  EXPECT_EQ(before.code, 2);
+  EXPECT_NE(before.out.find("\"date\": \"2026-12-07\""), std::string::npos);
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_FALSE(user_of(id));
+  set_now("2026-12-06T13:00:00Z"); // midnight on the 7th in Sydney, still the 6th in London
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto u = user_of(id);
+  ASSERT_TRUE(u);
+  EXPECT_EQ((*u)["state"], "ACTIVATED");
+  EXPECT_EQ((*u)["username"], "mia.tanaka");
+}
+
+TEST_F(CliE2E, ProvisionDaysBeforeCreatesStagedThenActivatesOnTheDay) {
+  m_policy = write_policy("early.yaml", {{"provisionDaysBefore: 0", "provisionDaysBefore: 3"}});
+  const auto id = hire("Leo", "Martin", "2026-12-10");
+  set_now("2026-12-06");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_FALSE(user_of(id));
+  set_now("2026-12-07");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto staged = user_of(id);
+  ASSERT_TRUE(staged);
+  EXPECT_EQ((*staged)["state"], "STAGED");
+  set_now("2026-12-09");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(id))["state"], "STAGED");
+  set_now("2026-12-10");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto active = user_of(id);
+  EXPECT_EQ((*active)["state"], "ACTIVATED");
+  EXPECT_EQ((*active)["_id"], (*staged)["_id"]);
+}
+
+TEST_F(CliE2E, AlwaysSuspendAndAlwaysActivateSetTheStateOnceAtCreation) {
+  m_policy = write_policy("suspend.yaml",
+                          {{"statusBehavior: useBobStatus", "statusBehavior: alwaysSuspend"}});
+  const auto id = hire("Ava", "Stone", "2026-11-02");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(id))["state"], "SUSPENDED");
+  // An admin activates the user by hand: bobsync leaves it so.
+  ASSERT_TRUE(
+      jumpcloud().edit_user((*user_of(id))["_id"], R"({"state":"ACTIVATED","suspended":false})"));
+  ASSERT_EQ(cli({"apply", "--refresh"}).code, 0);
+  EXPECT_EQ((*user_of(id))["state"], "ACTIVATED");
+
+  m_policy = write_policy("activate.yaml",
+                          {{"statusBehavior: useBobStatus", "statusBehavior: alwaysActivate"}});
+  const auto other = hire("Eli", "Frost", "2026-11-02", "London", 5002);
+  ASSERT_TRUE(bob().change(other, {{"internal.status", sandbox::BobValue::string("Inactive")}}));
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(other))["state"], "ACTIVATED");
+}
+
+TEST_F(CliE2E, RehireReactivatesTheSameUser) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto id = (*user_of(k_amelia))["_id"];
+  ASSERT_TRUE(bob().terminate(k_amelia, "2026-11-27"));
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(k_amelia))["state"], "SUSPENDED");
+  ASSERT_TRUE(
+      bob().change(k_amelia, {{"work.startDate", sandbox::BobValue::string("2027-01-04")}}));
+  set_now("2027-01-04");
+  const auto r = cli({"apply"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto u = *user_of(k_amelia);
+  EXPECT_EQ(u["_id"], id);
+  EXPECT_EQ(u["state"], "ACTIVATED");
+  EXPECT_EQ(users_with_email("amelia.clarke@example.com").size(), 1U);
+}
+
+TEST_F(CliE2E, RehireUnderAlwaysActivateReactivatesTheSameUser) {
+  m_policy = write_policy("activate.yaml",
+                          {{"statusBehavior: useBobStatus", "statusBehavior: alwaysActivate"}});
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  ASSERT_TRUE(bob().terminate(k_amelia, "2026-11-27"));
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(k_amelia))["state"], "SUSPENDED");
+  ASSERT_TRUE(
+      bob().change(k_amelia, {{"work.startDate", sandbox::BobValue::string("2027-01-04")}}));
+  set_now("2027-01-04");
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ((*user_of(k_amelia))["state"], "ACTIVATED");
+}
+
+TEST_F(CliE2E, MassSuspensionIsBlockedUnlessAllowed) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  int terminated = 0;
+  for (const auto& e : bob().employees()) {
+    if (user_of(e.id) && (*user_of(e.id))["state"] == "ACTIVATED" && terminated < 12) {
+      ASSERT_TRUE(bob().terminate(e.id, "2026-11-20"));
+      ++terminated;
+    }
+  }
+  ASSERT_EQ(terminated, 12);
+  const auto writes = jumpcloud().write_count();
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 3);
+  EXPECT_NE(plan.out.find("safety.maxSuspensions"), std::string::npos);
+  const auto blocked = cli({"apply"});
+  EXPECT_EQ(blocked.code, 3);
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+  const auto allowed = cli({"apply", "--allow-mass-changes"});
+  EXPECT_EQ(allowed.code, 0) << allowed.err;
+  int suspended = 0;
+  for (const auto& u : users()) {
+    suspended += u["state"] == "SUSPENDED" ? 1 : 0;
+  }
+  EXPECT_GE(suspended, 12);
+}
+
+TEST_F(CliE2E, BobAnsweringWithNobodyBlocks) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  for (const auto& e : bob().employees()) {
+    bob().remove(e.id);
+  }
+  const auto writes = jumpcloud().write_count();
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 3);
+  EXPECT_NE(plan.out.find("Bob returned no employees"), std::string::npos);
+  EXPECT_EQ(cli({"apply"}).code, 3);
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+}
+
+TEST_F(CliE2E, FieldHiddenFromTheServiceUserBlocks) {
+  bob().hide_field("work.title");
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 3);
+  EXPECT_NE(plan.out.find("work.title"), std::string::npos);
+  EXPECT_EQ(cli({"apply"}).code, 3);
+  EXPECT_EQ(jumpcloud().write_count(), 0);
+}
+
+TEST_F(CliE2E, LostCreateResponseCreatesExactlyOneUser) {
+  const auto id = hire("Nia", "Okafor", "2026-11-02");
+  sandbox::Fault lost;
+  lost.kind = sandbox::FaultKind::lost_response;
+  lost.method = "POST";
+  lost.path_prefix = "/api/systemusers";
+  lost.times = 3;
+  jumpcloud().faults().add(lost);
+  const auto r = cli({"apply"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(users_with_email("nia.okafor@example.com").size(), 1U);
+  EXPECT_TRUE(user_of(id));
+  expect_no_duplicates();
+  EXPECT_EQ(cli({"plan"}).code, 0);
+  EXPECT_NE(cli({"history"}).out.find("recovered"), std::string::npos);
+}
+
+TEST_F(CliE2E, InjectedServerErrorsAndRateLimitsConvergeWithoutDuplicates) {
+  sandbox::Fault errors;
+  errors.kind = sandbox::FaultKind::status;
+  errors.status = 503;
+  errors.times = 1000000;
+  errors.probability = 0.2;
+  sandbox::Fault limited;
+  limited.kind = sandbox::FaultKind::status;
+  limited.status = 429;
+  limited.times = 1000000;
+  limited.probability = 0.1;
+  jumpcloud().faults().seed(7);
+  jumpcloud().faults().add(errors);
+  jumpcloud().faults().add(limited);
+  int code = -1;
+  for (int attempt = 0; attempt < 6 && code != 0; ++attempt) {
+    code = cli({"apply"}).code;
+    expect_no_duplicates();
+  }
+  EXPECT_EQ(code, 0);
+  jumpcloud().faults().clear();
+  EXPECT_EQ(cli({"plan", "--refresh"}).code, 0) << "converged";
+  expect_no_duplicates();
+}
+
+TEST_F(CliE2E, JobTitleChangedByHandIsRestoredAfterTheNextFullRefresh) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const std::string id = (*user_of(k_amelia))["_id"];
+  const std::string title = (*user_of(k_amelia))["jobTitle"];
+  ASSERT_TRUE(jumpcloud().edit_user(id, R"({"jobTitle":"Chief Hacker"})"));
+  EXPECT_EQ(cli({"plan"}).code, 0) << "the cache is fresh: drift is not seen yet";
+  const auto plan = cli({"plan", "--refresh"});
+  EXPECT_EQ(plan.code, 2);
+  EXPECT_NE(plan.out.find("Chief Hacker"), std::string::npos);
+  ASSERT_EQ(cli({"apply", "--refresh"}).code, 0);
+  EXPECT_EQ((*user_of(k_amelia))["jobTitle"], title);
+}
+
+TEST_F(CliE2E, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {
+  const auto saved = m_dir + "/plan.json";
+  ASSERT_EQ(cli({"plan", "--out", saved}).code, 2);
+  ASSERT_TRUE(
+      bob().change(k_amelia, {{"root.surname", sandbox::BobValue::string("Clarke-Hughes")}}));
+  const auto stale = cli({"apply", "--plan", saved});
+  EXPECT_EQ(stale.code, 1);
+  EXPECT_NE(stale.err.find("stale"), std::string::npos);
+  EXPECT_EQ(jumpcloud().write_count(), 0);
+  ASSERT_EQ(cli({"plan", "--out", saved}).code, 2);
+  const auto applied = cli({"apply", "--plan", saved});
+  EXPECT_EQ(applied.code, 0) << applied.err;
+  EXPECT_EQ((*user_of(k_amelia))["lastname"], "Clarke-Hughes");
+}
+
+TEST_F(CliE2E, OnDemandSyncOfOneEmployee) {
+  const auto r = cli({"apply", "--employee", k_amelia});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(user_of(k_amelia));
+  int linked = 0;
+  for (const auto& u : users()) {
+    linked += attribute(u, "bobEmployeeId").empty() ? 0 : 1;
+  }
+  EXPECT_EQ(linked, 1) << "nobody else was touched";
+}
+
+TEST_F(CliE2E, ExplainShowsDerivationAndMatching) {
+  const auto r = cli({"explain", k_amelia});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("jobTitle <- work.title"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("found by employeeIdentifier"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lifecycle: active"), std::string::npos) << r.out;
+}
+
+TEST_F(CliE2E, ExitCodesOfPlan) {
+  EXPECT_EQ(cli({"plan"}).code, 2);
+  const auto bad = write_policy("bad.yaml", {{"version: 1", "version: 1\nmapings: []"}});
+  const auto invalid = cli({"plan", "-f", bad});
+  EXPECT_EQ(invalid.code, 1);
+  EXPECT_NE(invalid.err.find("bad.yaml:"), std::string::npos);
+  setenv("JUMPCLOUD_API_KEY", "wrong-key-S3CR3T", 1);
+  const auto refused = cli({"plan"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("JumpCloud"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("wrong-key-S3CR3T"), std::string::npos) << refused.err;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST_F(CliE2E, SecretsAppearInNoOutputPlanFileOrDatabase) {
+  const auto saved = m_dir + "/plan.json";
+  cli({"plan", "--json", "--out", saved});
+  sandbox::Fault errors;
+  errors.kind = sandbox::FaultKind::status;
+  errors.status = 500;
+  errors.times = 3;
+  jumpcloud().faults().add(errors);
+  cli({"apply"});
+  cli({"apply"});
+  cli({"status"});
+  cli({"history"});
+  cli({"explain", k_amelia});
+  std::string everything = m_transcript + read_all(saved);
+  for (const auto& entry : fs::directory_iterator(m_dir)) {
+    everything += read_all(entry.path().string());
+  }
+  for (const auto& secret : {k_bob_token, k_jc_key, k_webhook_secret}) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << secret;
+  }
+  EXPECT_NE(everything.find("amelia"), std::string::npos) << "the search is not vacuous";
+}
+
+TEST_F(CliE2E, DatabaseFileIsPrivateAndOneWriterAtATime) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto perms = fs::status(m_db).permissions();
+  EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+}
+
+// The real binary, killed mid-apply by BOBSYNC_CRASH_AT, then run again.
+int run_binary(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> argv;
+  std::string binary = BOBSYNC_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return -1;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class CrashE2E : public CliE2E, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CrashE2E, KilledMidApplyResumesWithoutDuplicatesOrLostAudit) {
+  const int crashed = run_binary({"apply", "-f", m_policy, "--db", m_db, "--now", m_now},
+                                 {std::string("BOBSYNC_CRASH_AT=") + GetParam() + ":7"});
+  ASSERT_EQ(crashed, 137);
+  const auto status = cli({"status"});
+  EXPECT_EQ(status.out.find("pending journal entries: 0"), std::string::npos) << status.out;
+  const auto resumed = cli({"apply"});
+  ASSERT_EQ(resumed.code, 0) << resumed.out << resumed.err;
+  EXPECT_NE(resumed.out.find("settled"), std::string::npos) << resumed.out;
+  expect_no_duplicates();
+  EXPECT_EQ(cli({"plan", "--refresh"}).code, 0);
+  EXPECT_NE(cli({"status"}).out.find("pending journal entries: 0"), std::string::npos);
+  // Every user bobsync created or adopted has an audit record.
+  const auto history = cli({"history", "--limit", "0"}).out;
+  for (const auto& u : users()) {
+    const auto owner = attribute(u, "bobEmployeeId");
+    if (!owner.empty()) {
+      EXPECT_NE(history.find("bob:" + owner), std::string::npos) << owner;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(CliE2E, CrashE2E, ::testing::Values("after_intent", "after_call"));
+
+} // namespace
+} // namespace bobsync
