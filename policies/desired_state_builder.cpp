@@ -264,7 +264,9 @@ PhaseVerdict evaluate_phase(const Employee& e,
   const std::string started = start ? "started on " + to_iso(*start) : "no start date";
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
     const auto status = trim(raw_value(e, lc.fields.status));
-    if (!status.empty() && !iequals(status, "active")) {
+    const auto lifecycle = trim(raw_value(e, lc.fields.lifecycle_status));
+    const bool starting = start && iequals(lifecycle, "hired");
+    if (!status.empty() && !iequals(status, "active") && !starting) {
       return {Phase::inactive, "Bob status is " + std::string(status) + leaving, ""};
     }
   }

@@ -32,6 +32,7 @@ std::vector<std::string> Policy::bob_fields() const {
                                    &lf.termination_date,
                                    &lf.last_day_of_work,
                                    &lf.status,
+                                   &lf.lifecycle_status,
                                    &lf.site,
                                    &lf.email,
                                    &lf.employment_type,

@@ -78,6 +78,10 @@ struct LifecycleFields {
   std::string termination_date = "internal.terminationDate";
   std::string last_day_of_work = "employee.lastDayOfWork";
   std::string status = "internal.status";
+  // "hired" here means a future starter: Bob marks them Inactive until a
+  // midnight that may fall in another time zone than the one bobsync judges
+  // the start date in, so on the start date itself that is no leave signal.
+  std::string lifecycle_status = "internal.lifecycleStatus";
   std::string site = "work.site";
   std::string email = "root.email";
   std::string employment_type = "payroll.employment.type";

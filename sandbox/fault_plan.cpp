@@ -1,5 +1,7 @@
 #include "sandbox/fault_plan.hpp"
 
+#include <random>
+
 #include <utility>
 
 namespace bobsync::sandbox {
@@ -75,6 +77,12 @@ std::optional<Fault> FaultPlan::take(std::string_view method, std::string_view p
     if (path.rfind(it->path_prefix, 0) != 0) {
       continue;
     }
+    // A probabilistic fault hits a matching request with that probability
+    // (seeded: the same seed gives the same sequence of hits).
+    if (it->probability < 1.0
+        && std::uniform_real_distribution<double>(0.0, 1.0)(m_random) >= it->probability) {
+      continue;
+    }
     Fault taken = *it;
     if (--it->times <= 0) {
       m_faults.erase(it);
@@ -82,6 +90,11 @@ std::optional<Fault> FaultPlan::take(std::string_view method, std::string_view p
     return taken;
   }
   return std::nullopt;
+}
+
+void FaultPlan::seed(std::uint64_t value) {
+  const std::lock_guard lock(m_mutex);
+  m_random.seed(value);
 }
 
 void FaultPlan::clear() {

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +40,7 @@ struct Fault {
   std::optional<std::string> rate_limit_reset;  // X-RateLimit-Reset header value
   std::string body;                             // status body; default {"message": "<reason>"}
   std::chrono::milliseconds delay{0};           // FaultKind::delay
+  double probability = 1.0; // < 1: each matching request is hit with this probability
 };
 
 // Pending faults, in the order added; the first one matching a request is
@@ -54,6 +57,8 @@ public:
   std::optional<Fault> take(std::string_view method, std::string_view path);
   void clear();
   std::size_t pending() const;
+  // Seeds the generator of probabilistic faults (default seed 0).
+  void seed(std::uint64_t value);
 
   // Added to every API request (0 by default).
   void set_latency(std::chrono::milliseconds latency);
@@ -62,6 +67,7 @@ public:
 private:
   mutable std::mutex m_mutex;
   std::vector<Fault> m_faults;
+  std::mt19937_64 m_random{0};
   std::chrono::milliseconds m_latency{0};
 };
 

@@ -306,9 +306,10 @@ TEST_F(CliE2E, FutureStarterIsCreatedOnTheStartDateInItsTimeZone) {
   ASSERT_EQ(cli({"apply"}).code, 0);
   EXPECT_FALSE(user_of(id));
   set_now("2026-12-06T13:00:00Z"); // midnight on the 7th in Sydney, still the 6th in London
-  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto applied = cli({"apply"});
+  ASSERT_EQ(applied.code, 0);
   const auto u = user_of(id);
-  ASSERT_TRUE(u);
+  ASSERT_TRUE(u) << applied.out << cli({"explain", id}).out;
   EXPECT_EQ((*u)["state"], "ACTIVATED");
   EXPECT_EQ((*u)["username"], "mia.tanaka");
 }
@@ -360,8 +361,10 @@ TEST_F(CliE2E, RehireReactivatesTheSameUser) {
   ASSERT_TRUE(bob().terminate(k_amelia, "2026-11-27"));
   ASSERT_EQ(cli({"apply"}).code, 0);
   EXPECT_EQ((*user_of(k_amelia))["state"], "SUSPENDED");
-  ASSERT_TRUE(
-      bob().change(k_amelia, {{"work.startDate", sandbox::BobValue::string("2027-01-04")}}));
+  // Rehired: a new start date after the termination, and active again.
+  ASSERT_TRUE(bob().change(k_amelia,
+                           {{"work.startDate", sandbox::BobValue::string("2027-01-04")},
+                            {"internal.status", sandbox::BobValue::string("Active")}}));
   set_now("2027-01-04");
   const auto r = cli({"apply"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -378,8 +381,10 @@ TEST_F(CliE2E, RehireUnderAlwaysActivateReactivatesTheSameUser) {
   ASSERT_TRUE(bob().terminate(k_amelia, "2026-11-27"));
   ASSERT_EQ(cli({"apply"}).code, 0);
   EXPECT_EQ((*user_of(k_amelia))["state"], "SUSPENDED");
-  ASSERT_TRUE(
-      bob().change(k_amelia, {{"work.startDate", sandbox::BobValue::string("2027-01-04")}}));
+  // Rehired: a new start date after the termination, and active again.
+  ASSERT_TRUE(bob().change(k_amelia,
+                           {{"work.startDate", sandbox::BobValue::string("2027-01-04")},
+                            {"internal.status", sandbox::BobValue::string("Active")}}));
   set_now("2027-01-04");
   ASSERT_EQ(cli({"apply"}).code, 0);
   EXPECT_EQ((*user_of(k_amelia))["state"], "ACTIVATED");
@@ -507,11 +512,15 @@ TEST_F(CliE2E, OnDemandSyncOfOneEmployee) {
   const auto r = cli({"apply", "--employee", k_amelia});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(user_of(k_amelia));
+  // The seed has one user already carrying a link attribute; nobody else
+  // gained one.
+  const auto before = users().size();
   int linked = 0;
   for (const auto& u : users()) {
     linked += attribute(u, "bobEmployeeId").empty() ? 0 : 1;
   }
-  EXPECT_EQ(linked, 1) << "nobody else was touched";
+  EXPECT_EQ(linked, 2) << "nobody else was touched";
+  EXPECT_EQ(users().size(), before);
 }
 
 TEST_F(CliE2E, ExplainShowsDerivationAndMatching) {

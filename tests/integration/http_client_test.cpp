@@ -429,10 +429,11 @@ TEST_F(HttpClientTest, GzipResponsesAreDecoded) {
     gzip_fake.add_user(R"({"username": "u)" + std::to_string(i) + R"(", "email": "u)"
                        + std::to_string(i) + R"(@example.com", "department": "Engineering"})");
   }
+  CurlTransport transport; // closes its connection before gzip_fake stops
   Request request = list_request();
   request.url = gzip_fake.base_url() + "/systemusers?limit=100";
 
-  auto result = m_transport.send(request);
+  auto result = transport.send(request);
 
   ASSERT_TRUE(result) << result.error().detail;
   EXPECT_EQ(result->header("content-encoding"), "gzip");

@@ -299,7 +299,12 @@ TEST_F(SqliteStoreTest, CachedFieldsInAnyJsonSpellingAreRead) {
 TEST_F(SqliteStoreTest, ValuesThatAreNotUtf8AreRefusedBeforeAnyWrite) {
   auto store = open_writer();
   store->replace_users({sample_user("u1")}, "2026-03-01T10:00:00Z");
-  for (const std::string bad : {"\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "ok\xf4\x90\x80\x80"}) {
+  for (const std::string bad : {"\xff",
+                                "\xc3",
+                                "\xc0\xaf",
+                                "\xed\xa0\x80",
+                                "ok\xf4\x90\x80\x80",
+                                "sixteen ascii bytes then \xe2\x82"}) {
     auto u = sample_user("u2");
     u.fields.set("jobTitle", bad);
     EXPECT_THROW(store->replace_users({sample_user("u3"), u}, "2026-03-02T10:00:00Z"), StoreError);

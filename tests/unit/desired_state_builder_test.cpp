@@ -305,3 +305,19 @@ TEST(Builder, ExplainShowsSourcesTransformsAndPhase) {
 
 } // namespace
 } // namespace bobsync::policies
+
+namespace bobsync::policies {
+namespace {
+
+TEST(Builder, HiredStatusIsNoLeaveSignalOnTheStartDate) {
+  auto e = employee("1",
+                    {{"work.startDate", "2026-12-01"},
+                     {"internal.status", "Inactive"},
+                     {"internal.lifecycleStatus", "hired"}});
+  EXPECT_EQ(phase_of(e, base_policy(), "2026-12-01T09:00:00Z"), Phase::active);
+  e.fields.set("internal.lifecycleStatus", "terminated");
+  EXPECT_EQ(phase_of(e, base_policy(), "2026-12-01T09:00:00Z"), Phase::inactive);
+}
+
+} // namespace
+} // namespace bobsync::policies

@@ -1,0 +1,183 @@
+// Apply throughput and the cost of a no-op reconcile, against the fakes over
+// loopback HTTP with a SQLite state database.
+//   bench_apply creates [N=10000] [LATENCY_MS=50]
+//     N creates with FakeJumpCloud adding LATENCY_MS to each request; reports
+//     wall time against the limit N x latency / concurrency.
+//   bench_apply noop [N=100000]
+//     converges N users, then times one more reconcile: zero writes expected.
+// Not a timed test: the figures go in the closing note.
+
+#include "controller/adapters/bob/bob_hr_source.hpp"
+#include "controller/adapters/http/clock.hpp"
+#include "controller/adapters/http/curl_transport.hpp"
+#include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "controller/reconcile/reconciler.hpp"
+#include "policies/policy_parser.hpp"
+#include "sandbox/sandbox.hpp"
+#include "state/sqlite/sqlite_store.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <sys/resource.h>
+
+namespace {
+
+using namespace bobsync;
+using Clock = std::chrono::steady_clock;
+
+long peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+void add_employees(sandbox::FakeBob& bob, int n) {
+  bob.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    sandbox::BobEmployee e;
+    e.id = std::to_string(4000000000000000000LL + i);
+    const auto number = std::to_string(100000 + i);
+    e.set("root.firstName", sandbox::BobValue::string("First" + number));
+    e.set("root.surname", sandbox::BobValue::string("Last"));
+    e.set("root.displayName", sandbox::BobValue::string("First" + number + " Last"));
+    e.set("root.email", sandbox::BobValue::string("p" + number + "@example.com"));
+    e.set("work.title", sandbox::BobValue::string("Engineer"));
+    e.set("work.department", sandbox::BobValue::string("R&D"));
+    e.set("work.site", sandbox::BobValue::string("London"));
+    e.set("work.startDate", sandbox::BobValue::string("2020-01-06"));
+    e.set("work.employeeIdInCompany", sandbox::BobValue::number(number));
+    e.set("work.workPhone", sandbox::BobValue::string("+44 20 7946 0000"));
+    e.set("payroll.employment.type", sandbox::BobValue::string("Full-time"));
+    e.set("internal.status", sandbox::BobValue::string("Active"));
+    bob.put_employee(std::move(e));
+  }
+}
+
+struct Rig {
+  sandbox::Sandbox sandbox{sandbox::SandboxConfig{}};
+  controller::http::CurlTransport transport;
+  controller::http::SystemClock clock;
+  std::unique_ptr<controller::BobHrSource> bob;
+  std::unique_ptr<controller::JumpCloudDirectory> jumpcloud;
+  std::unique_ptr<state::StateStore> store;
+  policies::Policy policy;
+  std::string db;
+
+  explicit Rig(int concurrency) {
+    std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = policies::parse_policy(text.str(), "desired-state.yaml");
+    if (!parsed.policy) {
+      throw std::runtime_error("example policy invalid");
+    }
+    policy = *parsed.policy;
+    policy.scope = {};
+    policy.safety = {};
+    policy.safety.max_suspensions.reset();
+    policy.safety.max_suspensions_percent.reset();
+    policy.write_concurrency = concurrency;
+    controller::BobSettings b;
+    b.base_url = sandbox.bob().base_url();
+    b.service_user_id = "sandbox-user";
+    b.service_user_token = "sandbox-token";
+    bob = std::make_unique<controller::BobHrSource>(transport, clock, b);
+    controller::JumpCloudSettings j;
+    j.base_url = sandbox.jumpcloud().base_url();
+    j.api_key = "sandbox-key";
+    j.write_concurrency = concurrency;
+    jumpcloud = std::make_unique<controller::JumpCloudDirectory>(transport, clock, j);
+    db = (std::filesystem::temp_directory_path() / "bobsync-bench-apply.db").string();
+    for (const auto* suffix : {"", "-wal", "-shm", ".lock"}) {
+      std::filesystem::remove(db + suffix);
+    }
+    store = state::SqliteStore::open(db, state::OpenMode::writer);
+  }
+
+  controller::ReconcileOutcome reconcile(bool force_refresh) {
+    controller::ReconcileRequest request;
+    request.pass.policy = &policy;
+    request.pass.now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27};
+    request.mode = controller::Mode::apply;
+    request.force_refresh = force_refresh;
+    request.apply.concurrency = policy.write_concurrency;
+    request.apply.run_id = "bench";
+    return controller::reconcile(*bob, *jumpcloud, *store, request);
+  }
+};
+
+int creates(int n, int latency_ms) {
+  const int concurrency = 4;
+  Rig rig(concurrency);
+  add_employees(rig.sandbox.bob(), n);
+  rig.sandbox.jumpcloud().faults().set_latency(std::chrono::milliseconds(latency_ms));
+  const auto t0 = Clock::now();
+  const auto outcome = rig.reconcile(true);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double limit = n * latency_ms / 1000.0 / concurrency;
+  std::printf("creates: N=%d latency=%d ms concurrency=%d\n", n, latency_ms, concurrency);
+  std::printf("  applied=%d failed=%d users in JumpCloud=%zu\n",
+              outcome.applied ? outcome.applied->succeeded : 0,
+              outcome.applied ? outcome.applied->failed : 0,
+              rig.sandbox.jumpcloud().user_count());
+  std::printf("  wall %.1f s; limit N x latency / concurrency = %.1f s; ratio %.2f\n",
+              seconds,
+              limit,
+              seconds / limit);
+  std::printf("  JumpCloud requests %d, peak RSS %ld MB\n",
+              rig.sandbox.jumpcloud().stats().total(),
+              peak_rss_mb());
+  return outcome.ok() ? 0 : 1;
+}
+
+int noop(int n) {
+  Rig rig(8);
+  add_employees(rig.sandbox.bob(), n);
+  auto first = rig.reconcile(true);
+  if (!first.ok()) {
+    std::fprintf(stderr, "converging failed\n");
+    return 1;
+  }
+  const int writes = rig.sandbox.jumpcloud().write_count();
+  for (const bool refresh : {false, true}) {
+    rig.sandbox.jumpcloud().stats().reset();
+    const int searches = rig.sandbox.bob().search_count();
+    const auto t0 = Clock::now();
+    const auto outcome = rig.reconcile(refresh);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("no-op reconcile of %d converged users (%s): %.2f s, JumpCloud requests %d, Bob "
+                "searches %d, writes %d, changes planned %zu\n",
+                n,
+                refresh ? "full JumpCloud refresh" : "cached JumpCloud state",
+                seconds,
+                rig.sandbox.jumpcloud().stats().total(),
+                rig.sandbox.bob().search_count() - searches,
+                rig.sandbox.jumpcloud().write_count() - writes,
+                outcome.pass.plan.changes.size());
+  }
+  std::printf("peak RSS %ld MB\n", peak_rss_mb());
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "creates";
+  try {
+    if (mode == "creates") {
+      return creates(argc > 2 ? std::stoi(argv[2]) : 10000, argc > 3 ? std::stoi(argv[3]) : 50);
+    }
+    if (mode == "noop") {
+      return noop(argc > 2 ? std::stoi(argv[2]) : 100000);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_apply: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: bench_apply creates [N] [LATENCY_MS] | noop [N]\n");
+  return 2;
+}
