@@ -708,7 +708,8 @@ private:
                        + m_plan.summary.count(Action::activate) + suspensions;
     if (limits.max_suspensions && suspensions > *limits.max_suspensions) {
       m_plan.block_reasons.push_back(
-          "the plan suspends " + std::to_string(suspensions) + " users; the policy allows "
+          "the plan suspends " + std::to_string(suspensions)
+          + (suspensions == 1 ? " user" : " users") + "; the policy allows "
           + std::to_string(*limits.max_suspensions)
           + " per run (safety.maxSuspensions). Check the data in Bob, or apply with "
             "--allow-mass-changes.");
