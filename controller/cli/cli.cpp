@@ -147,6 +147,21 @@ int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& e
   return k_exit_ok;
 }
 
+// The request plan and apply share: policy, time, --employee, --refresh.
+controller::ReconcileRequest
+reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, controller::Mode mode) {
+  controller::ReconcileRequest request;
+  request.pass.policy = &loaded.policy;
+  request.pass.now = evaluation_time(vm);
+  request.pass.policy_hash = loaded.hash;
+  if (vm.count("employee")) {
+    request.pass.only_employee = vm["employee"].as<std::string>();
+  }
+  request.mode = mode;
+  request.force_refresh = vm.count("refresh") > 0;
+  return request;
+}
+
 int exit_code_for(const state::Plan& plan) {
   if (plan.blocked) {
     return k_exit_blocked;
@@ -159,15 +174,7 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   if (!loaded) {
     return k_exit_error;
   }
-  controller::ReconcileRequest request;
-  request.pass.policy = &loaded->policy;
-  request.pass.now = evaluation_time(vm);
-  request.pass.policy_hash = loaded->hash;
-  if (vm.count("employee")) {
-    request.pass.only_employee = vm["employee"].as<std::string>();
-  }
-  request.mode = controller::Mode::plan;
-  request.force_refresh = vm.count("refresh") > 0;
+  auto request = reconcile_request(vm, *loaded, controller::Mode::plan);
   auto sources = live_sources(loaded->policy);
   auto store = open_store(db_path(vm), false);
   const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
@@ -210,16 +217,8 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   if (!loaded) {
     return k_exit_error;
   }
-  controller::ReconcileRequest request;
-  request.pass.policy = &loaded->policy;
-  request.pass.now = evaluation_time(vm);
-  request.pass.policy_hash = loaded->hash;
-  if (vm.count("employee")) {
-    request.pass.only_employee = vm["employee"].as<std::string>();
-  }
-  request.mode = controller::Mode::apply;
+  auto request = reconcile_request(vm, *loaded, controller::Mode::apply);
   request.allow_mass_changes = vm.count("allow-mass-changes") > 0;
-  request.force_refresh = vm.count("refresh") > 0;
   request.apply.concurrency = loaded->policy.write_concurrency;
   request.apply.run_id = new_run_id();
   request.apply.fault_point =

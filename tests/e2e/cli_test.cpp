@@ -574,6 +574,20 @@ TEST_F(CliE2E, SecretsAppearInNoOutputPlanFileOrDatabase) {
   EXPECT_NE(everything.find("amelia"), std::string::npos) << "the search is not vacuous";
 }
 
+TEST_F(CliE2E, LinksAreRebuiltFromJumpCloudWhenTheDatabaseIsLost) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto writes = jumpcloud().write_count();
+  for (const auto* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(m_db + suffix);
+  }
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 0) << plan.out;
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+  expect_no_duplicates();
+  EXPECT_EQ(cli({"status"}).out.find("linked employees: 0"), std::string::npos);
+}
+
 TEST_F(CliE2E, DatabaseFileIsPrivateAndOneWriterAtATime) {
   ASSERT_EQ(cli({"apply"}).code, 0);
   const auto perms = fs::status(m_db).permissions();
