@@ -85,21 +85,35 @@ int main(int argc, char** argv) {
     e.fields.set("work.startDate", i % 50 == 0 ? "2027-02-01" : "2020-01-06");
     e.fields.set("internal.status", "Active");
     e.fields.set("internal.terminationDate", i % 97 == 0 ? "2026-10-31" : "");
-    // 90% already exist in JumpCloud, most of them in line.
-    if (i % 10 != 0) {
+    employees.push_back(std::move(e));
+  }
+  // 90% of the employees already have a JumpCloud user in line with Bob
+  // (built from a desired state computed beforehand, outside the timing);
+  // 5% of those have drifted (a changed job title), and 10,000 more users
+  // are unmanaged admins and service accounts.
+  {
+    const auto before = policies::build_desired_state(
+        employees, policy, std::chrono::sys_days{std::chrono::year{2026} / 11 / 27});
+    for (std::size_t i = 0; i < before.users.size(); ++i) {
+      const auto& d = before.users[i];
+      if (i % 10 == 0 || d.phase == state::Phase::pending) {
+        continue;
+      }
       state::DirectoryUser u;
       u.id = "5f00000000000000" + std::to_string(10000000 + i);
-      u.state = state::UserState::activated;
-      u.fields.set("email", email);
-      u.fields.set("username", "user" + eid);
-      u.fields.set("employeeIdentifier", eid);
-      u.fields.set("jobTitle", i % 20 == 1 ? "Old title" : std::string(e.get("work.title")));
-      u.fields.set("department", std::string(e.get("work.department")));
-      u.fields.set("firstname", first);
-      u.fields.set("lastname", last);
+      u.state = d.phase == state::Phase::leaver ? state::UserState::suspended
+                                                : state::UserState::activated;
+      for (const auto& [name, field] : d.fields) {
+        if (!field.value.empty()) {
+          u.fields.set(name, field.value);
+        }
+      }
+      u.fields.set("attributes[name=bobEmployeeId]", d.employee_id);
+      if (i % 20 == 1) {
+        u.fields.set("jobTitle", "Old title");
+      }
       users.push_back(std::move(u));
     }
-    employees.push_back(std::move(e));
   }
   for (int i = 0; i < n / 10; ++i) { // unmanaged users
     state::DirectoryUser u;
@@ -108,7 +122,7 @@ int main(int argc, char** argv) {
     u.fields.set("username", "admin" + std::to_string(i));
     users.push_back(std::move(u));
   }
-  const long rss_inputs = peak_rss_mb();
+  const long rss_inputs = peak_rss_mb(); // includes the throw-away desired state above
 
   const auto t0 = std::chrono::steady_clock::now();
   const auto desired = policies::build_desired_state(
