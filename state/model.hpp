@@ -134,8 +134,6 @@ inline constexpr std::string_view k_employee_ref = "bob:";
 struct DesiredField {
   std::string value; // "" means "no value": clears the field in `always` mode
   FieldMode mode = FieldMode::always;
-  // Display-only: where the value came from ("root.email | trim | lower").
-  std::string origin;
 
   bool operator==(const DesiredField&) const = default;
 };

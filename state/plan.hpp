@@ -86,7 +86,7 @@ struct MatchRecord {
 };
 
 struct Plan {
-  std::vector<Change> changes; // sorted by (action, employee_id, user_id)
+  std::vector<Change> changes;      // sorted by (action, employee_id, user_id)
   std::vector<MatchRecord> matches; // only with PlanOptions::record_matches
   Summary summary;
   bool blocked = false;

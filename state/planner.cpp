@@ -114,7 +114,8 @@ public:
     m_plan.diagnostics.insert(
         m_plan.diagnostics.end(), m_desired.diagnostics.begin(), m_desired.diagnostics.end());
     finalize(m_plan);
-    m_plan.summary.managed = static_cast<int>(m_managed_users.size());
+    m_plan.summary.managed =
+        static_cast<int>(std::count(m_managed_users.begin(), m_managed_users.end(), 1));
     m_plan.summary.unchanged = m_unchanged;
     check_safety();
     return std::move(m_plan);
@@ -122,6 +123,13 @@ public:
 
 private:
   void index() {
+    m_by_id.reserve(m_observed.size());
+    m_by_email.reserve(m_observed.size());
+    m_by_eid.reserve(m_observed.size());
+    m_attribute_owner.reserve(m_observed.size());
+    m_attribute_users.reserve(m_observed.size());
+    m_desired_index.reserve(m_desired.users.size());
+    m_managed_users.assign(m_observed.size(), 0);
     for (std::size_t i = 0; i < m_observed.size(); ++i) {
       const auto& u = m_observed[i];
       m_by_id.emplace(u.id, i);
@@ -256,7 +264,8 @@ private:
   // Employees sharing an email or an employee id cannot both be right.
   void mark_duplicates() {
     auto mark = [&](std::string_view field, bool fold_case) {
-      std::map<std::string, std::vector<std::size_t>> groups;
+      std::unordered_map<std::string, std::vector<std::size_t>> groups;
+      groups.reserve(m_order.size());
       for (std::size_t i : m_order) {
         std::string v(m_desired.users[i].value(field));
         if (fold_case) {
@@ -270,6 +279,7 @@ private:
         if (members.size() < 2) {
           continue;
         }
+        // members are in employee-id order (m_order), so messages are stable
         std::string names;
         for (std::size_t i : members) {
           names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
@@ -360,12 +370,11 @@ private:
       if (name == "username") {
         continue; // usernames are decided with the others, see assign_new_usernames
       }
-      DesiredField field = desired_field;
-      if (auto resolved = resolve_reference(d, field.value)) {
-        field.value = std::move(*resolved);
-      } else {
+      const auto resolved = resolve_reference(d, desired_field.value);
+      if (!resolved) {
         continue;
       }
+      const DesiredField field{*resolved, desired_field.mode};
       const auto* current = u.fields.find(name);
       const std::string_view have = current != nullptr ? std::string_view(*current) : "";
       bool change = false;
@@ -458,7 +467,7 @@ private:
     const auto& match = m_matches[i];
     const DirectoryUser* user = match.user != k_none ? &m_observed[match.user] : nullptr;
     if (user != nullptr && match.conflict.empty()) {
-      m_managed_users.insert(match.user);
+      m_managed_users[match.user] = 1;
     }
     if (!match.conflict.empty()) {
       auto c = base_change(Action::conflict, d, user);
@@ -683,7 +692,7 @@ private:
     }
     for (const auto& [employee, user] : gone) {
       const auto& u = m_observed[user];
-      m_managed_users.insert(user);
+      m_managed_users[user] = 1;
       if (u.state == UserState::suspended) {
         continue;
       }
@@ -760,7 +769,7 @@ private:
   std::vector<std::size_t> m_creates;                               // indexes into m_plan.changes
   std::vector<std::pair<std::size_t, std::size_t>> m_renames;       // (desired, user)
   std::unordered_map<std::string_view, std::size_t> m_change_index; // employee -> change
-  std::set<std::size_t> m_managed_users;
+  std::vector<char> m_managed_users; // per observed user: matched to an employee
   int m_unchanged = 0;
 };
 

@@ -28,9 +28,9 @@ struct JournalEntry {
   std::string run_id;
   Action action = Action::update;
   EmployeeId employee_id;
-  UserId user_id;       // "" for a create until it is known
-  std::string payload;  // the Change as JSON (for settling after a crash)
-  std::string created_at; // ISO 8601 UTC
+  UserId user_id;                // "" for a create until it is known
+  std::string payload;           // the Change as JSON (for settling after a crash)
+  std::string created_at;        // ISO 8601 UTC
   std::string state = "pending"; // pending | done | failed
 
   bool operator==(const JournalEntry&) const = default;
@@ -58,8 +58,8 @@ struct RunRecord {
   std::string finished_at; // "" while running
   std::string kind;        // "plan" | "apply" | "run"
   std::string policy_hash;
-  std::string outcome;     // "" while running; "converged" | "partial" | "blocked" | "failed"
-  std::string summary;     // e.g. "create=3 update=2 failed=1"
+  std::string outcome; // "" while running; "converged" | "partial" | "blocked" | "failed"
+  std::string summary; // e.g. "create=3 update=2 failed=1"
 
   bool operator==(const RunRecord&) const = default;
 };
@@ -107,7 +107,7 @@ public:
 
   // --- runs
   virtual void start_run(const RunRecord& run) = 0;
-  virtual void finish_run(const RunRecord& run) = 0; // by id
+  virtual void finish_run(const RunRecord& run) = 0;               // by id
   virtual std::vector<RunRecord> recent_runs(int limit) const = 0; // newest first
 };
 

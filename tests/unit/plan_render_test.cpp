@@ -23,10 +23,10 @@ Plan sample_plan() {
     d.phase = phase;
     d.phase_reason = "test reason";
     d.effective_date = phase == Phase::pending ? "2027-01-04" : "";
-    d.fields.set("email", {email, FieldMode::always, ""});
-    d.fields.set("username", {email.substr(0, email.find('@')), FieldMode::create_only, ""});
+    d.fields.set("email", {email, FieldMode::always});
+    d.fields.set("username", {email.substr(0, email.find('@')), FieldMode::create_only});
     for (const auto& [k, v] : fields) {
-      d.fields.set(k, {v, FieldMode::always, ""});
+      d.fields.set(k, {v, FieldMode::always});
     }
     ds.users.push_back(d);
   };

@@ -17,10 +17,10 @@ DesiredUser desired(const std::string& id,
   d.employee_id = id;
   d.phase = phase;
   d.phase_reason = "test";
-  d.fields.set("email", {email, FieldMode::always, ""});
-  d.fields.set("username", {username, FieldMode::create_only, ""});
+  d.fields.set("email", {email, FieldMode::always});
+  d.fields.set("username", {username, FieldMode::create_only});
   for (const auto& [k, v] : extra) {
-    d.fields.set(k, {v, FieldMode::always, ""});
+    d.fields.set(k, {v, FieldMode::always});
   }
   return d;
 }
@@ -219,11 +219,11 @@ TEST(MakePlan, ExistingUsernameIsNeverChangedByDefault) {
 TEST(MakePlan, FieldModes) {
   DesiredState ds;
   auto d = desired("1", "a@example.com", "a");
-  d.fields.set("jobTitle", {"Engineer", FieldMode::always, ""});
-  d.fields.set("department", {"R&D", FieldMode::create_only, ""});
-  d.fields.set("location", {"London", FieldMode::if_empty, ""});
-  d.fields.set("costCenter", {"CC1", FieldMode::if_empty, ""});
-  d.fields.set("company", {"", FieldMode::always, ""});
+  d.fields.set("jobTitle", {"Engineer", FieldMode::always});
+  d.fields.set("department", {"R&D", FieldMode::create_only});
+  d.fields.set("location", {"London", FieldMode::if_empty});
+  d.fields.set("costCenter", {"CC1", FieldMode::if_empty});
+  d.fields.set("company", {"", FieldMode::always});
   ds.users = {d};
   const std::vector<DirectoryUser> observed = {user("u1",
                                                     "a@example.com",
@@ -528,11 +528,11 @@ TEST(MakePlanManager, ReferencesResolveToTheManagersUser) {
   DesiredState ds;
   auto manager = desired("1", "boss@example.com", "boss");
   auto existing_report = desired("2", "a@example.com", "a");
-  existing_report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  existing_report.fields.set("manager", {"bob:1", FieldMode::always});
   auto new_report = desired("3", "b@example.com", "b");
-  new_report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  new_report.fields.set("manager", {"bob:1", FieldMode::always});
   auto orphan = desired("4", "c@example.com", "c");
-  orphan.fields.set("manager", {"bob:99", FieldMode::always, ""});
+  orphan.fields.set("manager", {"bob:99", FieldMode::always});
   ds.users = {manager, existing_report, new_report, orphan};
   const std::vector<DirectoryUser> observed = {
       user("u1", "boss@example.com", "boss", UserState::activated, {{k_link, "1"}}),
@@ -550,7 +550,7 @@ TEST(MakePlanManager, ManagerCreatedInTheSameRunStaysAReferenceForTheApplier) {
   DesiredState ds;
   auto manager = desired("1", "boss@example.com", "boss");
   auto report = desired("2", "a@example.com", "a");
-  report.fields.set("manager", {"bob:1", FieldMode::always, ""});
+  report.fields.set("manager", {"bob:1", FieldMode::always});
   ds.users = {manager, report};
   const auto plan = make_plan(ds, {}, {}, no_limits());
   EXPECT_EQ(find(plan, "2")->action, Action::create);
