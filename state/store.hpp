@@ -88,6 +88,12 @@ public:
 
   // --- links Bob id <-> JumpCloud _id (one per employee, one per user)
   virtual void upsert_link(const Link& link) = 0;
+  // Many links at once (one transaction where the store has them).
+  virtual void upsert_links(const std::vector<Link>& links) {
+    for (const auto& link : links) {
+      upsert_link(link);
+    }
+  }
   virtual void remove_link(const EmployeeId& employee_id) = 0;
   virtual std::vector<Link> load_links() const = 0; // sorted by employee id
 

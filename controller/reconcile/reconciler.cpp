@@ -163,12 +163,10 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
   }
   auto links = store.load_links();
   const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
-  for (const auto& link : rebuilt) {
-    if (apply) {
-      store.upsert_link(link);
-    }
-    links.push_back(link);
+  if (apply && !rebuilt.empty()) {
+    store.upsert_links(rebuilt);
   }
+  links.insert(links.end(), rebuilt.begin(), rebuilt.end());
   request.pass.links = links;
 
   // Bob: always read in full (it has no "changed since"), or one employee.

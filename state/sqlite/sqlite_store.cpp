@@ -816,6 +816,16 @@ void SqliteStore::upsert_link(const Link& link) {
   });
 }
 
+void SqliteStore::upsert_links(const std::vector<Link>& links) {
+  guarded("upsert_links", [&](SQLite::Database& db) {
+    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto& link : links) {
+      write_link(db, link);
+    }
+    transaction.commit();
+  });
+}
+
 void SqliteStore::remove_link(const EmployeeId& employee_id) {
   guarded("remove_link", [&](SQLite::Database& db) {
     SQLite::Statement remove(db, "DELETE FROM links WHERE employee_id = ?1");

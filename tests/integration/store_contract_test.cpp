@@ -263,6 +263,13 @@ TYPED_TEST(StateStoreContract, RelinkingAUserMovesIt) {
             (std::vector<Link>{{"E2", "u2", false}, {"E3", "u1", false}}));
 }
 
+TYPED_TEST(StateStoreContract, ManyLinksAtOnce) {
+  this->store().upsert_link({"E1", "u1", false});
+  this->store().upsert_links({{"E3", "u3", true}, {"E2", "u2", false}, {"E4", "u1", false}});
+  EXPECT_EQ(this->store().load_links(),
+            (std::vector<Link>{{"E2", "u2", false}, {"E3", "u3", true}, {"E4", "u1", false}}));
+}
+
 TYPED_TEST(StateStoreContract, LinksNeedBothIds) {
   EXPECT_THROW(this->store().upsert_link({"", "u1", false}), StoreError);
   EXPECT_THROW(this->store().upsert_link({"E1", "", false}), StoreError);
