@@ -26,9 +26,7 @@ std::optional<state::Employee> employee_from_json_text(std::string_view json_tex
 
 // Parses a whole people-search response (`{"employees": [...]}`). On a shape
 // error returns nullopt and sets `error` (naming the element).
-std::optional<std::vector<state::Employee>>
-employees_from_search_text(std::string_view json_text,
-                           const std::vector<std::string>& field_ids,
-                           std::string& error);
+std::optional<std::vector<state::Employee>> employees_from_search_text(
+    std::string_view json_text, const std::vector<std::string>& field_ids, std::string& error);
 
 } // namespace bobsync::policies

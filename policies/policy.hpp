@@ -30,16 +30,17 @@ struct Transform {
     sanitize_username,    // transliterate to ASCII, lowercase, [a-z0-9._-], starts with a letter
   };
   Kind kind = Kind::trim;
-  std::string arg;         // default value / separator / replacement / lookup fallback
-  std::string pattern;     // replace
+  std::string arg;     // default value / separator / replacement / lookup fallback
+  std::string pattern; // replace
   std::map<std::string, std::string> table; // lookup
-  bool has_fallback = false;                // lookup: use `arg` for unknown keys (else keep the value)
+  bool has_fallback = false; // lookup: use `arg` for unknown keys (else keep the value)
   state::SourceLocation where;
 };
 
 // One row of the mapping: JumpCloud field <- Bob field(s) | transforms, mode.
 struct Mapping {
-  std::string target;               // JumpCloud field: `jobTitle`, `phoneNumbers[type=work]`, `attributes[name=x]`
+  std::string
+      target; // JumpCloud field: `jobTitle`, `phoneNumbers[type=work]`, `attributes[name=x]`
   std::vector<std::string> sources; // Bob dot field ids; empty when `constant` is used
   std::optional<std::string> constant;
   std::vector<Transform> transforms;
@@ -54,12 +55,12 @@ struct ScopeFilter {
   std::vector<std::string> sites;
   std::vector<std::string> departments;
   std::vector<std::string> employment_types;
-  std::vector<std::string> employee_ids; // Bob ids
+  std::vector<std::string> employee_ids;                  // Bob ids
   std::map<std::string, std::vector<std::string>> fields; // any Bob field -> allowed values
 
   bool empty() const {
-    return email_domains.empty() && sites.empty() && departments.empty()
-           && employment_types.empty() && employee_ids.empty() && fields.empty();
+    return email_domains.empty() && sites.empty() && departments.empty() && employment_types.empty()
+           && employee_ids.empty() && fields.empty();
   }
 };
 
@@ -67,7 +68,7 @@ enum class OutOfScopeAction { ignore, suspend };
 enum class LeaverDate { earliest, termination_date, last_day_of_work };
 
 struct Scope {
-  ScopeFilter include; // empty: everybody
+  ScopeFilter include;              // empty: everybody
   std::vector<ScopeFilter> exclude; // an employee matching any of these is out
   OutOfScopeAction out_of_scope = OutOfScopeAction::ignore;
 };
@@ -91,7 +92,7 @@ struct LifecycleFields {
 
 struct Lifecycle {
   state::StatusBehavior status_behavior = state::StatusBehavior::use_bob_status;
-  std::string time_zone = "UTC";                  // IANA name
+  std::string time_zone = "UTC";                      // IANA name
   std::map<std::string, std::string> site_time_zones; // Bob site -> IANA name
   int provision_days_before = 0;
   state::UserState early_state = state::UserState::staged; // staged or suspended

@@ -34,7 +34,8 @@ enum class HumanMode { none, append, replace };
 
 std::string base64(const unsigned char* data, std::size_t size) {
   std::string out(4 * ((size + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -75,7 +76,8 @@ std::vector<std::string> nested_path(const std::string& field) {
   std::size_t start = 0;
   while (true) {
     const auto dot = field.find('.', start);
-    parts.push_back(field.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    parts.push_back(
+        field.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (dot == std::string::npos) {
       break;
     }
@@ -123,16 +125,285 @@ json value_to_json(const BobValue& value) {
   return nullptr; // unreachable
 }
 
+// A value as stored: its type and text, viewing packed storage.
+struct ValueView {
+  BobValue::Type type = BobValue::Type::null_value;
+  std::string_view text;
+};
+
+// Fixed slots, the ones the lifecycle reads.
+constexpr int k_slot_start = 0;
+constexpr int k_slot_termination = 1;
+constexpr int k_slot_last_day = 2;
+constexpr int k_slot_status = 3;
+constexpr int k_slot_lifecycle = 4;
+constexpr std::array<const char*, 5> k_fixed_slots = {
+    k_start, k_termination, k_last_day, k_status, k_lifecycle};
+
+// One employee, immutable once stored (a change stores a new copy), so a
+// response can be streamed from a snapshot without holding the lock. Values
+// are packed into one string: per slot a type byte, a 4-byte length and the
+// text (100,000 employees fit in ~50 MB).
+struct Stored {
+  std::string id;
+  std::string packed;
+  bool auto_lifecycle = true; // status / lifecycleStatus follow the dates and the clock
+
+  static std::string pack(const std::vector<BobValue>& values) {
+    std::size_t used = values.size();
+    while (used > 0 && values[used - 1].type == BobValue::Type::null_value) {
+      --used;
+    }
+    std::string out;
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < used; ++i) {
+      size += 5 + values[i].text.size();
+    }
+    out.reserve(size);
+    for (std::size_t i = 0; i < used; ++i) {
+      out += static_cast<char>(values[i].type);
+      const auto length = static_cast<std::uint32_t>(values[i].text.size());
+      for (int b = 0; b < 4; ++b) {
+        out += static_cast<char>((length >> (8U * static_cast<unsigned>(b))) & 0xFFU);
+      }
+      out += values[i].text;
+    }
+    return out;
+  }
+
+  void unpack(std::vector<ValueView>& out) const {
+    out.clear();
+    std::size_t i = 0;
+    const std::string_view p(packed);
+    while (i + 5 <= p.size()) {
+      ValueView v;
+      v.type = static_cast<BobValue::Type>(static_cast<unsigned char>(p[i]));
+      std::uint32_t length = 0;
+      for (int b = 0; b < 4; ++b) {
+        length |= static_cast<std::uint32_t>(
+                      static_cast<unsigned char>(p[i + 1 + static_cast<std::size_t>(b)]))
+                  << (8U * static_cast<unsigned>(b));
+      }
+      v.text = p.substr(i + 5, length);
+      out.push_back(v);
+      i += 5 + length;
+    }
+  }
+
+  std::vector<BobValue> values() const {
+    std::vector<ValueView> views;
+    unpack(views);
+    std::vector<BobValue> out;
+    out.reserve(views.size());
+    for (const auto& v : views) {
+      out.push_back({v.type, std::string(v.text)});
+    }
+    return out;
+  }
+};
+
+using StoredPtr = std::shared_ptr<const Stored>;
+using Items = std::unordered_map<std::string, std::string>;
+using Lists = std::unordered_map<std::string, Items>; // field id -> item id -> name
+
+ValueView view_at(const std::vector<ValueView>& values, int slot) {
+  if (slot < 0 || static_cast<std::size_t>(slot) >= values.size()) {
+    return {};
+  }
+  return values[static_cast<std::size_t>(slot)];
+}
+
+// {lifecycleStatus, status} of an auto-lifecycle employee on `day`.
+std::pair<const char*, const char*> lifecycle_on(const std::vector<ValueView>& values,
+                                                 const std::string& day) {
+  const auto start = view_at(values, k_slot_start);
+  const auto termination = view_at(values, k_slot_termination);
+  if (termination.type != BobValue::Type::null_value && !termination.text.empty()
+      && termination.text <= day) {
+    return {"terminated", "Inactive"};
+  }
+  if (start.type != BobValue::Type::null_value && !start.text.empty() && start.text > day) {
+    return {"hired", "Inactive"};
+  }
+  return {"employed", "Active"};
+}
+
+// The value of `slot` as served today: the id, a computed lifecycle, or the stored value.
+ValueView
+served(const Stored& e, const std::vector<ValueView>& values, int slot, const std::string& day) {
+  if (slot == k_slot_id) {
+    return {BobValue::Type::string, e.id};
+  }
+  if (e.auto_lifecycle && (slot == k_slot_status || slot == k_slot_lifecycle)) {
+    const auto [lifecycle, status] = lifecycle_on(values, day);
+    return {BobValue::Type::string, slot == k_slot_status ? status : lifecycle};
+  }
+  return view_at(values, slot);
+}
+
+bool active_on(const Stored& e, const std::vector<ValueView>& values, const std::string& day) {
+  const auto status = served(e, values, k_slot_status, day);
+  return status.type == BobValue::Type::null_value || status.text != "Inactive";
+}
+
 struct Node {
   std::map<std::string, Node> children;
   int slot = k_slot_absent;
+  const Items* list = nullptr;
   bool leaf = false;
 };
 
-struct Stored {
-  std::string id;
-  std::vector<BobValue> values; // by slot
-  bool auto_lifecycle = true;   // status / lifecycleStatus follow the dates and the clock
+struct FlatEntry {
+  std::string key; // "/work/title"
+  int slot = k_slot_absent;
+  const Items* list = nullptr;
+  bool operator<(const FlatEntry& other) const { return key < other.key; }
+};
+
+// How to render the employees of one request; owns a snapshot of the lists.
+struct Shape {
+  Node nested;
+  std::vector<FlatEntry> flat;
+  HumanMode mode = HumanMode::none;
+  std::shared_ptr<const Lists> lists;
+  std::string day;
+};
+
+std::string human_text(const ValueView& v, const Items* list) {
+  if (list != nullptr) {
+    const auto item = list->find(std::string(v.text));
+    if (item != list->end()) {
+      return item->second;
+    }
+  }
+  switch (v.type) {
+  case BobValue::Type::boolean:
+    return v.text == "true" ? "Yes" : "No";
+  case BobValue::Type::string:
+    if (is_date(v.text)) {
+      return std::string(v.text.substr(8, 2)) + "/" + std::string(v.text.substr(5, 2)) + "/"
+             + std::string(v.text.substr(0, 4));
+    }
+    return std::string(v.text);
+  case BobValue::Type::number:
+  case BobValue::Type::null_value:
+    return std::string(v.text);
+  }
+  return std::string(v.text); // unreachable
+}
+
+void emit_value(std::string& out, const ValueView& v, const Items* list, bool as_human) {
+  if (as_human) {
+    detail::append_json_string(out, human_text(v, list));
+    return;
+  }
+  switch (v.type) {
+  case BobValue::Type::null_value:
+    out += "null";
+    return;
+  case BobValue::Type::string:
+    detail::append_json_string(out, v.text);
+    return;
+  case BobValue::Type::number:
+  case BobValue::Type::boolean:
+    out += v.text;
+    return;
+  }
+}
+
+// Renders employees as Bob does: flat "/cat/field": {"value"} keys for
+// non-null values, the nested shape (root fields at the top), and the
+// humanReadable node; top-level keys sorted, as in Bob's answers.
+class Renderer {
+public:
+  explicit Renderer(const Shape& shape)
+      : m_shape(shape) {}
+
+  void employee(std::string& out, const Stored& e) {
+    e.unpack(m_values);
+    out += '{';
+    bool first = true;
+    const bool replace = m_shape.mode == HumanMode::replace;
+    for (const auto& entry : m_shape.flat) {
+      const auto v = served(e, m_values, entry.slot, m_shape.day);
+      if (v.type == BobValue::Type::null_value) {
+        continue;
+      }
+      if (!first) {
+        out += ',';
+      }
+      first = false;
+      detail::append_json_string(out, entry.key);
+      out += ":{\"value\":";
+      emit_value(out, v, entry.list, replace);
+      out += '}';
+    }
+    bool human_done = m_shape.mode != HumanMode::append;
+    for (const auto& [key, node] : m_shape.nested.children) {
+      if (!human_done && key > "humanReadable") {
+        human(out, e, first);
+        human_done = true;
+      }
+      member(out, key, node, e, replace, first);
+    }
+    if (!human_done) {
+      human(out, e, first);
+    }
+    out += '}';
+  }
+
+private:
+  void human(std::string& out, const Stored& e, bool& first) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    out += "\"humanReadable\":{";
+    bool inner_first = true;
+    for (const auto& [key, node] : m_shape.nested.children) {
+      member(out, key, node, e, true, inner_first);
+    }
+    out += '}';
+  }
+
+  // One `"key": value` of a nested object. In human form nulls and objects
+  // without any value are left out, as Bob does.
+  void member(std::string& out,
+              const std::string& key,
+              const Node& node,
+              const Stored& e,
+              bool human_form,
+              bool& first) {
+    const std::size_t mark = out.size();
+    if (!first) {
+      out += ',';
+    }
+    detail::append_json_string(out, key);
+    out += ':';
+    if (node.leaf) {
+      const auto v = served(e, m_values, node.slot, m_shape.day);
+      if (human_form && v.type == BobValue::Type::null_value) {
+        out.resize(mark);
+        return;
+      }
+      emit_value(out, v, node.list, human_form && v.type != BobValue::Type::null_value);
+    } else {
+      out += '{';
+      bool inner_first = true;
+      for (const auto& [child_key, child] : node.children) {
+        member(out, child_key, child, e, human_form, inner_first);
+      }
+      if (human_form && inner_first) {
+        out.resize(mark);
+        return;
+      }
+      out += '}';
+    }
+    first = false;
+  }
+
+  const Shape& m_shape;
+  std::vector<ValueView> m_values;
 };
 
 } // namespace
@@ -164,14 +435,20 @@ struct FakeBob::Impl {
   mutable std::mutex mutex;
   std::vector<std::string> slot_names;
   std::unordered_map<std::string, int> slots;
-  std::vector<Stored> employees;
+  std::vector<StoredPtr> employees;
   std::unordered_map<std::string, std::size_t> by_id;
-  std::unordered_map<std::string, std::unordered_map<std::string, std::string>> lists;
+  std::shared_ptr<const Lists> lists = std::make_shared<Lists>();
   std::set<std::string, std::less<>> hidden;
   std::deque<std::chrono::system_clock::time_point> searches;
   std::vector<SentWebhook> webhooks;
   std::uint64_t next_id = 3332883854254950000ULL;
   std::atomic<int> search_count{0};
+
+  Impl() {
+    for (const char* field : k_fixed_slots) {
+      slot_for(field);
+    }
+  }
 
   std::chrono::system_clock::time_point now() const {
     return options.clock ? options.clock() : std::chrono::system_clock::now();
@@ -202,96 +479,31 @@ struct FakeBob::Impl {
     return it == slots.end() ? k_slot_absent : it->second;
   }
 
-  static const BobValue& stored_value(const Stored& e, int slot) {
-    static const BobValue k_null;
-    if (slot < 0 || static_cast<std::size_t>(slot) >= e.values.size()) {
-      return k_null;
+  // Applies `fields` to a copy of `base` (or a new record) and packs it.
+  StoredPtr build(const std::string& id,
+                  const Stored* base,
+                  const std::vector<std::pair<std::string, BobValue>>& fields) {
+    auto stored = std::make_shared<Stored>();
+    stored->id = id;
+    std::vector<BobValue> values;
+    if (base != nullptr) {
+      values = base->values();
+      stored->auto_lifecycle = base->auto_lifecycle;
     }
-    return e.values[static_cast<std::size_t>(slot)];
-  }
-
-  std::string_view text_of(const Stored& e, const char* field) const {
-    const auto& v = stored_value(e, existing_slot(field));
-    return v.type == BobValue::Type::null_value ? std::string_view() : std::string_view(v.text);
-  }
-
-  // The lifecycle an auto employee has today: {lifecycleStatus, status}.
-  std::pair<std::string, std::string> lifecycle_of(const Stored& e, const std::string& day) const {
-    const auto start = text_of(e, k_start);
-    const auto termination = text_of(e, k_termination);
-    if (!termination.empty() && termination <= day) {
-      return {"terminated", "Inactive"};
-    }
-    if (!start.empty() && start > day) {
-      return {"hired", "Inactive"};
-    }
-    return {"employed", "Active"};
-  }
-
-  BobValue value(const Stored& e, int slot, const std::string& day) const {
-    if (slot == k_slot_id) {
-      return BobValue::string(e.id);
-    }
-    if (e.auto_lifecycle && slot >= 0) {
-      const auto& name = slot_names[static_cast<std::size_t>(slot)];
-      if (name == k_status) {
-        return BobValue::string(lifecycle_of(e, day).second);
-      }
-      if (name == k_lifecycle) {
-        return BobValue::string(lifecycle_of(e, day).first);
-      }
-    }
-    return stored_value(e, slot);
-  }
-
-  bool is_active(const Stored& e, const std::string& day) const {
-    const int slot = existing_slot(k_status);
-    if (e.auto_lifecycle) {
-      return lifecycle_of(e, day).second == "Active";
-    }
-    const auto& v = stored_value(e, slot);
-    return v.type == BobValue::Type::null_value || v.text != "Inactive";
-  }
-
-  std::string human(const BobValue& v, int slot) const {
-    if (slot >= 0) {
-      const auto list = lists.find(slot_names[static_cast<std::size_t>(slot)]);
-      if (list != lists.end()) {
-        const auto item = list->second.find(v.text);
-        if (item != list->second.end()) {
-          return item->second;
-        }
-      }
-    }
-    switch (v.type) {
-    case BobValue::Type::boolean:
-      return v.text == "true" ? "Yes" : "No";
-    case BobValue::Type::string:
-      if (is_date(v.text)) {
-        return v.text.substr(8, 2) + "/" + v.text.substr(5, 2) + "/" + v.text.substr(0, 4);
-      }
-      return v.text;
-    case BobValue::Type::number:
-    case BobValue::Type::null_value:
-      return v.text;
-    }
-    return v.text; // unreachable
-  }
-
-  Stored to_stored(const BobEmployee& employee) {
-    Stored stored;
-    stored.id = employee.id;
-    for (const auto& [field, value] : employee.fields) {
+    for (const auto& [field, value] : fields) {
       if (field == "root.id") {
         continue;
       }
       const int slot = slot_for(field);
-      if (stored.values.size() <= static_cast<std::size_t>(slot)) {
-        stored.values.resize(static_cast<std::size_t>(slot) + 1);
+      if (values.size() <= static_cast<std::size_t>(slot)) {
+        values.resize(static_cast<std::size_t>(slot) + 1);
       }
-      stored.values[static_cast<std::size_t>(slot)] = value;
+      values[static_cast<std::size_t>(slot)] = value;
+      if (field == k_status || field == k_lifecycle) {
+        stored->auto_lifecycle = false;
+      }
     }
-    stored.auto_lifecycle = employee.find(k_status) == nullptr && employee.find(k_lifecycle) == nullptr;
+    stored->packed = Stored::pack(values);
     return stored;
   }
 
@@ -299,63 +511,62 @@ struct FakeBob::Impl {
     BobEmployee out;
     out.id = e.id;
     const auto day = today();
+    std::vector<ValueView> values;
+    e.unpack(values);
     for (std::size_t slot = 0; slot < slot_names.size(); ++slot) {
-      const auto& name = slot_names[slot];
-      if (e.auto_lifecycle && (name == k_status || name == k_lifecycle)) {
-        out.fields.emplace_back(name, value(e, static_cast<int>(slot), day));
-        continue;
-      }
-      if (slot < e.values.size() && e.values[slot].type != BobValue::Type::null_value) {
-        out.fields.emplace_back(name, e.values[slot]);
+      const int s = static_cast<int>(slot);
+      const auto v = served(e, values, s, day);
+      if (v.type != BobValue::Type::null_value) {
+        out.fields.emplace_back(slot_names[slot], BobValue{v.type, std::string(v.text)});
       }
     }
     return out;
   }
 
-  void put(Stored stored) {
-    const auto it = by_id.find(stored.id);
+  void put(StoredPtr stored) {
+    const auto it = by_id.find(stored->id);
     if (it != by_id.end()) {
       employees[it->second] = std::move(stored);
       return;
     }
-    by_id.emplace(stored.id, employees.size());
+    by_id.emplace(stored->id, employees.size());
     employees.push_back(std::move(stored));
   }
 
   void reindex() {
     by_id.clear();
     for (std::size_t i = 0; i < employees.size(); ++i) {
-      by_id.emplace(employees[i].id, i);
+      by_id.emplace(employees[i]->id, i);
     }
   }
 
-  Stored* find(const std::string& id_or_email) {
+  StoredPtr find(const std::string& id_or_email) const {
     const auto it = by_id.find(id_or_email);
     if (it != by_id.end()) {
-      return &employees[it->second];
+      return employees[it->second];
     }
     if (id_or_email.find('@') != std::string::npos) {
       const int slot = existing_slot("root.email");
-      for (auto& e : employees) {
-        if (stored_value(e, slot).text == id_or_email) {
-          return &e;
+      std::vector<ValueView> values;
+      for (const auto& e : employees) {
+        e->unpack(values);
+        if (view_at(values, slot).text == id_or_email) {
+          return e;
         }
       }
     }
     return nullptr;
   }
 
-  // --- responses --------------------------------------------------------------
-
-  struct Shape {
-    Node nested;                              // machine (or human, REPLACE) tree
-    std::vector<std::pair<std::string, int>> flat; // "/cat/field" -> slot
-    HumanMode mode = HumanMode::none;
-  };
-
   Shape shape_for(const std::vector<std::string>& fields, HumanMode mode) const {
     Shape shape;
     shape.mode = mode;
+    shape.lists = lists;
+    shape.day = today();
+    auto list_of = [&](const std::string& field) -> const Items* {
+      const auto it = shape.lists->find(field);
+      return it == shape.lists->end() ? nullptr : &it->second;
+    };
     auto add = [&](const std::string& field, bool with_flat) {
       const int slot = existing_slot(field);
       Node* node = &shape.nested;
@@ -364,123 +575,24 @@ struct FakeBob::Impl {
       }
       node->leaf = true;
       node->slot = slot;
+      node->list = list_of(field);
       if (with_flat) {
-        shape.flat.emplace_back(flat_key(field), slot);
+        shape.flat.push_back({flat_key(field), slot, node->list});
       }
     };
     add("root.id", false);
     for (const auto& field : fields) {
-      if (hidden.count(field) != 0) {
-        continue;
+      if (hidden.count(field) == 0) {
+        add(field, true);
       }
-      add(field, true);
     }
     std::sort(shape.flat.begin(), shape.flat.end());
-    shape.flat.erase(std::unique(shape.flat.begin(), shape.flat.end()), shape.flat.end());
+    shape.flat.erase(
+        std::unique(shape.flat.begin(),
+                    shape.flat.end(),
+                    [](const FlatEntry& a, const FlatEntry& b) { return a.key == b.key; }),
+        shape.flat.end());
     return shape;
-  }
-
-  void emit_value(std::string& out, const BobValue& v, int slot, bool as_human) const {
-    if (as_human) {
-      detail::append_json_string(out, human(v, slot));
-      return;
-    }
-    switch (v.type) {
-    case BobValue::Type::null_value:
-      out += "null";
-      return;
-    case BobValue::Type::string:
-      detail::append_json_string(out, v.text);
-      return;
-    case BobValue::Type::number:
-    case BobValue::Type::boolean:
-      out += v.text;
-      return;
-    }
-  }
-
-  // One member `"key": value` of a nested object. In human form nulls and
-  // objects without any value are left out, as Bob does.
-  void emit_member(std::string& out,
-                   const std::string& key,
-                   const Node& node,
-                   const Stored& e,
-                   const std::string& day,
-                   bool human_form,
-                   bool& first) const {
-    const std::size_t mark = out.size();
-    if (!first) {
-      out += ',';
-    }
-    detail::append_json_string(out, key);
-    out += ':';
-    if (node.leaf) {
-      const auto v = value(e, node.slot, day);
-      if (human_form && v.type == BobValue::Type::null_value) {
-        out.resize(mark);
-        return;
-      }
-      emit_value(out, v, node.slot, human_form && v.type != BobValue::Type::null_value);
-    } else {
-      out += '{';
-      bool inner_first = true;
-      for (const auto& [child_key, child] : node.children) {
-        emit_member(out, child_key, child, e, day, human_form, inner_first);
-      }
-      if (human_form && inner_first) {
-        out.resize(mark);
-        return;
-      }
-      out += '}';
-    }
-    first = false;
-  }
-
-  void emit_employee(std::string& out, const Shape& shape, const Stored& e, const std::string& day) const {
-    // Top-level keys in sorted order, as Bob sends them: flat "/..." keys sort
-    // before the nested ones; "humanReadable" sits among them.
-    out += '{';
-    bool first = true;
-    const bool replace = shape.mode == HumanMode::replace;
-    for (const auto& [key, slot] : shape.flat) {
-      const auto v = value(e, slot, day);
-      if (v.type == BobValue::Type::null_value) {
-        continue;
-      }
-      if (!first) {
-        out += ',';
-      }
-      first = false;
-      detail::append_json_string(out, key);
-      out += ":{\"value\":";
-      emit_value(out, v, slot, replace);
-      out += '}';
-    }
-    bool human_done = shape.mode != HumanMode::append;
-    for (const auto& [key, node] : shape.nested.children) {
-      if (!human_done && key > "humanReadable") {
-        emit_human(out, shape, e, day, first);
-        human_done = true;
-      }
-      emit_member(out, key, node, e, day, replace, first);
-    }
-    if (!human_done) {
-      emit_human(out, shape, e, day, first);
-    }
-    out += '}';
-  }
-
-  void emit_human(std::string& out, const Shape& shape, const Stored& e, const std::string& day, bool& first) const {
-    if (!first) {
-      out += ',';
-    }
-    first = false;
-    out += "\"humanReadable\":{";
-    bool inner_first = true;
-    for (const auto& [key, node] : shape.nested.children) {
-      emit_member(out, key, node, e, day, true, inner_first);
-    }
-    out += '}';
   }
 
   // --- webhooks -------------------------------------------------------------
@@ -497,8 +609,8 @@ struct FakeBob::Impl {
       company = options.company_id;
     }
     // Key order as in Bob's documented envelope.
-    std::string body = "{\"companyId\":" + std::to_string(company) + ",\"type\":" + detail::json_quote(type)
-                       + ",\"triggeredBy\":\"system\",\"triggeredAt\":"
+    std::string body = "{\"companyId\":" + std::to_string(company) + ",\"type\":"
+                       + detail::json_quote(type) + ",\"triggeredBy\":\"system\",\"triggeredAt\":"
                        + detail::json_quote(detail::utc_timestamp(now(), false))
                        + ",\"version\":\"v2\",\"data\":" + data.dump() + "}";
     SentWebhook sent;
@@ -574,8 +686,15 @@ std::optional<HumanMode> human_mode(const json& body) {
 std::vector<std::string> requested_fields(const json& body, std::string& error) {
   const auto it = body.find("fields");
   if (it == body.end() || it->is_null()) {
-    return {"root.id", "root.email", "root.firstName", "root.surname", "root.displayName",
-            "root.secondName", "root.companyId", "root.creationDateTime", "root.avatarUrl"};
+    return {"root.id",
+            "root.email",
+            "root.firstName",
+            "root.surname",
+            "root.displayName",
+            "root.secondName",
+            "root.companyId",
+            "root.creationDateTime",
+            "root.avatarUrl"};
   }
   if (!it->is_array()) {
     error = "fields must be an array of field ids";
@@ -603,264 +722,355 @@ FakeBob::FakeBob(FakeBobOptions options)
   }
   impl.expected_authorization = "Basic ";
   {
-    const std::string credentials = impl.options.service_user_id + ":" + impl.options.service_user_token;
+    const std::string credentials =
+        impl.options.service_user_id + ":" + impl.options.service_user_token;
     impl.expected_authorization +=
         base64(reinterpret_cast<const unsigned char*>(credentials.data()), credentials.size());
   }
   auto& http = impl.server.http();
 
-  http.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    if (request.path.rfind("/_admin", 0) == 0) {
-      if (!detail::is_loopback_peer(request)) {
-        reply_json(response, 403, error_body("forbidden", "admin endpoints are loopback only"));
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    if (self.server.before_handling(request, response)) {
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (request.get_header_value("Authorization") != self.expected_authorization) {
-      reply_json(response, 401, error_body("unauthorized", "Unauthorized: invalid service user credentials"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  http.set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        auto& self = *m_impl;
+        if (request.path.rfind("/_admin", 0) == 0) {
+          if (!detail::is_loopback_peer(request)) {
+            reply_json(response, 403, error_body("forbidden", "admin endpoints are loopback only"));
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        if (self.server.before_handling(request, response)) {
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (request.get_header_value("Authorization") != self.expected_authorization) {
+          reply_json(response,
+                     401,
+                     error_body("unauthorized", "Unauthorized: invalid service user credentials"));
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
 
-  http.Post("/v1/people/search", [this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    ++self.search_count;
-    const auto now = self.now();
-    {
-      const std::lock_guard lock(self.mutex);
-      const int limit = self.options.search_requests_per_minute;
-      if (limit > 0) {
-        while (!self.searches.empty() && now - self.searches.front() >= std::chrono::minutes(1)) {
-          self.searches.pop_front();
-        }
-        if (static_cast<int>(self.searches.size()) >= limit) {
-          const auto reset = std::chrono::ceil<std::chrono::seconds>(
-              (self.searches.front() + std::chrono::minutes(1)).time_since_epoch());
-          reply_json(response,
-                     429,
-                     error_body("rateLimit",
-                                "Too many requests: people search allows " + std::to_string(limit)
-                                    + " requests per minute"));
-          response.set_header("X-RateLimit-Limit", std::to_string(limit));
-          response.set_header("X-RateLimit-Remaining", "0");
-          response.set_header("X-RateLimit-Reset", std::to_string(reset.count()));
-          return;
-        }
-        self.searches.push_back(now);
-      }
-    }
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
-      return;
-    }
-    std::string error;
-    const auto fields = requested_fields(body, error);
-    const auto mode = human_mode(body);
-    if (!error.empty() || !mode) {
-      reply_json(response, 400, error_body("badRequest", error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
-      return;
-    }
-    const auto show = body.find("showInactive");
-    if (show != body.end() && !show->is_boolean()) {
-      reply_json(response, 400, error_body("badRequest", "showInactive must be a boolean"));
-      return;
-    }
-    const bool show_inactive = show != body.end() && show->get<bool>();
-    // Filters: at most one, on root.id or root.email, operator equals.
-    std::optional<std::pair<std::string, std::set<std::string>>> filter;
-    const auto filters = body.find("filters");
-    if (filters != body.end() && !filters->is_null()) {
-      if (!filters->is_array() || filters->size() > 1) {
-        reply_json(response, 400, error_body("badRequest", "filters: at most one filter is supported"));
-        return;
-      }
-      if (filters->size() == 1) {
-        const auto& f = (*filters)[0];
-        const auto path = f.value("fieldPath", std::string());
-        const auto op = f.value("operator", std::string());
-        const auto values = f.find("values");
-        if ((path != "root.id" && path != "root.email") || op != "equals" || values == f.end()
-            || !values->is_array() || values->empty()) {
-          reply_json(response,
-                     400,
-                     error_body("badRequest",
-                                "filters: fieldPath must be root.id or root.email, operator equals, "
-                                "values non-empty"));
-          return;
-        }
-        std::set<std::string> wanted;
-        for (const auto& v : *values) {
-          if (v.is_string()) {
-            wanted.insert(v.get<std::string>());
+  http.Post(
+      "/v1/people/search", [this](const httplib::Request& request, httplib::Response& response) {
+        auto& self = *m_impl;
+        ++self.search_count;
+        const auto now = self.now();
+        {
+          const std::lock_guard lock(self.mutex);
+          const int limit = self.options.search_requests_per_minute;
+          if (limit > 0) {
+            while (!self.searches.empty()
+                   && now - self.searches.front() >= std::chrono::minutes(1)) {
+              self.searches.pop_front();
+            }
+            if (static_cast<int>(self.searches.size()) >= limit) {
+              const auto reset = std::chrono::ceil<std::chrono::seconds>(
+                  (self.searches.front() + std::chrono::minutes(1)).time_since_epoch());
+              reply_json(response,
+                         429,
+                         error_body("rateLimit",
+                                    "Too many requests: people search allows "
+                                        + std::to_string(limit) + " requests per minute"));
+              response.set_header("X-RateLimit-Limit", std::to_string(limit));
+              response.set_header("X-RateLimit-Remaining", "0");
+              response.set_header("X-RateLimit-Reset", std::to_string(reset.count()));
+              return;
+            }
+            self.searches.push_back(now);
           }
         }
-        filter.emplace(path, std::move(wanted));
-      }
-    }
-
-    auto out = std::make_unique<std::string>();
-    {
-      const std::lock_guard lock(self.mutex);
-      const auto shape = self.shape_for(fields, *mode);
-      const auto day = self.today();
-      const int email_slot = self.existing_slot("root.email");
-      out->reserve(std::max<std::size_t>(64, self.employees.size() * 512));
-      *out += "{\"employees\":[";
-      bool first = true;
-      for (const auto& e : self.employees) {
-        if (!show_inactive && !self.is_active(e, day)) {
-          continue;
+        const auto body = json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
+          return;
         }
-        if (filter) {
-          const std::string& key = filter->first == "root.id" ? e.id : Impl::stored_value(e, email_slot).text;
-          if (filter->second.count(key) == 0) {
-            continue;
+        std::string error;
+        const auto fields = requested_fields(body, error);
+        const auto mode = human_mode(body);
+        if (!error.empty() || !mode) {
+          reply_json(
+              response,
+              400,
+              error_body("badRequest",
+                         error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
+          return;
+        }
+        const auto show = body.find("showInactive");
+        if (show != body.end() && !show->is_boolean()) {
+          reply_json(response, 400, error_body("badRequest", "showInactive must be a boolean"));
+          return;
+        }
+        const bool show_inactive = show != body.end() && show->get<bool>();
+        // Filters: at most one, on root.id or root.email, operator equals.
+        std::optional<std::pair<std::string, std::set<std::string>>> filter;
+        const auto filters = body.find("filters");
+        if (filters != body.end() && !filters->is_null()) {
+          if (!filters->is_array() || filters->size() > 1) {
+            reply_json(response,
+                       400,
+                       error_body("badRequest", "filters: at most one filter is supported"));
+            return;
+          }
+          if (filters->size() == 1) {
+            const auto& f = (*filters)[0];
+            const auto path = f.value("fieldPath", std::string());
+            const auto op = f.value("operator", std::string());
+            const auto values = f.find("values");
+            if ((path != "root.id" && path != "root.email") || op != "equals" || values == f.end()
+                || !values->is_array() || values->empty()) {
+              reply_json(
+                  response,
+                  400,
+                  error_body("badRequest",
+                             "filters: fieldPath must be root.id or root.email, operator equals, "
+                             "values non-empty"));
+              return;
+            }
+            std::set<std::string> wanted;
+            for (const auto& v : *values) {
+              if (v.is_string()) {
+                wanted.insert(v.get<std::string>());
+              }
+            }
+            filter.emplace(path, std::move(wanted));
           }
         }
-        if (!first) {
-          *out += ',';
-        }
-        first = false;
-        self.emit_employee(*out, shape, e, day);
-      }
-      *out += "]}";
-    }
-    detail::reply(response, 200, std::move(*out));
-  });
 
-  http.Post(R"(/v1/people/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    const auto body = json::parse(request.body.empty() ? std::string("{}") : request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
-      return;
-    }
-    std::string error;
-    const auto fields = requested_fields(body, error);
-    const auto mode = human_mode(body);
-    if (!error.empty() || !mode) {
-      reply_json(response, 400, error_body("badRequest", error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
-      return;
-    }
-    const std::string identifier = request.matches[1].str();
-    std::string out;
-    {
-      const std::lock_guard lock(self.mutex);
-      const Stored* e = self.find(identifier);
-      if (e == nullptr) {
-        reply_json(response, 404, error_body("notFound", "Employee " + identifier + " not found"));
-        return;
-      }
-      self.emit_employee(out, self.shape_for(fields, *mode), *e, self.today());
-    }
-    detail::reply(response, 200, std::move(out));
-  });
+        // Snapshot under the lock; render outside it, streaming in chunks, so a
+        // 100,000-employee answer is never built whole.
+        struct Stream {
+          Shape shape;
+          std::vector<StoredPtr> employees;
+          std::size_t next = 0;
+          bool started = false;
+        };
+        auto stream = std::make_shared<Stream>();
+        {
+          const std::lock_guard lock(self.mutex);
+          stream->shape = self.shape_for(fields, *mode);
+          const int email_slot = self.existing_slot("root.email");
+          std::vector<ValueView> values;
+          stream->employees.reserve(self.employees.size());
+          for (const auto& e : self.employees) {
+            if (!show_inactive || filter) {
+              e->unpack(values);
+            }
+            if (!show_inactive && !active_on(*e, values, stream->shape.day)) {
+              continue;
+            }
+            if (filter) {
+              const auto key = filter->first == "root.id"
+                                   ? std::string(e->id)
+                                   : std::string(view_at(values, email_slot).text);
+              if (filter->second.count(key) == 0) {
+                continue;
+              }
+            }
+            stream->employees.push_back(e);
+          }
+        }
+        response.status = 200;
+        if (self.server.body_fault_pending()) {
+          // The pending fault rewrites the body: build it whole.
+          Renderer renderer(stream->shape);
+          std::string out = "{\"employees\":[";
+          for (std::size_t i = 0; i < stream->employees.size(); ++i) {
+            if (i > 0) {
+              out += ',';
+            }
+            renderer.employee(out, *stream->employees[i]);
+          }
+          out += "]}";
+          detail::reply(response, 200, std::move(out));
+          return;
+        }
+        response.set_chunked_content_provider(
+            detail::k_json_type, [stream](std::size_t /*offset*/, httplib::DataSink& sink) {
+              constexpr std::size_t k_chunk = 256 * 1024;
+              std::string out;
+              out.reserve(k_chunk + 4096);
+              if (!stream->started) {
+                stream->started = true;
+                out += "{\"employees\":[";
+              }
+              Renderer renderer(stream->shape);
+              while (stream->next < stream->employees.size() && out.size() < k_chunk) {
+                if (stream->next > 0) {
+                  out += ',';
+                }
+                renderer.employee(out, *stream->employees[stream->next]);
+                stream->employees[stream->next].reset(); // served: let it go
+                ++stream->next;
+              }
+              if (stream->next == stream->employees.size()) {
+                out += "]}";
+                if (!sink.write(out.data(), out.size())) {
+                  return false;
+                }
+                sink.done();
+                return true;
+              }
+              return sink.write(out.data(), out.size());
+            });
+      });
+
+  http.Post(
+      R"(/v1/people/([^/]+))",
+      [this](const httplib::Request& request, httplib::Response& response) {
+        auto& self = *m_impl;
+        const auto body =
+            json::parse(request.body.empty() ? std::string("{}") : request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
+          return;
+        }
+        std::string error;
+        const auto fields = requested_fields(body, error);
+        const auto mode = human_mode(body);
+        if (!error.empty() || !mode) {
+          reply_json(
+              response,
+              400,
+              error_body("badRequest",
+                         error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
+          return;
+        }
+        const std::string identifier = request.matches[1].str();
+        StoredPtr e;
+        Shape shape;
+        {
+          const std::lock_guard lock(self.mutex);
+          e = self.find(identifier);
+          shape = self.shape_for(fields, *mode);
+        }
+        if (e == nullptr) {
+          reply_json(
+              response, 404, error_body("notFound", "Employee " + identifier + " not found"));
+          return;
+        }
+        std::string out;
+        Renderer(shape).employee(out, *e);
+        detail::reply(response, 200, std::move(out));
+      });
 
   // ---- admin -----------------------------------------------------------------
-  http.Get("/_admin/employees", [this](const httplib::Request& /*request*/, httplib::Response& response) {
-    json out = json::array();
-    for (const auto& e : employees()) {
-      json object = {{"id", e.id}};
-      for (const auto& [field, value] : e.fields) {
-        object[field] = value_to_json(value);
-      }
-      out.push_back(std::move(object));
-    }
-    reply_json(response, 200, out);
-  });
-  http.Get(R"(/_admin/employees/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto e = employee(request.matches[1].str());
-    if (!e) {
-      reply_json(response, 404, error_body("notFound", "no such employee"));
-      return;
-    }
-    json object = {{"id", e->id}};
-    for (const auto& [field, value] : e->fields) {
-      object[field] = value_to_json(value);
-    }
-    reply_json(response, 200, object);
-  });
-  http.Post("/_admin/employees", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      reply_json(response, 400, error_body("badRequest", "body must be an employee object"));
-      return;
-    }
-    BobEmployee e;
-    try {
-      for (const auto& [key, value] : body.items()) {
-        if (key == "id") {
-          e.id = value.is_string() ? value.get<std::string>() : value.dump();
-        } else {
-          e.set(key, value_from_json(value, key));
+  http.Get("/_admin/employees",
+           [this](const httplib::Request& /*request*/, httplib::Response& response) {
+             json out = json::array();
+             for (const auto& e : employees()) {
+               json object = {{"id", e.id}};
+               for (const auto& [field, value] : e.fields) {
+                 object[field] = value_to_json(value);
+               }
+               out.push_back(std::move(object));
+             }
+             reply_json(response, 200, out);
+           });
+  http.Get(R"(/_admin/employees/([^/]+))",
+           [this](const httplib::Request& request, httplib::Response& response) {
+             const auto e = employee(request.matches[1].str());
+             if (!e) {
+               reply_json(response, 404, error_body("notFound", "no such employee"));
+               return;
+             }
+             json object = {{"id", e->id}};
+             for (const auto& [field, value] : e->fields) {
+               object[field] = value_to_json(value);
+             }
+             reply_json(response, 200, object);
+           });
+  http.Post(
+      "/_admin/employees", [this](const httplib::Request& request, httplib::Response& response) {
+        const auto body = json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          reply_json(response, 400, error_body("badRequest", "body must be an employee object"));
+          return;
         }
-      }
-    } catch (const std::exception& ex) {
-      reply_json(response, 400, error_body("badRequest", ex.what()));
-      return;
-    }
-    const auto id = hire(std::move(e));
-    reply_json(response, 201, {{"id", id}});
-  });
-  http.Patch(R"(/_admin/employees/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      reply_json(response, 400, error_body("badRequest", "body must be {\"<field>\": value, ...}"));
-      return;
-    }
-    std::vector<std::pair<std::string, BobValue>> changes;
-    try {
-      for (const auto& [key, value] : body.items()) {
-        changes.emplace_back(key, value_from_json(value, key));
-      }
-    } catch (const std::exception& ex) {
-      reply_json(response, 400, error_body("badRequest", ex.what()));
-      return;
-    }
-    if (!change(request.matches[1].str(), changes)) {
-      reply_json(response, 404, error_body("notFound", "no such employee"));
-      return;
-    }
-    reply_json(response, 200, {{"id", request.matches[1].str()}});
-  });
-  http.Post(R"(/_admin/employees/([^/]+)/terminate)", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("terminationDate")
-        || !body["terminationDate"].is_string()) {
-      reply_json(response, 400, error_body("badRequest", "body must be {\"terminationDate\": \"YYYY-MM-DD\", \"lastDayOfWork\"?}"));
-      return;
-    }
-    std::optional<std::string> last;
-    if (body.contains("lastDayOfWork") && body["lastDayOfWork"].is_string()) {
-      last = body["lastDayOfWork"].get<std::string>();
-    }
-    if (!terminate(request.matches[1].str(), body["terminationDate"].get<std::string>(), last)) {
-      reply_json(response, 404, error_body("notFound", "no such employee"));
-      return;
-    }
-    reply_json(response, 200, {{"id", request.matches[1].str()}});
-  });
-  http.Delete(R"(/_admin/employees/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    if (!remove(request.matches[1].str())) {
-      reply_json(response, 404, error_body("notFound", "no such employee"));
-      return;
-    }
-    reply_json(response, 200, {{"id", request.matches[1].str()}});
-  });
-  http.Get("/_admin/webhooks", [this](const httplib::Request& /*request*/, httplib::Response& response) {
-    json out = json::array();
-    for (const auto& w : webhooks()) {
-      out.push_back({{"type", w.type}, {"employeeId", w.employee_id}, {"status", w.status}, {"error", w.error}, {"body", w.body}});
-    }
-    reply_json(response, 200, out);
-  });
+        BobEmployee e;
+        try {
+          for (const auto& [key, value] : body.items()) {
+            if (key == "id") {
+              e.id = value.is_string() ? value.get<std::string>() : value.dump();
+            } else {
+              e.set(key, value_from_json(value, key));
+            }
+          }
+        } catch (const std::exception& ex) {
+          reply_json(response, 400, error_body("badRequest", ex.what()));
+          return;
+        }
+        const auto id = hire(std::move(e));
+        reply_json(response, 201, {{"id", id}});
+      });
+  http.Patch(R"(/_admin/employees/([^/]+))",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               const auto body = json::parse(request.body, nullptr, false);
+               if (body.is_discarded() || !body.is_object()) {
+                 reply_json(response,
+                            400,
+                            error_body("badRequest", "body must be {\"<field>\": value, ...}"));
+                 return;
+               }
+               std::vector<std::pair<std::string, BobValue>> changes;
+               try {
+                 for (const auto& [key, value] : body.items()) {
+                   changes.emplace_back(key, value_from_json(value, key));
+                 }
+               } catch (const std::exception& ex) {
+                 reply_json(response, 400, error_body("badRequest", ex.what()));
+                 return;
+               }
+               if (!change(request.matches[1].str(), changes)) {
+                 reply_json(response, 404, error_body("notFound", "no such employee"));
+                 return;
+               }
+               reply_json(response, 200, {{"id", request.matches[1].str()}});
+             });
+  http.Post(
+      R"(/_admin/employees/([^/]+)/terminate)",
+      [this](const httplib::Request& request, httplib::Response& response) {
+        const auto body = json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("terminationDate")
+            || !body["terminationDate"].is_string()) {
+          reply_json(
+              response,
+              400,
+              error_body("badRequest",
+                         "body must be {\"terminationDate\": \"YYYY-MM-DD\", \"lastDayOfWork\"?}"));
+          return;
+        }
+        std::optional<std::string> last;
+        if (body.contains("lastDayOfWork") && body["lastDayOfWork"].is_string()) {
+          last = body["lastDayOfWork"].get<std::string>();
+        }
+        if (!terminate(
+                request.matches[1].str(), body["terminationDate"].get<std::string>(), last)) {
+          reply_json(response, 404, error_body("notFound", "no such employee"));
+          return;
+        }
+        reply_json(response, 200, {{"id", request.matches[1].str()}});
+      });
+  http.Delete(R"(/_admin/employees/([^/]+))",
+              [this](const httplib::Request& request, httplib::Response& response) {
+                if (!remove(request.matches[1].str())) {
+                  reply_json(response, 404, error_body("notFound", "no such employee"));
+                  return;
+                }
+                reply_json(response, 200, {{"id", request.matches[1].str()}});
+              });
+  http.Get("/_admin/webhooks",
+           [this](const httplib::Request& /*request*/, httplib::Response& response) {
+             json out = json::array();
+             for (const auto& w : webhooks()) {
+               out.push_back({{"type", w.type},
+                              {"employeeId", w.employee_id},
+                              {"status", w.status},
+                              {"error", w.error},
+                              {"body", w.body}});
+             }
+             reply_json(response, 200, out);
+           });
   detail::install_fault_admin(http, impl.server);
 
   impl.server.start(impl.options.host, impl.options.port);
@@ -940,10 +1150,12 @@ void FakeBob::load_seed(std::string_view json_text) {
 void FakeBob::define_list(const std::string& field_id,
                           const std::vector<std::pair<std::string, std::string>>& items) {
   const std::lock_guard lock(m_impl->mutex);
-  auto& list = m_impl->lists[field_id];
+  auto lists = std::make_shared<Lists>(*m_impl->lists); // copy on write: responses hold snapshots
+  auto& list = (*lists)[field_id];
   for (const auto& [item, name] : items) {
     list[item] = name;
   }
+  m_impl->lists = std::move(lists);
 }
 
 void FakeBob::hide_field(const std::string& field_id) {
@@ -958,7 +1170,7 @@ void FakeBob::show_field(const std::string& field_id) {
 
 void FakeBob::put_employee(BobEmployee employee) {
   const std::lock_guard lock(m_impl->mutex);
-  m_impl->put(m_impl->to_stored(employee));
+  m_impl->put(m_impl->build(employee.id, nullptr, employee.fields));
 }
 
 std::optional<BobEmployee> FakeBob::employee(const std::string& id) const {
@@ -967,7 +1179,7 @@ std::optional<BobEmployee> FakeBob::employee(const std::string& id) const {
   if (it == m_impl->by_id.end()) {
     return std::nullopt;
   }
-  return m_impl->to_public(m_impl->employees[it->second]);
+  return m_impl->to_public(*m_impl->employees[it->second]);
 }
 
 std::vector<BobEmployee> FakeBob::employees() const {
@@ -975,7 +1187,7 @@ std::vector<BobEmployee> FakeBob::employees() const {
   std::vector<BobEmployee> out;
   out.reserve(m_impl->employees.size());
   for (const auto& e : m_impl->employees) {
-    out.push_back(m_impl->to_public(e));
+    out.push_back(m_impl->to_public(*e));
   }
   return out;
 }
@@ -1002,9 +1214,10 @@ std::string FakeBob::hire(BobEmployee employee) {
       } while (m_impl->by_id.count(employee.id) != 0);
     }
     id = employee.id;
-    auto stored = m_impl->to_stored(employee);
-    const auto day = m_impl->today();
-    joined = m_impl->is_active(stored, day);
+    auto stored = m_impl->build(id, nullptr, employee.fields);
+    std::vector<ValueView> values;
+    stored->unpack(values);
+    joined = active_on(*stored, values, m_impl->today());
     m_impl->put(std::move(stored));
   }
   m_impl->send_webhook("employee.created", id, json::object());
@@ -1014,27 +1227,21 @@ std::string FakeBob::hire(BobEmployee employee) {
   return id;
 }
 
-bool FakeBob::change(const std::string& id, const std::vector<std::pair<std::string, BobValue>>& fields) {
+bool FakeBob::change(const std::string& id,
+                     const std::vector<std::pair<std::string, BobValue>>& fields) {
   json updated = json::array();
   {
     const std::lock_guard lock(m_impl->mutex);
-    Stored* e = m_impl->find(id);
-    if (e == nullptr || e->id != id) {
+    const auto it = m_impl->by_id.find(id);
+    if (it == m_impl->by_id.end()) {
       return false;
     }
+    auto& slot = m_impl->employees[it->second];
+    slot = m_impl->build(id, slot.get(), fields);
     for (const auto& [field, value] : fields) {
-      if (field == "root.id") {
-        continue;
+      if (field != "root.id") {
+        updated.push_back(field);
       }
-      const int slot = m_impl->slot_for(field);
-      if (e->values.size() <= static_cast<std::size_t>(slot)) {
-        e->values.resize(static_cast<std::size_t>(slot) + 1);
-      }
-      e->values[static_cast<std::size_t>(slot)] = value;
-      if (field == k_status || field == k_lifecycle) {
-        e->auto_lifecycle = false;
-      }
-      updated.push_back(field);
     }
   }
   m_impl->send_webhook("employee.updated", id, {{"fieldUpdates", updated}});
@@ -1047,25 +1254,20 @@ bool FakeBob::terminate(const std::string& id,
   bool effective = false;
   {
     const std::lock_guard lock(m_impl->mutex);
-    Stored* e = m_impl->find(id);
-    if (e == nullptr || e->id != id) {
+    const auto it = m_impl->by_id.find(id);
+    if (it == m_impl->by_id.end()) {
       return false;
     }
-    auto set = [&](const char* field, const std::string& value) {
-      const int slot = m_impl->slot_for(field);
-      if (e->values.size() <= static_cast<std::size_t>(slot)) {
-        e->values.resize(static_cast<std::size_t>(slot) + 1);
-      }
-      e->values[static_cast<std::size_t>(slot)] = BobValue::string(value);
-    };
-    set(k_termination, termination_date);
-    set(k_last_day, last_day_of_work.value_or(termination_date));
-    const auto day = m_impl->today();
-    effective = termination_date <= day;
-    if (!e->auto_lifecycle && effective) {
-      set(k_lifecycle, "terminated");
-      set(k_status, "Inactive");
+    auto& slot = m_impl->employees[it->second];
+    effective = termination_date <= m_impl->today();
+    std::vector<std::pair<std::string, BobValue>> fields = {
+        {k_termination, BobValue::string(termination_date)},
+        {k_last_day, BobValue::string(last_day_of_work.value_or(termination_date))}};
+    if (!slot->auto_lifecycle && effective) {
+      fields.emplace_back(k_lifecycle, BobValue::string("terminated"));
+      fields.emplace_back(k_status, BobValue::string("Inactive"));
     }
+    slot = m_impl->build(id, slot.get(), fields);
   }
   m_impl->send_webhook(
       "table.entry.created", id, {{"tableId", "lifecycle"}, {"effectiveDate", termination_date}});

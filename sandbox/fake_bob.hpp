@@ -47,12 +47,12 @@ struct BobEmployee {
 
 // A v2 webhook the fake sent (or tried to send).
 struct SentWebhook {
-  std::string type;        // employee.created, employee.updated, ...
+  std::string type; // employee.created, employee.updated, ...
   std::string employee_id;
-  std::string body;        // exact bytes sent
-  std::string signature;   // Bob-Signature header
-  int status = 0;          // HTTP status from the receiver; 0 when not delivered
-  std::string error;       // why delivery failed
+  std::string body;      // exact bytes sent
+  std::string signature; // Bob-Signature header
+  int status = 0;        // HTTP status from the receiver; 0 when not delivered
+  std::string error;     // why delivery failed
 };
 
 struct FakeBobOptions {

@@ -93,13 +93,33 @@ bool is_hex24(std::string_view id) {
          });
 }
 
+// A user as stored: its compact JSON as returned, which always starts with
+// {"_id":"<24 hex>" (so the id needs no copy of its own).
 struct StoredUser {
-  std::string id;
-  std::string text; // compact JSON, as returned
+  std::string text;
+
+  std::string_view id() const { return std::string_view(text).substr(8, 24); }
+};
+
+constexpr std::string_view k_id_prefix = "{\"_id\":\"";
+
+// The unique values of a user: username and email lower-cased, the
+// employeeIdentifier as it is ("" when absent).
+struct Keys {
   std::string username;
   std::string email;
   std::string employee_identifier;
 };
+
+Keys keys_of(const ojson& user) {
+  Keys keys;
+  keys.username = lower(user.value("username", std::string()));
+  keys.email = lower(user.value("email", std::string()));
+  if (user.contains("employeeIdentifier") && user["employeeIdentifier"].is_string()) {
+    keys.employee_identifier = user["employeeIdentifier"].get<std::string>();
+  }
+  return keys;
+}
 
 enum class Op { eq, ne, gt, gte, lt, lte };
 
@@ -132,7 +152,8 @@ Term parse_term(const std::string& text) {
   } else if (op == "$lte") {
     term.op = Op::lte;
   } else {
-    throw ApiFailure(400, "invalid filter operator '" + op + "' (use $eq, $ne, $gt, $gte, $lt, $lte)");
+    throw ApiFailure(400,
+                     "invalid filter operator '" + op + "' (use $eq, $ne, $gt, $gte, $lt, $lte)");
   }
   return term;
 }
@@ -204,16 +225,17 @@ struct FakeJumpCloud::Impl {
   FakeJumpCloudOptions options;
   detail::FakeServer server{"FakeJumpCloud"};
   mutable std::mutex mutex;
-  std::vector<StoredUser> users; // sorted by id
-  std::unordered_map<std::string, std::string> by_username; // lower-cased -> id
-  std::unordered_map<std::string, std::string> by_email;    // lower-cased -> id
-  std::unordered_map<std::string, std::string> by_employee_identifier;
+  std::vector<std::unique_ptr<StoredUser>> users;           // sorted by id
+  std::unordered_map<std::string, StoredUser*> by_username; // lower-cased
+  std::unordered_map<std::string, StoredUser*> by_email;    // lower-cased
+  std::unordered_map<std::string, StoredUser*> by_employee_identifier;
   std::uint64_t next_user = 1;
   std::uint64_t next_phone = 1;
   std::atomic<int> writes{0};
 
   std::string organization() const {
-    return options.org_id && is_hex24(*options.org_id) ? *options.org_id : "5a1b2c3d4e5f60718293a4b5";
+    return options.org_id && is_hex24(*options.org_id) ? *options.org_id
+                                                       : "5a1b2c3d4e5f60718293a4b5";
   }
   std::chrono::system_clock::time_point now() const {
     return options.clock ? options.clock() : std::chrono::system_clock::now();
@@ -225,7 +247,10 @@ struct FakeJumpCloud::Impl {
   std::string new_id(const char* prefix, std::uint64_t& counter) {
     std::array<char, 32> buffer{};
     while (true) {
-      std::snprintf(buffer.data(), buffer.size(), "%s%016llx", prefix,
+      std::snprintf(buffer.data(),
+                    buffer.size(),
+                    "%s%016llx",
+                    prefix,
                     static_cast<unsigned long long>(counter++));
       if (find(buffer.data()) == nullptr) {
         return buffer.data();
@@ -233,78 +258,89 @@ struct FakeJumpCloud::Impl {
     }
   }
 
-  StoredUser* find(const std::string& id) {
-    const auto it = std::lower_bound(users.begin(), users.end(), id, [](const StoredUser& u, const std::string& k) {
-      return u.id < k;
+  std::vector<std::unique_ptr<StoredUser>>::iterator position(std::string_view id) {
+    return std::lower_bound(users.begin(), users.end(), id, [](const auto& u, std::string_view k) {
+      return u->id() < k;
     });
-    return it != users.end() && it->id == id ? &*it : nullptr;
   }
-  const StoredUser* find(const std::string& id) const {
-    return const_cast<Impl*>(this)->find(id); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+
+  const StoredUser* find(std::string_view id) const {
+    const auto it =
+        const_cast<Impl*>(this)->position(id); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    return it != users.end() && (*it)->id() == id ? it->get() : nullptr;
   }
 
   // Throws ApiFailure(400) when a unique value is taken by another user.
-  void check_unique(const ojson& user, const std::string& self_id) const {
-    auto taken = [&](const std::unordered_map<std::string, std::string>& index, const std::string& key) {
+  void check_unique(const ojson& user, std::string_view self_id) const {
+    const auto keys = keys_of(user);
+    auto taken = [&](const std::unordered_map<std::string, StoredUser*>& index,
+                     const std::string& key) {
       const auto it = index.find(key);
-      return it != index.end() && it->second != self_id;
+      return !key.empty() && it != index.end() && it->second->id() != self_id;
     };
-    const auto username = user.value("username", std::string());
-    const auto email = user.value("email", std::string());
-    const auto eid = user.contains("employeeIdentifier") && user["employeeIdentifier"].is_string()
-                         ? user["employeeIdentifier"].get<std::string>()
-                         : std::string();
-    if (!username.empty() && taken(by_username, lower(username))) {
-      throw ApiFailure(400, "User already exists: username '" + username + "' is already in use");
+    if (taken(by_username, keys.username)) {
+      throw ApiFailure(400,
+                       "User already exists: username '" + user.value("username", std::string())
+                           + "' is already in use");
     }
-    if (!email.empty() && taken(by_email, lower(email))) {
-      throw ApiFailure(400, "User already exists: email '" + email + "' is already in use");
+    if (taken(by_email, keys.email)) {
+      throw ApiFailure(400,
+                       "User already exists: email '" + user.value("email", std::string())
+                           + "' is already in use");
     }
-    if (!eid.empty() && taken(by_employee_identifier, eid)) {
-      throw ApiFailure(400, "User already exists: employeeIdentifier '" + eid + "' is already in use");
+    if (taken(by_employee_identifier, keys.employee_identifier)) {
+      throw ApiFailure(400,
+                       "User already exists: employeeIdentifier '" + keys.employee_identifier
+                           + "' is already in use");
     }
   }
 
   void unindex(const StoredUser& u) {
-    by_username.erase(lower(u.username));
-    by_email.erase(lower(u.email));
-    if (!u.employee_identifier.empty()) {
-      by_employee_identifier.erase(u.employee_identifier);
+    const auto keys = keys_of(ojson::parse(u.text));
+    by_username.erase(keys.username);
+    by_email.erase(keys.email);
+    if (!keys.employee_identifier.empty()) {
+      by_employee_identifier.erase(keys.employee_identifier);
     }
   }
 
-  // Inserts or replaces the stored form of `user` (which carries `_id`).
+  // Inserts or replaces the stored form of `user` (which carries `_id` first).
   void store(const ojson& user) {
-    StoredUser stored;
-    stored.id = user["_id"].get<std::string>();
-    stored.text = user.dump();
-    stored.username = user.value("username", std::string());
-    stored.email = user.value("email", std::string());
-    if (user.contains("employeeIdentifier") && user["employeeIdentifier"].is_string()) {
-      stored.employee_identifier = user["employeeIdentifier"].get<std::string>();
+    auto text = user.dump();
+    text.shrink_to_fit(); // dump() leaves up to twice the capacity: 100,000 users add up
+    if (text.compare(0, k_id_prefix.size(), k_id_prefix) != 0
+        || text.size() < k_id_prefix.size() + 25) {
+      throw ApiFailure(500, "internal error: a stored user must start with its _id");
     }
-    auto it = std::lower_bound(users.begin(), users.end(), stored.id, [](const StoredUser& u, const std::string& k) {
-      return u.id < k;
-    });
-    if (it != users.end() && it->id == stored.id) {
-      unindex(*it);
-      *it = std::move(stored);
+    const auto id = std::string_view(text).substr(8, 24);
+    auto it = position(id);
+    StoredUser* stored = nullptr;
+    if (it != users.end() && (*it)->id() == id) {
+      unindex(**it);
+      (*it)->text = std::move(text);
+      stored = it->get();
     } else {
-      it = users.insert(it, std::move(stored));
+      auto fresh = std::make_unique<StoredUser>();
+      fresh->text = std::move(text);
+      stored = fresh.get();
+      users.insert(it, std::move(fresh));
     }
-    by_username[lower(it->username)] = it->id;
-    by_email[lower(it->email)] = it->id;
-    if (!it->employee_identifier.empty()) {
-      by_employee_identifier[it->employee_identifier] = it->id;
+    const auto keys = keys_of(user);
+    if (!keys.username.empty()) {
+      by_username[keys.username] = stored;
+    }
+    if (!keys.email.empty()) {
+      by_email[keys.email] = stored;
+    }
+    if (!keys.employee_identifier.empty()) {
+      by_employee_identifier[keys.employee_identifier] = stored;
     }
   }
 
-  void remove(const std::string& id) {
-    auto it = std::lower_bound(users.begin(), users.end(), id, [](const StoredUser& u, const std::string& k) {
-      return u.id < k;
-    });
-    if (it != users.end() && it->id == id) {
-      unindex(*it);
+  void remove(std::string_view id) {
+    auto it = position(id);
+    if (it != users.end() && (*it)->id() == id) {
+      unindex(**it);
       users.erase(it);
     }
   }
@@ -320,7 +356,8 @@ struct FakeJumpCloud::Impl {
         throw ApiFailure(400, std::string(name) + " must be a string");
       }
       if (it->get_ref<const std::string&>().size() > limit) {
-        throw ApiFailure(400, std::string(name) + " is longer than " + std::to_string(limit) + " characters");
+        throw ApiFailure(
+            400, std::string(name) + " is longer than " + std::to_string(limit) + " characters");
       }
     }
     if (const auto it = body.find("phoneNumbers"); it != body.end() && !it->is_null()) {
@@ -330,7 +367,8 @@ struct FakeJumpCloud::Impl {
       for (const auto& phone : *it) {
         if (!phone.is_object() || (phone.contains("number") && !phone["number"].is_string())
             || (phone.contains("type") && !phone["type"].is_string())) {
-          throw ApiFailure(400, "phoneNumbers entries must be {\"type\": string, \"number\": string}");
+          throw ApiFailure(400,
+                           "phoneNumbers entries must be {\"type\": string, \"number\": string}");
         }
       }
     }
@@ -339,16 +377,19 @@ struct FakeJumpCloud::Impl {
         throw ApiFailure(400, "attributes must be an array");
       }
       for (const auto& attribute : *it) {
-        if (!attribute.is_object() || !attribute.contains("name") || !attribute["name"].is_string()) {
+        if (!attribute.is_object() || !attribute.contains("name")
+            || !attribute["name"].is_string()) {
           throw ApiFailure(400, "attributes entries must be {\"name\": string, \"value\": string}");
         }
         const auto& name = attribute["name"].get_ref<const std::string&>();
-        const bool ok = !name.empty() && name.size() < 32 && std::all_of(name.begin(), name.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) != 0;
-        });
+        const bool ok =
+            !name.empty() && name.size() < 32 && std::all_of(name.begin(), name.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) != 0;
+            });
         if (!ok) {
-          throw ApiFailure(400, "attribute name '" + name
-                                    + "' must be fewer than 32 characters, letters and numbers only");
+          throw ApiFailure(400,
+                           "attribute name '" + name
+                               + "' must be fewer than 32 characters, letters and numbers only");
         }
       }
     }
@@ -368,12 +409,17 @@ struct FakeJumpCloud::Impl {
       }
       const auto& s = state->get_ref<const std::string&>();
       if (s == "STAGED" && !creating) {
-        throw ApiFailure(400, "state STAGED can only be set when a user is created (use ACTIVATED or SUSPENDED)");
+        throw ApiFailure(
+            400,
+            "state STAGED can only be set when a user is created (use ACTIVATED or SUSPENDED)");
       }
       if (s != "STAGED" && s != "ACTIVATED" && s != "SUSPENDED") {
-        throw ApiFailure(400, "state must be one of " + std::string(creating ? "STAGED, " : "") + "ACTIVATED, SUSPENDED");
+        throw ApiFailure(400,
+                         "state must be one of " + std::string(creating ? "STAGED, " : "")
+                             + "ACTIVATED, SUSPENDED");
       }
-      if (suspended != body.end() && suspended->is_boolean() && suspended->get<bool>() != (s == "SUSPENDED")) {
+      if (suspended != body.end() && suspended->is_boolean()
+          && suspended->get<bool>() != (s == "SUSPENDED")) {
         throw ApiFailure(400, "Cannot save conflicting state and suspended fields");
       }
       result = s;
@@ -396,7 +442,8 @@ struct FakeJumpCloud::Impl {
   ojson create(const ojson& body) {
     validate(body, true);
     for (const char* required : {"email", "username"}) {
-      if (!body.contains(required) || !body[required].is_string() || body[required].get_ref<const std::string&>().empty()) {
+      if (!body.contains(required) || !body[required].is_string()
+          || body[required].get_ref<const std::string&>().empty()) {
         throw ApiFailure(400, std::string(required) + " is required");
       }
     }
@@ -469,7 +516,8 @@ struct FakeJumpCloud::Impl {
     } else if (body.contains("suspended") && body["suspended"].is_boolean()) {
       const bool suspend = body["suspended"].get<bool>();
       const auto current = user.value("state", std::string("ACTIVATED"));
-      user["state"] = suspend ? std::string("SUSPENDED") : (current == "SUSPENDED" ? std::string("ACTIVATED") : current);
+      user["state"] = suspend ? std::string("SUSPENDED")
+                              : (current == "SUSPENDED" ? std::string("ACTIVATED") : current);
       user["suspended"] = suspend;
     }
   }
@@ -496,65 +544,79 @@ struct FakeJumpCloud::Impl {
         any_of.push_back(parse_term(value));
       }
     }
-    std::vector<std::unique_ptr<ojson>> parsed(users.size());
-    auto field_of = [&](std::size_t i, const std::string& field) -> std::optional<std::string> {
-      const auto& u = users[i];
-      if (field == "_id") {
-        return u.id;
-      }
-      if (!parsed[i]) {
-        parsed[i] = std::make_unique<ojson>(ojson::parse(u.text));
-      }
-      const auto it = parsed[i]->find(field);
-      return it == parsed[i]->end() ? std::nullopt : scalar_text(*it);
-    };
-    auto indexed = [&](std::size_t i, const std::string& field) -> std::optional<std::optional<std::string>> {
-      const auto& u = users[i];
-      if (field == "_id") {
-        return std::optional<std::string>(u.id);
-      }
-      if (field == "username") {
-        return u.username.empty() ? std::nullopt : std::optional<std::string>(u.username);
-      }
-      if (field == "email") {
-        return u.email.empty() ? std::nullopt : std::optional<std::string>(u.email);
-      }
-      if (field == "employeeIdentifier") {
-        return u.employee_identifier.empty() ? std::nullopt : std::optional<std::string>(u.employee_identifier);
-      }
-      return std::nullopt;
-    };
-    auto value_of = [&](std::size_t i, const std::string& field) -> std::optional<std::string> {
-      if (auto fast = indexed(i, field)) {
-        // An indexed field: only non-empty values are indexed, so fall back
-        // to the document for an empty one.
-        if (*fast) {
-          return *fast;
+    // Candidates: one user when an $eq term names a unique field (the index
+    // finds it case-insensitively; the terms then check the exact value).
+    std::vector<const StoredUser*> candidates;
+    bool narrowed = false;
+    if (any_of.empty()) {
+      for (const auto& t : all_of) {
+        const std::unordered_map<std::string, StoredUser*>* index =
+            t.field == "username"             ? &by_username
+            : t.field == "email"              ? &by_email
+            : t.field == "employeeIdentifier" ? &by_employee_identifier
+                                              : nullptr;
+        if (t.op == Op::eq && (index != nullptr || t.field == "_id")) {
+          narrowed = true;
+          if (t.field == "_id") {
+            if (const auto* u = find(t.value)) {
+              candidates.push_back(u);
+            }
+          } else {
+            const auto key = t.field == "employeeIdentifier" ? t.value : lower(t.value);
+            const auto it = index->find(key);
+            if (it != index->end()) {
+              candidates.push_back(it->second);
+            }
+          }
+          break;
         }
       }
-      return field_of(i, field);
+    }
+    if (!narrowed) {
+      candidates.reserve(users.size());
+      for (const auto& u : users) {
+        candidates.push_back(u.get());
+      }
+    }
+    std::unordered_map<const StoredUser*, ojson> parsed;
+    auto value_of = [&](const StoredUser* u,
+                        const std::string& field) -> std::optional<std::string> {
+      if (field == "_id") {
+        return std::string(u->id());
+      }
+      auto it = parsed.find(u);
+      if (it == parsed.end()) {
+        it = parsed.emplace(u, ojson::parse(u->text)).first;
+      }
+      const auto member = it->second.find(field);
+      return member == it->second.end() ? std::nullopt : scalar_text(*member);
     };
 
-    std::vector<std::size_t> chosen;
-    chosen.reserve(users.size());
-    for (std::size_t i = 0; i < users.size(); ++i) {
-      bool ok = std::all_of(all_of.begin(), all_of.end(), [&](const Term& t) { return matches(t, value_of(i, t.field)); });
+    std::vector<const StoredUser*> chosen;
+    chosen.reserve(candidates.size());
+    for (const auto* u : candidates) {
+      bool ok = std::all_of(all_of.begin(), all_of.end(), [&](const Term& t) {
+        return matches(t, value_of(u, t.field));
+      });
       if (ok && !any_of.empty()) {
-        ok = std::any_of(any_of.begin(), any_of.end(), [&](const Term& t) { return matches(t, value_of(i, t.field)); });
+        ok = std::any_of(any_of.begin(), any_of.end(), [&](const Term& t) {
+          return matches(t, value_of(u, t.field));
+        });
       }
       if (ok) {
-        chosen.push_back(i);
+        chosen.push_back(u);
       }
     }
     const auto sort_keys = split_spaces(request.get_param_value("sort"));
-    const bool default_order = sort_keys.empty() || (sort_keys.size() == 1 && sort_keys[0] == "_id");
+    const bool default_order =
+        sort_keys.empty() || (sort_keys.size() == 1 && sort_keys[0] == "_id");
     if (!default_order) {
       std::vector<std::pair<std::string, bool>> keys; // field, descending
       for (const auto& k : sort_keys) {
         const bool descending = k[0] == '-';
         keys.emplace_back(descending ? k.substr(1) : k, descending);
       }
-      std::stable_sort(chosen.begin(), chosen.end(), [&](std::size_t a, std::size_t b) {
+      std::stable_sort(chosen.begin(), chosen.end(), [&](const StoredUser* a, const StoredUser* b) {
         for (const auto& [field, descending] : keys) {
           const auto va = value_of(a, field).value_or("");
           const auto vb = value_of(b, field).value_or("");
@@ -566,12 +628,7 @@ struct FakeJumpCloud::Impl {
         return false;
       });
     }
-    std::vector<const StoredUser*> out;
-    out.reserve(chosen.size());
-    for (const auto i : chosen) {
-      out.push_back(&users[i]);
-    }
-    return out;
+    return chosen;
   }
 };
 
@@ -581,7 +638,8 @@ FakeJumpCloud::FakeJumpCloud(FakeJumpCloudOptions options)
   impl.options = std::move(options);
   auto& http = impl.server.http();
 
-  http.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+  http.set_pre_routing_handler([this](const httplib::Request& request,
+                                      httplib::Response& response) {
     auto& self = *m_impl;
     if (request.path.rfind("/_admin", 0) == 0) {
       if (!detail::is_loopback_peer(request)) {
@@ -600,7 +658,8 @@ FakeJumpCloud::FakeJumpCloud(FakeJumpCloudOptions options)
     if (self.options.org_id) {
       const auto org = request.get_header_value("x-org-id");
       if (org.empty()) {
-        detail::reply(response, 401, error_json(401, "x-org-id header is required for this administrator"));
+        detail::reply(
+            response, 401, error_json(401, "x-org-id header is required for this administrator"));
         return httplib::Server::HandlerResponse::Handled;
       }
       if (!is_hex24(org)) {
@@ -634,129 +693,138 @@ FakeJumpCloud::FakeJumpCloud(FakeJumpCloudOptions options)
     return body;
   };
 
-  http.Get("/api/systemusers", guarded([this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    std::size_t limit = parse_count(request, "limit", k_default_page);
-    if (limit == 0) {
-      limit = k_default_page;
-    }
-    limit = std::min(limit, k_max_page);
-    const std::size_t skip = parse_count(request, "skip", 0);
-    const auto fields = split_spaces(request.get_param_value("fields"));
-    std::string out;
-    {
-      const std::lock_guard lock(self.mutex);
-      std::vector<const StoredUser*> selected;
-      std::size_t total = self.users.size();
-      if (Impl::plain_listing(request)) {
-        // Storage order is _id order: no need to look at every user.
-        for (std::size_t i = skip; i < self.users.size() && i < skip + limit; ++i) {
-          selected.push_back(&self.users[i]);
-        }
-      } else {
-        auto all = self.select(request);
-        total = all.size();
-        for (std::size_t i = skip; i < all.size() && i < skip + limit; ++i) {
-          selected.push_back(all[i]);
-        }
-      }
-      out.reserve(64 + selected.size() * 700);
-      out += "{\"totalCount\":" + std::to_string(total) + ",\"results\":[";
-      for (std::size_t i = 0; i < selected.size(); ++i) {
-        if (i != 0) {
-          out += ',';
-        }
-        if (fields.empty()) {
-          out += selected[i]->text;
-        } else {
-          const auto user = ojson::parse(selected[i]->text);
-          ojson projected = ojson::object();
-          projected["_id"] = user["_id"];
-          for (const auto& f : fields) {
-            if (user.contains(f)) {
-              projected[f] = user[f];
-            }
-          }
-          out += projected.dump();
-        }
-      }
-      out += "]}";
-    }
-    detail::reply(response, 200, std::move(out), self.content_type());
-  }));
+  http.Get("/api/systemusers",
+           guarded([this](const httplib::Request& request, httplib::Response& response) {
+             auto& self = *m_impl;
+             std::size_t limit = parse_count(request, "limit", k_default_page);
+             if (limit == 0) {
+               limit = k_default_page;
+             }
+             limit = std::min(limit, k_max_page);
+             const std::size_t skip = parse_count(request, "skip", 0);
+             const auto fields = split_spaces(request.get_param_value("fields"));
+             std::string out;
+             {
+               const std::lock_guard lock(self.mutex);
+               std::vector<const StoredUser*> selected;
+               std::size_t total = self.users.size();
+               if (Impl::plain_listing(request)) {
+                 // Storage order is _id order: no need to look at every user.
+                 for (std::size_t i = skip; i < self.users.size() && i < skip + limit; ++i) {
+                   selected.push_back(self.users[i].get());
+                 }
+               } else {
+                 auto all = self.select(request);
+                 total = all.size();
+                 for (std::size_t i = skip; i < all.size() && i < skip + limit; ++i) {
+                   selected.push_back(all[i]);
+                 }
+               }
+               out.reserve(64 + selected.size() * 700);
+               out += "{\"totalCount\":" + std::to_string(total) + ",\"results\":[";
+               for (std::size_t i = 0; i < selected.size(); ++i) {
+                 if (i != 0) {
+                   out += ',';
+                 }
+                 if (fields.empty()) {
+                   out += selected[i]->text;
+                 } else {
+                   const auto user = ojson::parse(selected[i]->text);
+                   ojson projected = ojson::object();
+                   projected["_id"] = user["_id"];
+                   for (const auto& f : fields) {
+                     if (user.contains(f)) {
+                       projected[f] = user[f];
+                     }
+                   }
+                   out += projected.dump();
+                 }
+               }
+               out += "]}";
+             }
+             detail::reply(response, 200, std::move(out), self.content_type());
+           }));
 
-  http.Get(R"(/api/systemusers/([^/]+))", guarded([this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    const std::lock_guard lock(self.mutex);
-    const auto* user = self.find(request.matches[1].str());
-    if (user == nullptr) {
-      throw ApiFailure(404, "User not found");
-    }
-    detail::reply(response, 200, user->text, self.content_type());
-  }));
+  http.Get(R"(/api/systemusers/([^/]+))",
+           guarded([this](const httplib::Request& request, httplib::Response& response) {
+             auto& self = *m_impl;
+             const std::lock_guard lock(self.mutex);
+             const auto* user = self.find(request.matches[1].str());
+             if (user == nullptr) {
+               throw ApiFailure(404, "User not found");
+             }
+             detail::reply(response, 200, user->text, self.content_type());
+           }));
 
-  http.Post("/api/systemusers", guarded([this, parse_body](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    const auto body = parse_body(request);
-    std::string out;
-    {
-      const std::lock_guard lock(self.mutex);
-      out = self.create(body).dump();
-    }
-    ++self.writes;
-    detail::reply(response, 200, std::move(out), self.content_type());
-  }));
+  http.Post(
+      "/api/systemusers",
+      guarded([this, parse_body](const httplib::Request& request, httplib::Response& response) {
+        auto& self = *m_impl;
+        const auto body = parse_body(request);
+        std::string out;
+        {
+          const std::lock_guard lock(self.mutex);
+          out = self.create(body).dump();
+        }
+        ++self.writes;
+        detail::reply(response, 200, std::move(out), self.content_type());
+      }));
 
-  http.Put(R"(/api/systemusers/([^/]+))", guarded([this, parse_body](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    const auto body = parse_body(request);
-    std::string out;
-    {
-      const std::lock_guard lock(self.mutex);
-      out = self.update(request.matches[1].str(), body).dump();
-    }
-    ++self.writes;
-    detail::reply(response, 200, std::move(out), self.content_type());
-  }));
+  http.Put(
+      R"(/api/systemusers/([^/]+))",
+      guarded([this, parse_body](const httplib::Request& request, httplib::Response& response) {
+        auto& self = *m_impl;
+        const auto body = parse_body(request);
+        std::string out;
+        {
+          const std::lock_guard lock(self.mutex);
+          out = self.update(request.matches[1].str(), body).dump();
+        }
+        ++self.writes;
+        detail::reply(response, 200, std::move(out), self.content_type());
+      }));
 
-  http.Delete(R"(/api/systemusers/([^/]+))", guarded([this](const httplib::Request& request, httplib::Response& response) {
-    auto& self = *m_impl;
-    std::string out;
-    {
-      const std::lock_guard lock(self.mutex);
-      const auto* user = self.find(request.matches[1].str());
-      if (user == nullptr) {
-        throw ApiFailure(404, "User not found");
-      }
-      out = user->text;
-      self.remove(user->id);
-    }
-    ++self.writes;
-    detail::reply(response, 200, std::move(out), self.content_type());
-  }));
+  http.Delete(R"(/api/systemusers/([^/]+))",
+              guarded([this](const httplib::Request& request, httplib::Response& response) {
+                auto& self = *m_impl;
+                std::string out;
+                {
+                  const std::lock_guard lock(self.mutex);
+                  const auto* user = self.find(request.matches[1].str());
+                  if (user == nullptr) {
+                    throw ApiFailure(404, "User not found");
+                  }
+                  out = user->text;
+                  self.remove(std::string(user->id()));
+                }
+                ++self.writes;
+                detail::reply(response, 200, std::move(out), self.content_type());
+              }));
 
   // ---- admin -----------------------------------------------------------------
-  http.Get("/_admin/users", [this](const httplib::Request& /*request*/, httplib::Response& response) {
-    std::string out = "[";
-    bool first = true;
-    for (const auto& text : users_json()) {
-      if (!first) {
-        out += ',';
-      }
-      first = false;
-      out += text;
-    }
-    out += ']';
-    detail::reply(response, 200, std::move(out));
-  });
-  http.Get(R"(/_admin/users/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto text = user_json(request.matches[1].str());
-    if (!text) {
-      detail::reply(response, 404, error_json(404, "User not found"));
-      return;
-    }
-    detail::reply(response, 200, *text);
-  });
+  http.Get("/_admin/users",
+           [this](const httplib::Request& /*request*/, httplib::Response& response) {
+             std::string out = "[";
+             bool first = true;
+             for (const auto& text : users_json()) {
+               if (!first) {
+                 out += ',';
+               }
+               first = false;
+               out += text;
+             }
+             out += ']';
+             detail::reply(response, 200, std::move(out));
+           });
+  http.Get(R"(/_admin/users/([^/]+))",
+           [this](const httplib::Request& request, httplib::Response& response) {
+             const auto text = user_json(request.matches[1].str());
+             if (!text) {
+               detail::reply(response, 404, error_json(404, "User not found"));
+               return;
+             }
+             detail::reply(response, 200, *text);
+           });
   http.Post("/_admin/users", [this](const httplib::Request& request, httplib::Response& response) {
     try {
       const auto id = add_user(request.body);
@@ -765,17 +833,18 @@ FakeJumpCloud::FakeJumpCloud(FakeJumpCloudOptions options)
       detail::reply(response, 400, error_json(400, e.what()));
     }
   });
-  http.Patch(R"(/_admin/users/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    try {
-      if (!edit_user(request.matches[1].str(), request.body)) {
-        detail::reply(response, 404, error_json(404, "User not found"));
-        return;
-      }
-      detail::reply(response, 200, *user_json(request.matches[1].str()));
-    } catch (const std::exception& e) {
-      detail::reply(response, 400, error_json(400, e.what()));
-    }
-  });
+  http.Patch(R"(/_admin/users/([^/]+))",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               try {
+                 if (!edit_user(request.matches[1].str(), request.body)) {
+                   detail::reply(response, 404, error_json(404, "User not found"));
+                   return;
+                 }
+                 detail::reply(response, 200, *user_json(request.matches[1].str()));
+               } catch (const std::exception& e) {
+                 detail::reply(response, 400, error_json(400, e.what()));
+               }
+             });
   detail::install_fault_admin(http, impl.server);
 
   impl.server.start(impl.options.host, impl.options.port);
@@ -844,7 +913,8 @@ std::string FakeJumpCloud::add_user(std::string_view user_json) {
       }
     }
     const std::string state = asked.value_or(
-        user.contains("suspended") && user["suspended"].get<bool>() ? std::string("SUSPENDED") : impl.options.default_state);
+        user.contains("suspended") && user["suspended"].get<bool>() ? std::string("SUSPENDED")
+                                                                    : impl.options.default_state);
     stored["state"] = state;
     stored["suspended"] = state == "SUSPENDED";
     if (!stored.contains("activated")) {
@@ -913,7 +983,7 @@ std::vector<std::string> FakeJumpCloud::users_json() const {
   std::vector<std::string> out;
   out.reserve(m_impl->users.size());
   for (const auto& u : m_impl->users) {
-    out.push_back(u.text);
+    out.push_back(u->text);
   }
   return out;
 }

@@ -20,8 +20,8 @@ struct FakeJumpCloudOptions {
   std::string host = "127.0.0.1";
   int port = 0; // 0: ephemeral
   std::string api_key = "sandbox-key";
-  std::optional<std::string> org_id;           // when set, x-org-id must match
-  std::string default_state = "ACTIVATED";     // for a create without `state`
+  std::optional<std::string> org_id;       // when set, x-org-id must match
+  std::string default_state = "ACTIVATED"; // for a create without `state`
   bool lowercase_emails = false; // store emails lower-cased (what a 2016 report suggests the
                                  // server did; unconfirmed today, so off by default)
   bool compress = false;         // gzip responses for clients that accept it

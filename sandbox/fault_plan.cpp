@@ -1,7 +1,6 @@
 #include "sandbox/fault_plan.hpp"
 
 #include <random>
-
 #include <utility>
 
 namespace bobsync::sandbox {

@@ -17,9 +17,9 @@
 namespace bobsync::sandbox {
 
 enum class FaultKind {
-  status,             // answer `status` (+ Retry-After / X-RateLimit-Reset) without handling the request
-  reset,              // close the connection without answering; the request is not handled
-  lost_response,      // handle the request (a write is applied), then cut the response off mid-body
+  status,        // answer `status` (+ Retry-After / X-RateLimit-Reset) without handling the request
+  reset,         // close the connection without answering; the request is not handled
+  lost_response, // handle the request (a write is applied), then cut the response off mid-body
   malformed_json,     // 200 application/json whose body is not JSON; not handled
   truncated_json,     // handle the request, answer with the first half of the real body
   html_200,           // 200 text/html error page (a proxy's); not handled
@@ -35,11 +35,11 @@ struct Fault {
   std::string method;      // "GET", "POST", ...; empty matches any
   std::string path_prefix; // matched against the request path; empty matches any API path
   int times = 1;           // matching requests affected
-  int status = 503;                             // FaultKind::status
-  std::optional<std::string> retry_after;       // Retry-After header value
-  std::optional<std::string> rate_limit_reset;  // X-RateLimit-Reset header value
-  std::string body;                             // status body; default {"message": "<reason>"}
-  std::chrono::milliseconds delay{0};           // FaultKind::delay
+  int status = 503;        // FaultKind::status
+  std::optional<std::string> retry_after;      // Retry-After header value
+  std::optional<std::string> rate_limit_reset; // X-RateLimit-Reset header value
+  std::string body;                            // status body; default {"message": "<reason>"}
+  std::chrono::milliseconds delay{0};          // FaultKind::delay
   double probability = 1.0; // < 1: each matching request is hit with this probability
 };
 

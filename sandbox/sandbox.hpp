@@ -24,7 +24,7 @@ struct SandboxConfig {
   std::optional<std::string> jumpcloud_org_id;
   std::string webhook_url; // Bob webhooks go here when set
   std::string webhook_secret = "sandbox-webhook-secret";
-  WallClock clock;         // both fakes; default: the system clock
+  WallClock clock; // both fakes; default: the system clock
 };
 
 // Starts FakeBob and FakeJumpCloud and loads the seed. Throws

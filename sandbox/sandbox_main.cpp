@@ -38,8 +38,8 @@ int run_sandbox(const SandboxOptions& options,
   const auto bob_admin = bob.base_url().substr(0, bob.base_url().size() - 3) + "/_admin";
   const auto jc_admin = jumpcloud.base_url().substr(0, jumpcloud.base_url().size() - 4) + "/_admin";
   out << "bobsync sandbox: fake Bob at " << bob.base_url() << " (" << bob.employee_count()
-      << " employees), fake JumpCloud at " << jumpcloud.base_url() << " ("
-      << jumpcloud.user_count() << " users)\n"
+      << " employees), fake JumpCloud at " << jumpcloud.base_url() << " (" << jumpcloud.user_count()
+      << " users)\n"
       << "\nPoint bobsync at it (in another shell):\n"
       << "  export BOB_API_URL=" << bob.base_url() << '\n'
       << "  export BOB_SERVICE_USER_ID=" << shown(options.bob_user, k_default_bob_user) << '\n'
@@ -47,8 +47,8 @@ int run_sandbox(const SandboxOptions& options,
       << "  export JUMPCLOUD_API_URL=" << jumpcloud.base_url() << '\n'
       << "  export JUMPCLOUD_API_KEY=" << shown(options.jumpcloud_key, k_default_jumpcloud_key)
       << '\n'
-      << "  export BOB_WEBHOOK_SECRET="
-      << shown(options.webhook_secret, k_default_webhook_secret) << '\n'
+      << "  export BOB_WEBHOOK_SECRET=" << shown(options.webhook_secret, k_default_webhook_secret)
+      << '\n'
       << "\nAdmin endpoints (see docs/sandbox.md): " << bob_admin << "/employees, " << jc_admin
       << "/users\n";
   if (!options.webhook_url.empty()) {

@@ -3,16 +3,15 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace bobsync::sandbox::detail {
 namespace {
@@ -68,7 +67,7 @@ bool abort_connection(const httplib::Request& request) {
 }
 
 std::string default_fault_body(int status) {
-  std::string message = status == 429 ? "Too Many Requests"
+  std::string message = status == 429   ? "Too Many Requests"
                         : status >= 500 ? "Service temporarily unavailable"
                                         : "Request failed";
   return "{\"message\":" + json_quote(message) + "}";
@@ -85,6 +84,7 @@ void cut_short(httplib::Response& response) {
   }
   const std::size_t promised = body->size() + 64;
   response.headers.erase("Content-Length");
+  response.set_header("Content-Length", std::to_string(promised));
   response.set_content_provider(
       promised, type, [body](std::size_t offset, std::size_t /*length*/, httplib::DataSink& sink) {
         if (offset == 0 && body->size() > 1) {
@@ -114,18 +114,19 @@ FakeServer::FakeServer(std::string name)
       [this](const httplib::Request& /*request*/, httplib::Response& response) {
         after_handling(response);
       });
-  m_server.set_exception_handler(
-      [](const httplib::Request& /*request*/, httplib::Response& response, std::exception_ptr error) {
-        std::string message = "internal error";
-        try {
-          if (error) {
-            std::rethrow_exception(error);
-          }
-        } catch (const std::exception& e) {
-          message = e.what();
-        }
-        reply(response, 500, "{\"message\":" + json_quote(message) + "}");
-      });
+  m_server.set_exception_handler([](const httplib::Request& /*request*/,
+                                    httplib::Response& response,
+                                    std::exception_ptr error) {
+    std::string message = "internal error";
+    try {
+      if (error) {
+        std::rethrow_exception(error);
+      }
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    reply(response, 500, "{\"message\":" + json_quote(message) + "}");
+  });
 }
 
 FakeServer::~FakeServer() {
@@ -144,7 +145,15 @@ void FakeServer::start(const std::string& host, int port) {
                              + " (port in use?)");
   }
   // The socket is listening already: connections queue until accept starts.
-  m_thread = std::thread([this] { m_server.listen_after_bind(); });
+  m_thread = std::thread([this] {
+    m_server.listen_after_bind();
+    m_listen_returned = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs: wait for it, so
+  // that a stop() right after start() cannot be lost (and join hang).
+  while (!m_server.is_running() && !m_listen_returned) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 void FakeServer::stop() {
@@ -157,6 +166,10 @@ void FakeServer::stop() {
     m_server.stop();
     m_thread.join();
   }
+}
+
+bool FakeServer::body_fault_pending() {
+  return t_pending_fault.has_value();
 }
 
 bool FakeServer::pause(std::chrono::milliseconds duration) {
@@ -180,7 +193,9 @@ bool FakeServer::before_handling(const httplib::Request& request, httplib::Respo
   }
   switch (fault->kind) {
   case FaultKind::status:
-    reply(response, fault->status, fault->body.empty() ? default_fault_body(fault->status) : fault->body);
+    reply(response,
+          fault->status,
+          fault->body.empty() ? default_fault_body(fault->status) : fault->body);
     if (fault->retry_after) {
       response.set_header("Retry-After", *fault->retry_after);
     }
@@ -251,54 +266,59 @@ void FakeServer::after_handling(httplib::Response& response) {
 
 void install_fault_admin(httplib::Server& http, FakeServer& server) {
   using nlohmann::json;
-  http.Post("/_admin/faults", [&server](const httplib::Request& request, httplib::Response& response) {
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      reply(response, 400, R"({"message":"body must be a fault object"})");
-      return;
-    }
-    Fault fault;
-    const auto kind = parse_fault_kind(body.value("kind", std::string("status")));
-    if (!kind) {
-      reply(response, 400, R"({"message":"unknown fault kind"})");
-      return;
-    }
-    fault.kind = *kind;
-    fault.method = body.value("method", std::string());
-    fault.path_prefix = body.value("pathPrefix", std::string());
-    fault.times = body.value("times", 1);
-    fault.status = body.value("status", 503);
-    if (body.contains("retryAfter") && body["retryAfter"].is_string()) {
-      fault.retry_after = body["retryAfter"].get<std::string>();
-    }
-    if (body.contains("rateLimitReset") && body["rateLimitReset"].is_string()) {
-      fault.rate_limit_reset = body["rateLimitReset"].get<std::string>();
-    }
-    fault.body = body.value("body", std::string());
-    fault.delay = std::chrono::milliseconds(body.value("delayMs", 0));
-    server.faults().add(std::move(fault));
-    reply(response, 201, json{{"pending", server.faults().pending()}}.dump());
-  });
-  http.Delete("/_admin/faults", [&server](const httplib::Request& /*request*/, httplib::Response& response) {
-    server.faults().clear();
-    reply(response, 200, R"({"pending":0})");
-  });
-  http.Put("/_admin/latency", [&server](const httplib::Request& request, httplib::Response& response) {
-    const auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("ms") || !body["ms"].is_number_integer()) {
-      reply(response, 400, R"({"message":"body must be {\"ms\": n}"})");
-      return;
-    }
-    server.faults().set_latency(std::chrono::milliseconds(body["ms"].get<long long>()));
-    reply(response, 200, body.dump());
-  });
-  http.Get("/_admin/stats", [&server](const httplib::Request& /*request*/, httplib::Response& response) {
-    json counts = json::object();
-    for (const auto& [key, n] : server.stats().snapshot()) {
-      counts[key] = n;
-    }
-    reply(response, 200, json{{"total", server.stats().total()}, {"requests", counts}}.dump());
-  });
+  http.Post("/_admin/faults",
+            [&server](const httplib::Request& request, httplib::Response& response) {
+              const auto body = json::parse(request.body, nullptr, false);
+              if (body.is_discarded() || !body.is_object()) {
+                reply(response, 400, R"({"message":"body must be a fault object"})");
+                return;
+              }
+              Fault fault;
+              const auto kind = parse_fault_kind(body.value("kind", std::string("status")));
+              if (!kind) {
+                reply(response, 400, R"({"message":"unknown fault kind"})");
+                return;
+              }
+              fault.kind = *kind;
+              fault.method = body.value("method", std::string());
+              fault.path_prefix = body.value("pathPrefix", std::string());
+              fault.times = body.value("times", 1);
+              fault.status = body.value("status", 503);
+              if (body.contains("retryAfter") && body["retryAfter"].is_string()) {
+                fault.retry_after = body["retryAfter"].get<std::string>();
+              }
+              if (body.contains("rateLimitReset") && body["rateLimitReset"].is_string()) {
+                fault.rate_limit_reset = body["rateLimitReset"].get<std::string>();
+              }
+              fault.body = body.value("body", std::string());
+              fault.delay = std::chrono::milliseconds(body.value("delayMs", 0));
+              server.faults().add(std::move(fault));
+              reply(response, 201, json{{"pending", server.faults().pending()}}.dump());
+            });
+  http.Delete("/_admin/faults",
+              [&server](const httplib::Request& /*request*/, httplib::Response& response) {
+                server.faults().clear();
+                reply(response, 200, R"({"pending":0})");
+              });
+  http.Put("/_admin/latency",
+           [&server](const httplib::Request& request, httplib::Response& response) {
+             const auto body = json::parse(request.body, nullptr, false);
+             if (body.is_discarded() || !body.is_object() || !body.contains("ms")
+                 || !body["ms"].is_number_integer()) {
+               reply(response, 400, R"({"message":"body must be {\"ms\": n}"})");
+               return;
+             }
+             server.faults().set_latency(std::chrono::milliseconds(body["ms"].get<long long>()));
+             reply(response, 200, body.dump());
+           });
+  http.Get(
+      "/_admin/stats", [&server](const httplib::Request& /*request*/, httplib::Response& response) {
+        json counts = json::object();
+        for (const auto& [key, n] : server.stats().snapshot()) {
+          counts[key] = n;
+        }
+        reply(response, 200, json{{"total", server.stats().total()}, {"requests", counts}}.dump());
+      });
 }
 
 bool is_loopback_peer(const httplib::Request& request) {

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -46,6 +47,11 @@ public:
   // final response (the request must not be handled).
   bool before_handling(const httplib::Request& request, httplib::Response& response);
 
+  // True when the request being handled on this thread carries a fault that
+  // rewrites its body (truncated_json, wrong_content_type, lost_response):
+  // such a body must then be set whole, not streamed.
+  static bool body_fault_pending();
+
   // Sleeps unless the server stops first. False when interrupted.
   bool pause(std::chrono::milliseconds duration);
 
@@ -57,6 +63,7 @@ private:
   int m_port = -1;
   httplib::Server m_server;
   std::thread m_thread;
+  std::atomic<bool> m_listen_returned{false};
   FaultPlan m_faults;
   RequestStats m_stats;
   std::mutex m_stop_mutex;
@@ -74,7 +81,10 @@ void install_fault_admin(httplib::Server& http, FakeServer& server);
 bool is_loopback_peer(const httplib::Request& request);
 
 // Sets status, body and content type (default application/json; charset=utf-8).
-void reply(httplib::Response& response, int status, std::string body, const char* type = k_json_type);
+void reply(httplib::Response& response,
+           int status,
+           std::string body,
+           const char* type = k_json_type);
 
 // Appends `text` as a JSON string literal (quotes and escapes).
 void append_json_string(std::string& out, std::string_view text);

@@ -8,11 +8,11 @@
 
 namespace bobsync {
 
-template<typename E> struct Unexpected {
-  E error;
-};
+template<typename E> struct Unexpected { E error; };
 
-template<typename E> Unexpected<E> unexpected(E error) { return Unexpected<E>{std::move(error)}; }
+template<typename E> Unexpected<E> unexpected(E error) {
+  return Unexpected<E>{std::move(error)};
+}
 
 // Holds either a value or an error. Accessing the wrong alternative is a bug
 // (asserted), not an exception.

@@ -503,6 +503,52 @@ TEST_F(JumpCloudDirectoryTest, WritesAreBoundedByTheConfiguredConcurrency) {
   EXPECT_LE(counting.max_in_flight(), 3);
 }
 
+TEST(JumpCloudPaging, UsersRepeatedByAShiftedPageAreReportedOnce) {
+  testing::StubTransport stub;
+  stub.push(200, R"({"totalCount": 4, "results": [{"_id": "a1"}, {"_id": "a3"}]})");
+  stub.push(200,
+            R"({"totalCount": 5, "results": [{"_id": "a3"}, {"_id": "a4"}]})"); // a2 was created
+  stub.push(200, R"({"totalCount": 5, "results": [{"_id": "a5"}]})");
+  http::ManualClock clock;
+  JumpCloudSettings s;
+  s.base_url = "https://console.jumpcloud.com/api";
+  s.api_key = "k";
+  s.page_size = 2;
+  JumpCloudDirectory directory(stub, clock, s);
+
+  auto users = directory.list_users();
+
+  ASSERT_TRUE(users) << users.error().message;
+  std::vector<std::string> ids;
+  for (const auto& u : *users) {
+    ids.push_back(u.id);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "a3", "a4", "a5"}));
+  EXPECT_EQ(stub.requests()[1].url,
+            "https://console.jumpcloud.com/api/systemusers?limit=2&skip=2&sort=_id");
+}
+
+TEST(JumpCloudPaging, UsersOutOfOrderFailTheListing) {
+  for (const char* second : {R"({"totalCount": 4, "results": [{"_id": "a0"}, {"_id": "a4"}]})",
+                             R"({"totalCount": 4, "results": [{"_id": "a5"}, {"_id": "a4"}]})"}) {
+    testing::StubTransport stub;
+    stub.push(200, R"({"totalCount": 4, "results": [{"_id": "a1"}, {"_id": "a3"}]})");
+    stub.push(200, second);
+    http::ManualClock clock;
+    JumpCloudSettings s;
+    s.base_url = "https://console.jumpcloud.com/api";
+    s.api_key = "k";
+    s.page_size = 2;
+    JumpCloudDirectory directory(stub, clock, s);
+
+    auto users = directory.list_users();
+
+    ASSERT_FALSE(users) << second;
+    EXPECT_EQ(users.error().kind, ErrorKind::protocol);
+    EXPECT_NE(users.error().message.find("not in _id order"), std::string::npos);
+  }
+}
+
 class JumpCloudWithOrg : public JumpCloudDirectoryTest {
 protected:
   JumpCloudWithOrg()

@@ -137,5 +137,55 @@ TEST(JumpCloudMapping, UpdateBodyRefusesStagedAndArraysWithoutTheCurrentUser) {
             json::parse(R"({"department": "R&D", "state": "SUSPENDED", "suspended": true})"));
 }
 
+TEST(JumpCloudPage, TheStreamingReaderMapsUsersLikeTheDocumentReader) {
+  const std::vector<std::string> users = {
+      R"({"_id": "a1", "username": "jane", "email": "j\u00e9@example.com", "unix_uid": 5123,
+          "sudo": true, "manager": null, "organization": "o", "mfa": {"configured": false},
+          "addresses": [{"type": "work", "locality": "Berlin"}],
+          "phoneNumbers": [{"type": "work", "number": "+1"}, {"type": "work", "number": "+2"},
+                           {"type": "home", "number": null}, {"type": 3, "number": "x"}],
+          "attributes": [{"name": "n", "value": 5}, {"name": "s", "value": "a\"b"}, {"name": "o", "value": {}}],
+          "state": "STAGED", "suspended": false})",
+      R"({"_id": "a2", "suspended": true, "description": "emoji \ud83d\ude00"})",
+      R"({"_id": "a3", "state": "ACTIVATED", "displayname": "Zoë Ødegård"})",
+  };
+  std::string page = R"({"totalCount": 3, "results": [)";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    page += (i > 0 ? "," : "") + users[i];
+  }
+  page += "]}";
+  std::vector<state::DirectoryUser> parsed;
+  long long total = 0;
+  std::string error;
+
+  ASSERT_TRUE(users_from_page_text(page, parsed, total, error)) << error;
+  EXPECT_EQ(total, 3);
+  ASSERT_EQ(parsed.size(), 3U);
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const auto expected = user_from_json_text(users[i]);
+    ASSERT_TRUE(expected) << expected.error();
+    EXPECT_EQ(parsed[i], *expected) << users[i];
+  }
+  EXPECT_EQ(parsed[0].get("email"), "jé@example.com");
+  EXPECT_EQ(parsed[1].get("description"), "emoji \xF0\x9F\x98\x80");
+}
+
+TEST(JumpCloudPage, RejectsMalformedPages) {
+  for (const char* bad : {R"({"totalCount": 1, "results": [{"_id": "a"}])",
+                          R"({"totalCount": 1, "results": [{"username": "no id"}]})",
+                          R"({"totalCount": "1", "results": []})",
+                          R"({"results": []})",
+                          R"({"totalCount": 1, "results": [{"_id": "a", "x": tru}]})",
+                          R"({"totalCount": 1, "results": [{"_id": "a\ud800"}]})",
+                          R"({"totalCount": 0, "results": []} [])",
+                          R"(<html>)"}) {
+    std::vector<state::DirectoryUser> users;
+    long long total = 0;
+    std::string error;
+    EXPECT_FALSE(users_from_page_text(bad, users, total, error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
 } // namespace
 } // namespace bobsync::controller

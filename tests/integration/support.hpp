@@ -81,6 +81,17 @@ public:
     }
     auto response = std::move(m_responses.front());
     m_responses.pop_front();
+    if (request.on_body && response.status >= 200 && response.status <= 299) {
+      // Streamed, in small chunks as a network would deliver it.
+      std::string body;
+      body.swap(response.body);
+      for (std::size_t i = 0; i < body.size(); i += 97) {
+        if (!request.on_body(response, std::string_view(body).substr(i, 97))) {
+          return Unexpected<controller::http::TransportError>{
+              {controller::http::FailureKind::aborted, true, "stopped by the receiver"}};
+        }
+      }
+    }
     return response;
   }
 

@@ -20,10 +20,11 @@ namespace bobsync::controller {
 struct BobSettings {
   std::string base_url = "https://api.hibob.com/v1"; // no trailing slash needed
   std::string service_user_id;
-  std::string service_user_token; // secret: redacted everywhere
+  std::string service_user_token;                   // secret: redacted everywhere
   std::chrono::milliseconds search_timeout{300000}; // the search returns everybody at once
   std::chrono::milliseconds read_timeout{30000};    // POST /people/{id}
   int search_requests_per_minute = 50;              // Bob's documented limit for people/search
+  int parse_threads = 0; // threads parsing a search answer as it arrives; 0: one per core (max 8)
   http::RetryPolicy retry;
   std::vector<std::string> extra_secrets; // also redacted (e.g. the webhook secret)
   std::function<void(std::string_view line)> log;
@@ -36,8 +37,10 @@ struct BobSettings {
 // gives nullopt). Both are read-only, so every transient failure is retried
 // (ApiClient); 401/403 never are. People searches pass a client-side limiter
 // (search_requests_per_minute in any 60 s window, on the injected clock).
-// Responses must be JSON; employees are parsed by policies::bob_record, one
-// employee object at a time. Employee ids stay strings. Errors read
+// Responses must be JSON. The search answer is streamed: employee objects are
+// cut out as bytes arrive (SearchSplitter) and parsed by policies::bob_record
+// on parse_threads worker threads, so the whole body is never held in memory;
+// the result keeps Bob's order. Employee ids stay strings. Errors read
 // "Bob people search: ..." / "Bob read employee: ...".
 // Thread-compatible (HrSource contract); the limiter itself is thread-safe.
 class BobHrSource final : public HrSource {
@@ -55,8 +58,8 @@ public:
   std::vector<std::string> last_absent_fields() const;
 
 private:
-  http::Request request(const std::string& path, std::string body,
-                        std::chrono::milliseconds timeout) const;
+  http::Request
+  request(const std::string& path, std::string body, std::chrono::milliseconds timeout) const;
 
   BobSettings m_settings;
   std::string m_authorization;

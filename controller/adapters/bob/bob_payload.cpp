@@ -5,283 +5,330 @@
 namespace bobsync::controller {
 namespace {
 
-// A strict, allocation-free JSON syntax scanner over a string_view.
-class Scanner {
-public:
-  explicit Scanner(std::string_view text)
-      : m_text(text) {}
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
-  std::size_t pos() const { return m_pos; }
-  const std::string& error() const { return m_error; }
-  bool at_end() {
-    skip_ws();
-    return m_pos >= m_text.size();
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_primitive_char(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '+'
+         || c == '-';
+}
+
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_number(std::string_view t) {
+  std::size_t i = 0;
+  if (i < t.size() && t[i] == '-') {
+    ++i;
   }
-
-  void skip_ws() {
-    while (m_pos < m_text.size()) {
-      const char c = m_text[m_pos];
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-        break;
-      }
-      ++m_pos;
-    }
-  }
-
-  bool expect(char c) {
-    skip_ws();
-    if (m_pos < m_text.size() && m_text[m_pos] == c) {
-      ++m_pos;
-      return true;
-    }
-    return fail(std::string("expected '") + c + "'");
-  }
-
-  bool peek(char c) {
-    skip_ws();
-    return m_pos < m_text.size() && m_text[m_pos] == c;
-  }
-
-  // A string; its raw contents (escapes not decoded) go to `out` when given.
-  bool string(std::string_view* out = nullptr) {
-    skip_ws();
-    if (m_pos >= m_text.size() || m_text[m_pos] != '"') {
-      return fail("expected a string");
-    }
-    const std::size_t start = ++m_pos;
-    while (m_pos < m_text.size()) {
-      const auto c = static_cast<unsigned char>(m_text[m_pos]);
-      if (c == '"') {
-        if (out != nullptr) {
-          *out = m_text.substr(start, m_pos - start);
-        }
-        ++m_pos;
-        return true;
-      }
-      if (c < 0x20) {
-        return fail("control character in a string");
-      }
-      if (c == '\\') {
-        ++m_pos;
-        if (m_pos >= m_text.size()) {
-          break;
-        }
-        const char e = m_text[m_pos];
-        if (e == 'u') {
-          for (int i = 0; i < 4; ++i) {
-            ++m_pos;
-            if (m_pos >= m_text.size() || !is_hex(m_text[m_pos])) {
-              return fail("bad \\u escape");
-            }
-          }
-        } else if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n'
-                   && e != 'r' && e != 't') {
-          return fail("bad escape");
-        }
-      }
-      ++m_pos;
-    }
-    return fail("unterminated string");
-  }
-
-  bool value(int depth = 0) {
-    constexpr int k_max_depth = 256;
-    if (depth > k_max_depth) {
-      return fail("nesting too deep");
-    }
-    skip_ws();
-    if (m_pos >= m_text.size()) {
-      return fail("unexpected end of input");
-    }
-    switch (m_text[m_pos]) {
-    case '{':
-      return object(depth);
-    case '[':
-      return array(depth);
-    case '"':
-      return string();
-    case 't':
-      return literal("true");
-    case 'f':
-      return literal("false");
-    case 'n':
-      return literal("null");
-    default:
-      return number();
-    }
-  }
-
-  bool fail(std::string message) {
-    if (m_error.empty()) {
-      m_error = message + " at byte " + std::to_string(m_pos);
-    }
+  if (i >= t.size() || !is_digit(t[i])) {
     return false;
   }
-
-private:
-  static bool is_hex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  }
-  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-  bool object(int depth) {
-    ++m_pos; // '{'
-    if (peek('}')) {
-      ++m_pos;
-      return true;
-    }
-    while (true) {
-      if (!string() || !expect(':') || !value(depth + 1)) {
-        return false;
-      }
-      if (peek(',')) {
-        ++m_pos;
-        continue;
-      }
-      return expect('}');
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (i < t.size() && is_digit(t[i])) {
+      ++i;
     }
   }
-
-  bool array(int depth) {
-    ++m_pos; // '['
-    if (peek(']')) {
-      ++m_pos;
-      return true;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    const auto start = i;
+    while (i < t.size() && is_digit(t[i])) {
+      ++i;
     }
-    while (true) {
-      if (!value(depth + 1)) {
-        return false;
-      }
-      if (peek(',')) {
-        ++m_pos;
-        continue;
-      }
-      return expect(']');
+    if (i == start) {
+      return false;
     }
   }
-
-  bool literal(std::string_view word) {
-    if (m_text.substr(m_pos, word.size()) != word) {
-      return fail("invalid literal");
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+      ++i;
     }
-    m_pos += word.size();
-    return true;
+    const auto start = i;
+    while (i < t.size() && is_digit(t[i])) {
+      ++i;
+    }
+    if (i == start) {
+      return false;
+    }
   }
-
-  bool number() {
-    const std::size_t start = m_pos;
-    if (m_pos < m_text.size() && m_text[m_pos] == '-') {
-      ++m_pos;
-    }
-    const std::size_t int_start = m_pos;
-    while (m_pos < m_text.size() && is_digit(m_text[m_pos])) {
-      ++m_pos;
-    }
-    if (m_pos == int_start) {
-      m_pos = start;
-      return fail("unexpected character");
-    }
-    if (m_pos < m_text.size() && m_text[m_pos] == '.') {
-      ++m_pos;
-      const std::size_t frac = m_pos;
-      while (m_pos < m_text.size() && is_digit(m_text[m_pos])) {
-        ++m_pos;
-      }
-      if (m_pos == frac) {
-        return fail("bad number");
-      }
-    }
-    if (m_pos < m_text.size() && (m_text[m_pos] == 'e' || m_text[m_pos] == 'E')) {
-      ++m_pos;
-      if (m_pos < m_text.size() && (m_text[m_pos] == '+' || m_text[m_pos] == '-')) {
-        ++m_pos;
-      }
-      const std::size_t exp = m_pos;
-      while (m_pos < m_text.size() && is_digit(m_text[m_pos])) {
-        ++m_pos;
-      }
-      if (m_pos == exp) {
-        return fail("bad number");
-      }
-    }
-    return true;
-  }
-
-  std::string_view m_text;
-  std::size_t m_pos = 0;
-  std::string m_error;
-};
+  return i == t.size();
+}
 
 } // namespace
 
-bool split_search_response(std::string_view text,
-                           std::vector<std::string_view>& employees,
-                           std::string& error) {
-  employees.clear();
-  Scanner scan(text);
-  bool found = false;
-  auto failed = [&](const std::string& fallback) {
-    error = scan.error().empty() ? fallback : scan.error();
-    employees.clear();
+SearchSplitter::SearchSplitter(std::function<bool(std::string&& employee)> on_employee)
+    : m_on_employee(std::move(on_employee)) {}
+
+void SearchSplitter::reset() {
+  m_state = State::start;
+  m_key.clear();
+  m_token.clear();
+  m_element.clear();
+  m_stack.clear();
+  m_error.clear();
+  m_offset = 0;
+  m_count = 0;
+  m_depth = 0;
+  m_in_string = false;
+  m_escape = false;
+  m_found = false;
+  m_stopped = false;
+}
+
+bool SearchSplitter::fail(std::string message) {
+  if (m_error.empty()) {
+    m_error = std::move(message);
+  }
+  m_stopped = true;
+  return false;
+}
+
+bool SearchSplitter::primitive_ok() const {
+  return m_token == "true" || m_token == "false" || m_token == "null" || is_number(m_token);
+}
+
+bool SearchSplitter::feed(std::string_view chunk) {
+  if (m_stopped) {
     return false;
-  };
-  if (!scan.expect('{')) {
-    return failed("not a JSON object");
   }
-  if (scan.peek('}')) {
-    return failed("no \"employees\" array in the response");
-  }
-  while (true) {
-    std::string_view key;
-    if (!scan.string(&key) || !scan.expect(':')) {
-      return failed("bad object");
-    }
-    if (key == "employees" && !found) {
-      found = true;
-      if (!scan.peek('[')) {
-        return failed("\"employees\" is not an array");
-      }
-      scan.expect('[');
-      if (scan.peek(']')) {
-        scan.expect(']');
-      } else {
-        while (true) {
-          if (!scan.peek('{')) {
-            return failed("element " + std::to_string(employees.size()) + " of \"employees\" is not an object");
+  std::size_t i = 0;
+  auto where = [&] { return " at byte " + std::to_string(m_offset + i); };
+  while (i < chunk.size()) {
+    const char c = chunk[i];
+    switch (m_state) {
+    case State::element: {
+      // The hot loop: copy the object through, tracking strings and depth.
+      const std::size_t start = i;
+      for (; i < chunk.size(); ++i) {
+        const char e = chunk[i];
+        if (m_in_string) {
+          if (m_escape) {
+            m_escape = false;
+          } else if (e == '\\') {
+            m_escape = true;
+          } else if (e == '"') {
+            m_in_string = false;
           }
-          const std::size_t start = scan.pos();
-          if (!scan.value(1)) {
-            return failed("bad element");
-          }
-          employees.push_back(text.substr(start, scan.pos() - start));
-          if (scan.peek(',')) {
-            scan.expect(',');
-            continue;
-          }
-          if (!scan.expect(']')) {
-            return failed("bad array");
-          }
+          continue;
+        }
+        if (e == '"') {
+          m_in_string = true;
+        } else if (e == '{' || e == '[') {
+          ++m_depth;
+        } else if ((e == '}' || e == ']') && --m_depth == 0) {
           break;
         }
       }
-    } else if (!scan.value(1)) {
-      return failed("bad value");
-    }
-    if (scan.peek(',')) {
-      scan.expect(',');
+      if (i == chunk.size()) {
+        m_element.append(chunk.substr(start));
+        continue;
+      }
+      m_element.append(chunk.substr(start, i - start + 1));
+      ++i;
+      ++m_count;
+      m_state = State::array_after_element;
+      std::string element;
+      element.swap(m_element);
+      if (!m_on_employee(std::move(element))) {
+        m_offset += i;
+        return fail(m_error.empty() ? "stopped" : m_error);
+      }
       continue;
     }
-    if (!scan.expect('}')) {
-      return failed("bad object");
+    case State::start:
+      if (c == '{') {
+        m_state = State::key_or_end;
+      } else if (!is_ws(c)) {
+        return fail("expected a JSON object" + where());
+      }
+      break;
+    case State::key_or_end:
+      if (c == '"') {
+        m_key.clear();
+        m_state = State::key;
+      } else if (c == '}') {
+        m_state = State::end;
+      } else if (!is_ws(c)) {
+        return fail("expected a key or '}'" + where());
+      }
+      break;
+    case State::key_required:
+      if (c == '"') {
+        m_key.clear();
+        m_state = State::key;
+      } else if (!is_ws(c)) {
+        return fail("expected a key" + where());
+      }
+      break;
+    case State::key:
+      if (m_escape) {
+        m_escape = false;
+        m_key += c;
+      } else if (c == '\\') {
+        m_escape = true;
+        m_key += c;
+      } else if (c == '"') {
+        m_state = State::colon;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        return fail("control character in a key" + where());
+      } else {
+        m_key += c;
+      }
+      break;
+    case State::colon:
+      if (c == ':') {
+        m_state = State::value;
+      } else if (!is_ws(c)) {
+        return fail("expected ':'" + where());
+      }
+      break;
+    case State::value:
+      if (is_ws(c)) {
+        break;
+      }
+      if (m_key == "employees" && !m_found) {
+        if (c != '[') {
+          return fail("\"employees\" is not an array" + where());
+        }
+        m_found = true;
+        m_state = State::array_first;
+      } else if (c == '"') {
+        m_escape = false;
+        m_state = State::skip_string;
+      } else if (c == '{' || c == '[') {
+        m_stack.assign(1, c);
+        m_in_string = false;
+        m_escape = false;
+        m_state = State::skip_nested;
+      } else if (is_primitive_char(c)) {
+        m_token.assign(1, c);
+        m_state = State::skip_primitive;
+      } else {
+        return fail("unexpected character" + where());
+      }
+      break;
+    case State::after_value:
+      if (c == ',') {
+        m_state = State::key_required;
+      } else if (c == '}') {
+        m_state = State::end;
+      } else if (!is_ws(c)) {
+        return fail("expected ',' or '}'" + where());
+      }
+      break;
+    case State::end:
+      if (!is_ws(c)) {
+        return fail("trailing characters" + where());
+      }
+      break;
+    case State::array_first:
+    case State::array_next:
+      if (c == '{') {
+        m_element.assign(1, c);
+        m_depth = 1;
+        m_in_string = false;
+        m_escape = false;
+        m_state = State::element;
+      } else if (c == ']' && m_state == State::array_first) {
+        m_state = State::after_value;
+      } else if (!is_ws(c)) {
+        return fail("element " + std::to_string(m_count) + " of \"employees\" is not an object"
+                    + where());
+      }
+      break;
+    case State::array_after_element:
+      if (c == ',') {
+        m_state = State::array_next;
+      } else if (c == ']') {
+        m_state = State::after_value;
+      } else if (!is_ws(c)) {
+        return fail("expected ',' or ']'" + where());
+      }
+      break;
+    case State::skip_string:
+      if (m_escape) {
+        m_escape = false;
+      } else if (c == '\\') {
+        m_escape = true;
+      } else if (c == '"') {
+        m_state = State::after_value;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        return fail("control character in a string" + where());
+      }
+      break;
+    case State::skip_nested:
+      if (m_in_string) {
+        if (m_escape) {
+          m_escape = false;
+        } else if (c == '\\') {
+          m_escape = true;
+        } else if (c == '"') {
+          m_in_string = false;
+        }
+      } else if (c == '"') {
+        m_in_string = true;
+      } else if (c == '{' || c == '[') {
+        m_stack += c;
+      } else if (c == '}' || c == ']') {
+        if ((c == '}') != (m_stack.back() == '{')) {
+          return fail("mismatched bracket" + where());
+        }
+        m_stack.pop_back();
+        if (m_stack.empty()) {
+          m_state = State::after_value;
+        }
+      }
+      break;
+    case State::skip_primitive:
+      if (is_primitive_char(c)) {
+        m_token += c;
+        break;
+      }
+      if (!primitive_ok()) {
+        return fail("invalid value '" + m_token + "'" + where());
+      }
+      m_state = State::after_value;
+      continue; // the delimiter is handled by after_value
     }
-    break;
+    ++i;
   }
-  if (!scan.at_end()) {
-    scan.fail("trailing characters");
-    return failed("trailing characters");
+  m_offset += chunk.size();
+  return true;
+}
+
+bool SearchSplitter::finish() {
+  if (m_stopped) {
+    return false;
   }
-  if (!found) {
-    return failed("no \"employees\" array in the response");
+  if (m_state != State::end) {
+    return fail(m_state == State::start
+                    ? std::string("empty response")
+                    : "unexpected end of the response at byte " + std::to_string(m_offset));
+  }
+  if (!m_found) {
+    return fail("no \"employees\" array in the response");
+  }
+  return true;
+}
+
+bool split_search_response(std::string_view text,
+                           std::vector<std::string>& employees,
+                           std::string& error) {
+  employees.clear();
+  SearchSplitter splitter([&](std::string&& employee) {
+    employees.push_back(std::move(employee));
+    return true;
+  });
+  if (!splitter.feed(text) || !splitter.finish()) {
+    error = splitter.error();
+    employees.clear();
+    return false;
   }
   return true;
 }

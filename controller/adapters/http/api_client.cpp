@@ -63,6 +63,8 @@ std::string failure_text(const TransportError& failure, std::chrono::millisecond
     return "connection lost before a complete response: " + failure.detail;
   case FailureKind::too_large:
     return "response too large: " + failure.detail;
+  case FailureKind::aborted:
+    return "transfer stopped: " + failure.detail;
   case FailureKind::other:
     return "transfer failed: " + failure.detail;
   }
@@ -135,6 +137,7 @@ ErrorKind error_kind_for_failure(const TransportError& failure, Idempotency idem
     return ErrorKind::rejected;
   case FailureKind::tls:
   case FailureKind::too_large:
+  case FailureKind::aborted:
     return ErrorKind::protocol;
   case FailureKind::connect:
   case FailureKind::timeout:
@@ -255,7 +258,10 @@ std::optional<std::chrono::milliseconds> server_delay(const Response& response,
   return std::nullopt;
 }
 
-ApiClient::ApiClient(Transport& transport, Clock& clock, Redactor redactor, ApiClientOptions options)
+ApiClient::ApiClient(Transport& transport,
+                     Clock& clock,
+                     Redactor redactor,
+                     ApiClientOptions options)
     : m_transport(transport),
       m_clock(clock),
       m_redactor(std::move(redactor)),
@@ -283,8 +289,8 @@ void ApiClient::log(const std::string& line) const {
 std::chrono::milliseconds ApiClient::backoff(int attempt) {
   const auto& retry = m_options.retry;
   const int exponent = std::min(attempt - 1, 30);
-  const auto ceiling = std::min<long long>(retry.max_delay.count(),
-                                           retry.base_delay.count() * (1LL << exponent));
+  const auto ceiling =
+      std::min<long long>(retry.max_delay.count(), retry.base_delay.count() * (1LL << exponent));
   const std::lock_guard lock(m_rng_mutex);
   std::uniform_int_distribution<long long> pick(0, std::max(0LL, ceiling));
   return std::chrono::milliseconds(pick(m_rng));
@@ -294,13 +300,79 @@ ApiResult<Response> ApiClient::send(std::string_view operation,
                                     const Request& request,
                                     Idempotency idempotency,
                                     RateLimiter* limiter) {
+  return run(operation, request, idempotency, limiter, nullptr);
+}
+
+ApiResult<Response> ApiClient::send_streaming(std::string_view operation,
+                                              const Request& request,
+                                              Idempotency idempotency,
+                                              BodyConsumer& consumer,
+                                              RateLimiter* limiter) {
+  return run(operation, request, idempotency, limiter, &consumer);
+}
+
+ApiResult<Response> ApiClient::run(std::string_view operation,
+                                   const Request& original,
+                                   Idempotency idempotency,
+                                   RateLimiter* limiter,
+                                   BodyConsumer* consumer) {
   const int max_attempts = std::max(1, m_options.retry.max_attempts);
   const std::string op(operation);
+  Request request = original;
+  std::string content_type_problem;
+  bool received_body = false;
+  if (consumer != nullptr) {
+    request.on_body = [&](const Response& head, std::string_view chunk) {
+      if (!received_body) {
+        received_body = true;
+        const auto type = head.header("content-type");
+        if (!is_json_media_type(type)) {
+          content_type_problem = type.empty() ? std::string("none") : media_type(type);
+          return false;
+        }
+      }
+      return consumer->feed(chunk);
+    };
+  }
   for (int attempt = 1;; ++attempt) {
     if (limiter != nullptr) {
       limiter->acquire();
     }
+    if (consumer != nullptr) {
+      consumer->begin();
+      content_type_problem.clear();
+      received_body = false;
+    }
     auto result = m_transport.send(request);
+    if (!result && result.error().kind == FailureKind::aborted) {
+      if (m_options.on_response) {
+        m_options.on_response(operation, 200);
+      }
+      const std::string detail =
+          !content_type_problem.empty()
+              ? "response is not JSON (content-type " + content_type_problem + ")"
+              : consumer->error();
+      auto err = error(ErrorKind::protocol, op, detail, 200);
+      log(err.message);
+      return Unexpected<ApiError>{std::move(err)};
+    }
+    if (result && consumer != nullptr && result->status >= 200 && result->status <= 299) {
+      if (m_options.on_response) {
+        m_options.on_response(operation, result->status);
+      }
+      std::string problem;
+      if (!received_body) {
+        problem = "response body is empty";
+      } else if (!consumer->finish()) {
+        problem = consumer->error();
+      }
+      if (!problem.empty()) {
+        auto err = error(ErrorKind::protocol, op, problem, result->status);
+        log(err.message);
+        return Unexpected<ApiError>{std::move(err)};
+      }
+      return std::move(result).value();
+    }
     std::string detail;
     ErrorKind kind = ErrorKind::protocol;
     int status = 0;
@@ -339,7 +411,8 @@ ApiResult<Response> ApiClient::send(std::string_view operation,
 
     const bool retry = kind == ErrorKind::transient && attempt < max_attempts;
     if (retry && asked && *asked > m_options.retry.max_server_delay) {
-      auto err = error(kind, op, detail + " (server asked to wait " + seconds_text(*asked) + ")", status);
+      auto err =
+          error(kind, op, detail + " (server asked to wait " + seconds_text(*asked) + ")", status);
       err.retry_after = asked;
       log(err.message);
       return Unexpected<ApiError>{std::move(err)};

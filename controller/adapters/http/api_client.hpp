@@ -31,11 +31,11 @@ enum class Idempotency {
 };
 
 struct RetryPolicy {
-  int max_attempts = 5;                         // including the first
-  std::chrono::milliseconds base_delay{500};    // backoff: full jitter in [0, base * 2^(n-1)]
-  std::chrono::milliseconds max_delay{30000};   // cap of one backoff step
+  int max_attempts = 5;                               // including the first
+  std::chrono::milliseconds base_delay{500};          // backoff: full jitter in [0, base * 2^(n-1)]
+  std::chrono::milliseconds max_delay{30000};         // cap of one backoff step
   std::chrono::milliseconds max_server_delay{120000}; // a longer Retry-After ends the retries
-  std::optional<std::uint64_t> jitter_seed;     // fixed seed for reproducible tests
+  std::optional<std::uint64_t> jitter_seed;           // fixed seed for reproducible tests
 };
 
 struct ApiClientOptions {
@@ -51,7 +51,8 @@ struct ApiClientOptions {
 // exists" conflict, 408/429 transient, 5xx transient (unknown_outcome for
 // Idempotency::once), other 4xx rejected. 2xx/3xx map to protocol (unexpected
 // here).
-ErrorKind error_kind_for_status(int status, std::string_view server_message, Idempotency idempotency);
+ErrorKind
+error_kind_for_status(int status, std::string_view server_message, Idempotency idempotency);
 
 // The one mapping from a transport failure to an ErrorKind: refused URL
 // rejected; TLS protocol; too large protocol; nothing sent transient; sent
@@ -71,6 +72,20 @@ std::string_view reason_phrase(int status);
 // delta seconds). nullopt when neither is present or parseable.
 std::optional<std::chrono::milliseconds> server_delay(const Response& response,
                                                       std::chrono::system_clock::time_point now);
+
+// Receives a streamed JSON body (ApiClient::send_streaming). Called from the
+// thread that sends; begin() before every attempt, so a retried request
+// starts over.
+class BodyConsumer {
+public:
+  virtual ~BodyConsumer() = default;
+  virtual void begin() = 0;
+  // False stops the transfer; error() then says why.
+  virtual bool feed(std::string_view chunk) = 0;
+  // The body is complete; false when it is not what was expected.
+  virtual bool finish() = 0;
+  virtual std::string error() const = 0;
+};
 
 // Retrying client for one API. Thread-safe.
 class ApiClient {
@@ -94,8 +109,21 @@ public:
                                 Idempotency idempotency,
                                 RateLimiter* limiter = nullptr);
 
+  // As send_json(), but a 2xx body goes to `consumer` as it arrives instead
+  // of being returned (the Response's body stays empty). A consumer error is
+  // a protocol error ("<api> <operation>: <consumer.error()>"), not retried;
+  // a transfer that breaks off is retried like any other (consumer.begin()
+  // again).
+  ApiResult<Response> send_streaming(std::string_view operation,
+                                     const Request& request,
+                                     Idempotency idempotency,
+                                     BodyConsumer& consumer,
+                                     RateLimiter* limiter = nullptr);
+
   // An error for `operation`: "<api> <operation>: <detail>", redacted.
-  ApiError error(ErrorKind kind, std::string_view operation, std::string_view detail,
+  ApiError error(ErrorKind kind,
+                 std::string_view operation,
+                 std::string_view detail,
                  int http_status = 0) const;
 
   const Redactor& redactor() const { return m_redactor; }
@@ -103,6 +131,11 @@ public:
   const std::string& api_name() const { return m_options.api_name; }
 
 private:
+  ApiResult<Response> run(std::string_view operation,
+                          const Request& request,
+                          Idempotency idempotency,
+                          RateLimiter* limiter,
+                          BodyConsumer* consumer);
   std::chrono::milliseconds backoff(int attempt);
   void log(const std::string& line) const;
 

@@ -84,9 +84,12 @@ private:
 struct Collector {
   Response* response = nullptr;
   CURL* easy = nullptr;
+  const Request* request = nullptr;
   std::size_t max_bytes = 0;
+  std::size_t received = 0;
   bool too_large = false;
   bool reserved = false;
+  bool aborted = false;
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -109,9 +112,22 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   auto* collector = static_cast<Collector*>(user);
   const std::size_t n = size * count;
   auto& body = collector->response->body;
-  if (body.size() + n > collector->max_bytes) {
+  if (collector->received + n > collector->max_bytes) {
     collector->too_large = true;
     return 0; // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  collector->received += n;
+  if (collector->request->on_body) {
+    long status = 0;
+    curl_easy_getinfo(collector->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status <= 299) {
+      collector->response->status = static_cast<int>(status);
+      if (!collector->request->on_body(*collector->response, std::string_view(data, n))) {
+        collector->aborted = true;
+        return 0;
+      }
+      return n;
+    }
   }
   if (!collector->reserved) {
     collector->reserved = true;
@@ -131,14 +147,18 @@ bool one_of(CURLcode code, std::initializer_list<CURLcode> codes) {
 
 // libcurl's CURLcode is a third-party enum with ~100 values: an if-chain
 // keeps -Wswitch-enum meaningful for our own enums.
-FailureKind failure_kind(CURLcode code, bool too_large) {
+FailureKind failure_kind(CURLcode code, bool too_large, bool aborted) {
   if (too_large) {
     return FailureKind::too_large;
+  }
+  if (aborted) {
+    return FailureKind::aborted;
   }
   if (one_of(code, {CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT})) {
     return FailureKind::bad_url;
   }
-  if (one_of(code, {CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT})) {
+  if (one_of(code,
+             {CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT})) {
     return FailureKind::connect;
   }
   if (one_of(code,
@@ -287,7 +307,11 @@ TransportResult CurlTransport::send(const Request& request) {
 
   const auto& options = m_impl->options;
   Response response;
-  Collector collector{&response, easy, options.max_response_bytes, false, false};
+  Collector collector;
+  collector.response = &response;
+  collector.easy = easy;
+  collector.request = &request;
+  collector.max_bytes = options.max_response_bytes;
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
 
   curl_slist* headers = nullptr;
@@ -310,9 +334,9 @@ TransportResult CurlTransport::send(const Request& request) {
   if (!options.ca_file.empty()) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
   }
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(
-                                                        options.connect_timeout, request.timeout)
-                                                        .count()));
+  curl_easy_setopt(easy,
+                   CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(options.connect_timeout, request.timeout).count()));
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
@@ -333,7 +357,8 @@ TransportResult CurlTransport::send(const Request& request) {
       curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(
+        easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
   }
 
@@ -341,13 +366,15 @@ TransportResult CurlTransport::send(const Request& request) {
   if (code != CURLE_OK) {
     long request_size = 0;
     curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
-    const auto kind = failure_kind(code, collector.too_large);
+    const auto kind = failure_kind(code, collector.too_large, collector.aborted);
     const bool sent = kind != FailureKind::connect && kind != FailureKind::tls
                       && kind != FailureKind::bad_url && request_size > 0;
     std::string detail = error_buffer[0] != '\0' ? std::string(error_buffer.data())
                                                  : std::string(curl_easy_strerror(code));
     if (kind == FailureKind::too_large) {
       detail = "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
+    } else if (kind == FailureKind::aborted) {
+      detail = "the receiver stopped reading the response";
     }
     return Unexpected<TransportError>{{kind, sent, std::move(detail)}};
   }

@@ -16,8 +16,8 @@ namespace bobsync::controller::http {
 struct CurlOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::size_t max_response_bytes = std::size_t{1} << 30; // 1 GiB
-  std::string ca_file;      // extra CA bundle; empty = the system store
-  bool accept_gzip = true;  // sends Accept-Encoding: gzip and decodes
+  std::string ca_file;     // extra CA bundle; empty = the system store
+  bool accept_gzip = true; // sends Accept-Encoding: gzip and decodes
   std::string user_agent = "bobsync/0.1";
 };
 

@@ -6,6 +6,7 @@
 #include "state/util/expected.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,12 +17,20 @@ namespace bobsync::controller::http {
 // Header fields in order. Response header names are lower-cased.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+struct Response;
+
 struct Request {
   std::string method = "GET"; // GET, POST, PUT, DELETE
   std::string url;            // absolute: https://host/path?query
   Headers headers;
   std::string body;
   std::chrono::milliseconds timeout{30000}; // whole exchange, connect included
+  // Optional: receives the body of a 2xx response chunk by chunk instead of
+  // Response::body (which then stays empty), so a large answer is never held
+  // whole. `head` has the status and headers. Returning false aborts the
+  // transfer (FailureKind::aborted). Bodies of other statuses still go to
+  // Response::body.
+  std::function<bool(const Response& head, std::string_view chunk)> on_body;
 };
 
 struct Response {
@@ -41,6 +50,7 @@ enum class FailureKind {
   timeout,         // the connect or total timeout expired
   connection_lost, // reset or closed before a complete response arrived
   too_large,       // the body exceeded the configured maximum
+  aborted,         // Request::on_body returned false
   other,
 };
 

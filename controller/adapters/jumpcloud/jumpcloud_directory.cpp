@@ -1,17 +1,13 @@
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 
 #include "controller/adapters/http/curl_transport.hpp"
-#include "controller/adapters/jumpcloud/jumpcloud_json.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
 
 #include <algorithm>
 #include <functional>
-#include <unordered_set>
 
 namespace bobsync::controller {
 namespace {
-
-using nlohmann::json;
 
 constexpr std::string_view k_list = "list users";
 constexpr std::string_view k_get = "get user";
@@ -78,7 +74,7 @@ std::mutex& JumpCloudDirectory::user_lock(const state::UserId& id) {
 ApiResult<std::vector<state::DirectoryUser>>
 JumpCloudDirectory::list_pages(std::string_view operation, const std::string& query) {
   std::vector<state::DirectoryUser> users;
-  std::unordered_set<std::string> seen;
+  std::size_t previous_page = 0; // index in `users` of the previous page's first user
   const int limit = m_settings.page_size;
   for (long long skip = 0;;) {
     const std::string path = "/systemusers?limit=" + std::to_string(limit)
@@ -87,36 +83,55 @@ JumpCloudDirectory::list_pages(std::string_view operation, const std::string& qu
     if (!response) {
       return Unexpected<ApiError>{response.error()};
     }
-    auto page = json::parse(response->body, nullptr, false);
-    if (page.is_discarded()) {
-      return Unexpected<ApiError>{m_client.error(
-          ErrorKind::protocol, operation, "response is not valid JSON (page at skip " + std::to_string(skip) + ")", 200)};
-    }
-    const auto results = page.is_object() ? page.find("results") : page.end();
-    const auto total = page.is_object() ? page.find("totalCount") : page.end();
-    if (results == page.end() || !results->is_array() || total == page.end()
-        || !total->is_number_integer()) {
-      return Unexpected<ApiError>{
-          m_client.error(ErrorKind::protocol,
-                         operation,
-                         "unexpected response shape: expected {\"totalCount\": n, \"results\": [...]}",
-                         200)};
+    std::vector<state::DirectoryUser> page;
+    page.reserve(static_cast<std::size_t>(limit));
+    long long total = 0;
+    std::string error;
+    if (!users_from_page_text(response->body, page, total, error)) {
+      return Unexpected<ApiError>{m_client.error(ErrorKind::protocol,
+                                                 operation,
+                                                 "response is not valid JSON (page at skip "
+                                                     + std::to_string(skip) + "): " + error,
+                                                 200)};
     }
     if (skip == 0) {
-      users.reserve(static_cast<std::size_t>(std::max<long long>(0, total->get<long long>())));
+      users.reserve(static_cast<std::size_t>(std::max<long long>(0, total)));
     }
-    for (const auto& item : *results) {
-      auto user = user_from_json(item);
-      if (!user) {
-        return Unexpected<ApiError>{m_client.error(ErrorKind::protocol, operation, user.error(), 200)};
-      }
-      // A user created while paging can shift a page; never report one twice.
-      if (seen.insert(user->id).second) {
-        users.push_back(std::move(user).value());
+    // Pages are sorted by _id. A user created while paging with an _id below
+    // the cursor shifts later pages, so a page may start with users the
+    // previous page ended with: skip those. Anything else out of order means
+    // the listing cannot be trusted. (A user deleted while paging can make
+    // the next page skip one user; the next full listing sees it again.)
+    auto disorder = [&] {
+      return Unexpected<ApiError>{m_client.error(ErrorKind::protocol,
+                                                 operation,
+                                                 "users are not in _id order (page at skip "
+                                                     + std::to_string(skip)
+                                                     + "); refusing an incomplete listing",
+                                                 200)};
+    };
+    for (std::size_t i = 1; i < page.size(); ++i) {
+      if (!(page[i].id > page[i - 1].id)) {
+        return disorder();
       }
     }
-    skip += static_cast<long long>(results->size());
-    if (results->empty() || skip >= total->get<long long>()) {
+    const std::size_t page_start = users.size();
+    for (auto& user : page) {
+      if (!users.empty() && user.id <= users.back().id) {
+        const auto first = users.begin() + static_cast<std::ptrdiff_t>(previous_page);
+        const auto last = users.begin() + static_cast<std::ptrdiff_t>(page_start);
+        const auto it = std::lower_bound(
+            first, last, user.id, [](const auto& u, const std::string& id) { return u.id < id; });
+        if (it == last || it->id != user.id) {
+          return disorder();
+        }
+        continue; // a repeat
+      }
+      users.push_back(std::move(user));
+    }
+    previous_page = page_start;
+    skip += static_cast<long long>(page.size());
+    if (page.empty() || skip >= total) {
       return users;
     }
   }
@@ -127,7 +142,7 @@ ApiResult<std::vector<state::DirectoryUser>> JumpCloudDirectory::list_users() {
 }
 
 ApiResult<std::string> JumpCloudDirectory::get_user_text(std::string_view operation,
-                                                          const state::UserId& id) {
+                                                         const state::UserId& id) {
   auto response = m_client.send(
       operation, request("GET", "/systemusers/" + http::url_encode(id)), http::Idempotency::read);
   if (!response) {
@@ -136,17 +151,17 @@ ApiResult<std::string> JumpCloudDirectory::get_user_text(std::string_view operat
   // JumpCloud has answered an unknown id with an empty 200 in the past.
   const auto& body = response->body;
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Unexpected<ApiError>{
-        m_client.error(ErrorKind::not_found, operation, "user " + id + " not found (empty response)", 200)};
+    return Unexpected<ApiError>{m_client.error(
+        ErrorKind::not_found, operation, "user " + id + " not found (empty response)", 200)};
   }
   if (!http::is_json_media_type(response->header("content-type"))) {
     const auto type = response->header("content-type");
-    return Unexpected<ApiError>{m_client.error(
-        ErrorKind::protocol,
-        operation,
-        "response is not JSON (content-type "
-            + (type.empty() ? std::string("none") : http::media_type(type)) + ")",
-        response->status)};
+    return Unexpected<ApiError>{
+        m_client.error(ErrorKind::protocol,
+                       operation,
+                       "response is not JSON (content-type "
+                           + (type.empty() ? std::string("none") : http::media_type(type)) + ")",
+                       response->status)};
   }
   return std::move(response->body);
 }
@@ -163,21 +178,21 @@ ApiResult<state::DirectoryUser> JumpCloudDirectory::get_user(const state::UserId
   return std::move(user).value();
 }
 
-ApiResult<std::vector<state::DirectoryUser>> JumpCloudDirectory::find_users(std::string_view field,
-                                                                            std::string_view value) {
+ApiResult<std::vector<state::DirectoryUser>>
+JumpCloudDirectory::find_users(std::string_view field, std::string_view value) {
   const auto ref = parse_field_name(field);
   if (!ref || ref->kind != FieldRef::Kind::scalar) {
-    return Unexpected<ApiError>{m_client.error(
-        ErrorKind::rejected,
-        k_find,
-        "cannot filter on '" + std::string(field) + "' (only top-level fields can be filtered)")};
+    return Unexpected<ApiError>{m_client.error(ErrorKind::rejected,
+                                               k_find,
+                                               "cannot filter on '" + std::string(field)
+                                                   + "' (only top-level fields can be filtered)")};
   }
   const std::string filter = ref->key + ":$eq:" + std::string(value);
   return list_pages(k_find, "&filter=" + http::url_encode(filter));
 }
 
-ApiResult<state::DirectoryUser> JumpCloudDirectory::create_user(const state::FlatMap<std::string>& fields,
-                                                                state::UserState state) {
+ApiResult<state::DirectoryUser>
+JumpCloudDirectory::create_user(const state::FlatMap<std::string>& fields, state::UserState state) {
   auto body = create_body(fields, state);
   if (!body) {
     return Unexpected<ApiError>{m_client.error(ErrorKind::rejected, k_create, body.error())};
@@ -191,23 +206,24 @@ ApiResult<state::DirectoryUser> JumpCloudDirectory::create_user(const state::Fla
   auto user = user_from_json_text(response->body);
   if (!user) {
     // The user exists now, but we cannot tell its id: the caller must look it up.
-    return Unexpected<ApiError>{m_client.error(ErrorKind::unknown_outcome,
-                                               k_create,
-                                               "created, but the response is unusable: " + user.error(),
-                                               response->status)};
+    return Unexpected<ApiError>{
+        m_client.error(ErrorKind::unknown_outcome,
+                       k_create,
+                       "created, but the response is unusable: " + user.error(),
+                       response->status)};
   }
   return std::move(user).value();
 }
 
-ApiResult<state::DirectoryUser> JumpCloudDirectory::update_user(
-    const state::UserId& id,
-    const state::FlatMap<std::string>& changes,
-    std::optional<state::UserState> state) {
+ApiResult<state::DirectoryUser>
+JumpCloudDirectory::update_user(const state::UserId& id,
+                                const state::FlatMap<std::string>& changes,
+                                std::optional<state::UserState> state) {
   if (state == state::UserState::staged) {
-    return Unexpected<ApiError>{m_client.error(
-        ErrorKind::rejected,
-        k_update,
-        "user " + id + ": STAGED can only be set when a user is created")};
+    return Unexpected<ApiError>{
+        m_client.error(ErrorKind::rejected,
+                       k_update,
+                       "user " + id + ": STAGED can only be set when a user is created")};
   }
   if (changes.empty() && !state) {
     return get_user(id);
@@ -224,21 +240,23 @@ ApiResult<state::DirectoryUser> JumpCloudDirectory::update_user(
   }
   auto body = update_body(changes, state, current);
   if (!body) {
-    return Unexpected<ApiError>{m_client.error(ErrorKind::rejected, k_update, "user " + id + ": " + body.error())};
+    return Unexpected<ApiError>{
+        m_client.error(ErrorKind::rejected, k_update, "user " + id + ": " + body.error())};
   }
-  auto response = m_client.send_json(k_update,
-                                     request("PUT", "/systemusers/" + http::url_encode(id),
-                                             std::move(body).value()),
-                                     http::Idempotency::replayable);
+  auto response = m_client.send_json(
+      k_update,
+      request("PUT", "/systemusers/" + http::url_encode(id), std::move(body).value()),
+      http::Idempotency::replayable);
   if (!response) {
     return Unexpected<ApiError>{response.error()};
   }
   auto user = user_from_json_text(response->body);
   if (!user) {
-    return Unexpected<ApiError>{m_client.error(ErrorKind::unknown_outcome,
-                                               k_update,
-                                               "updated, but the response is unusable: " + user.error(),
-                                               response->status)};
+    return Unexpected<ApiError>{
+        m_client.error(ErrorKind::unknown_outcome,
+                       k_update,
+                       "updated, but the response is unusable: " + user.error(),
+                       response->status)};
   }
   return std::move(user).value();
 }

@@ -33,7 +33,11 @@ struct JumpCloudSettings {
 };
 
 // Lists with GET /systemusers?limit=100&skip=N&sort=_id until skip reaches
-// totalCount (or a page comes back empty): ceil(N/100) requests for N users.
+// totalCount (or a page comes back empty): ceil(N/100) requests for N users
+// (one when there are none). Pages are read without a JSON document
+// (users_from_page_text); users repeated by a shifted page are reported once,
+// and users out of _id order fail the listing (protocol) rather than return
+// an incomplete one.
 // find_users pages the same way with filter=<field>:$eq:<value>. create_user
 // POSTs (state + consistent suspended); update_user PUTs only the changes,
 // after reading the user when phoneNumbers/attributes change (arrays are
@@ -59,8 +63,8 @@ public:
                                               std::optional<state::UserState> state) override;
 
 private:
-  http::Request request(std::string method, const std::string& path_and_query,
-                        std::string body = {}) const;
+  http::Request
+  request(std::string method, const std::string& path_and_query, std::string body = {}) const;
   ApiResult<std::vector<state::DirectoryUser>> list_pages(std::string_view operation,
                                                           const std::string& query);
   ApiResult<std::string> get_user_text(std::string_view operation, const state::UserId& id);

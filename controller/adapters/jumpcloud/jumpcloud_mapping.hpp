@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bobsync::controller {
 
@@ -45,6 +46,16 @@ bool touches_arrays(const state::FlatMap<std::string>& changes);
 // One user object (systemuserreturn) -> DirectoryUser; error text when it is
 // not an object or has no string `_id`.
 Expected<state::DirectoryUser, std::string> user_from_json_text(std::string_view text);
+
+// One page of GET /systemusers (`{"totalCount": n, "results": [user, ...]}`):
+// appends the users to `users` (mapped exactly as user_from_json_text does)
+// and sets `total_count`. A single pass without a JSON document, because a
+// full listing is 100,000 users. False with `error` when the page is not
+// valid JSON of that shape.
+bool users_from_page_text(std::string_view text,
+                          std::vector<state::DirectoryUser>& users,
+                          long long& total_count,
+                          std::string& error);
 
 // The body of POST /systemusers: the non-empty fields, with phoneNumbers and
 // attributes as arrays, plus `state` and a consistent `suspended`

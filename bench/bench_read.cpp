@@ -1,0 +1,188 @@
+// Reads 100,000 employees from FakeBob and 100,000 users from FakeJumpCloud
+// through the real clients over loopback HTTP (synthetic, seeded data).
+// Reports wall time, requests made and peak RSS.
+//   build/bench/bench_read [N]
+// Not a timed test: the figures go in the closing note. Expected: one Bob
+// search and exactly ceil(N/100) JumpCloud list requests.
+
+#include "controller/adapters/bob/bob_hr_source.hpp"
+#include "controller/adapters/http/clock.hpp"
+#include "controller/adapters/http/curl_transport.hpp"
+#include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "policies/policy_parser.hpp"
+#include "sandbox/fake_bob.hpp"
+#include "sandbox/fake_jumpcloud.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+
+namespace {
+
+using namespace bobsync;
+using sandbox::BobValue;
+using Seconds = std::chrono::duration<double>;
+
+const char* const k_first[] = {
+    "Ada", "José", "Zoë", "Иван", "Γιώργος", "Mary", "John", "小明", "Nora", "Émile"};
+const char* const k_last[] = {"Núñez",
+                              "Smith",
+                              "O'Brien",
+                              "Петров",
+                              "Παπαδόπουλος",
+                              "Straße",
+                              "Wang",
+                              "Anne-Marie",
+                              "Lee",
+                              "Dupont"};
+const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
+
+long peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024; // Linux: kilobytes
+}
+
+std::vector<std::string> policy_fields() {
+  std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = policies::parse_policy(text.str(), "desired-state.yaml");
+  if (!parsed.policy) {
+    throw std::runtime_error("examples/desired-state.yaml is invalid");
+  }
+  return parsed.policy->bob_fields();
+}
+
+void seed_bob(sandbox::FakeBob& bob, int n, std::mt19937& rng) {
+  std::vector<std::pair<std::string, std::string>> titles;
+  std::vector<std::pair<std::string, std::string>> departments;
+  for (int i = 0; i < 40; ++i) {
+    titles.emplace_back(std::to_string(253271800 + i), "Title " + std::to_string(i));
+    departments.emplace_back(std::to_string(100 + i), "Department " + std::to_string(i));
+  }
+  bob.define_list("work.title", titles);
+  bob.define_list("work.department", departments);
+  bob.define_list("payroll.employment.type", {{"4501", "Full-time"}, {"4502", "Part-time"}});
+  bob.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    sandbox::BobEmployee e;
+    e.id = std::to_string(3332883804594373380LL + i);
+    const std::string first = k_first[rng() % 10];
+    const std::string last = k_last[rng() % 10];
+    const auto number = std::to_string(10000 + i);
+    e.set("root.email", BobValue::string("person" + number + "@example.com"));
+    e.set("root.firstName", BobValue::string(first));
+    e.set("root.surname", BobValue::string(last));
+    e.set("root.secondName", BobValue::null());
+    e.set("root.displayName", BobValue::string(first + " " + last));
+    e.set("work.workPhone", BobValue::string("+44 20 7946 " + std::to_string(1000 + i % 9000)));
+    e.set("work.workMobile",
+          i % 3 == 0 ? BobValue::null() : BobValue::string("+44 7700 9" + number));
+    e.set("work.title", BobValue::string(titles[rng() % titles.size()].first));
+    e.set("work.department", BobValue::string(departments[rng() % departments.size()].first));
+    e.set("work.employeeIdInCompany", BobValue::number(number));
+    e.set("work.site", BobValue::string(k_sites[rng() % 4]));
+    e.set("payroll.employment.type", BobValue::string(i % 7 == 0 ? "4502" : "4501"));
+    e.set("work.startDate", BobValue::string(i % 50 == 0 ? "2027-02-01" : "2020-01-06"));
+    e.set("internal.terminationDate",
+          i % 97 == 0 ? BobValue::string("2026-10-31") : BobValue::null());
+    e.set("employee.lastDayOfWork",
+          i % 97 == 0 ? BobValue::string("2026-10-31") : BobValue::null());
+    bob.put_employee(std::move(e));
+  }
+}
+
+void seed_jumpcloud(sandbox::FakeJumpCloud& jumpcloud, int n, std::mt19937& rng) {
+  jumpcloud.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto number = std::to_string(10000 + i);
+    const std::string first = k_first[rng() % 10];
+    const std::string last = k_last[rng() % 10];
+    std::string user =
+        R"({"username": "user)" + number + R"(", "email": "person)" + number
+        + R"(@example.com", "firstname": ")" + first + R"(", "lastname": ")" + last
+        + R"(", "displayname": ")" + first + " " + last + R"(", "jobTitle": "Title )"
+        + std::to_string(rng() % 40) + R"(", "department": "Department )"
+        + std::to_string(rng() % 40) + R"(", "employeeIdentifier": ")" + number
+        + R"(", "location": ")" + k_sites[rng() % 4]
+        + R"(", "employeeType": "Full-time", "phoneNumbers": [{"type": "work", "number": "+44 20 7946 )"
+        + std::to_string(1000 + i % 9000)
+        + R"("}], "attributes": [{"name": "bobEmployeeId", "value": ")"
+        + std::to_string(3332883804594373380LL + i) + R"("}], "state": ")"
+        + (i % 97 == 0 ? "SUSPENDED" : "ACTIVATED") + "\"}";
+    jumpcloud.add_user(user);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const int n = argc > 1 ? std::stoi(argv[1]) : 100000;
+    const auto fields = policy_fields();
+    std::mt19937 rng(20261127);
+
+    const auto s0 = std::chrono::steady_clock::now();
+    sandbox::FakeBob bob;
+    sandbox::FakeJumpCloud jumpcloud;
+    seed_bob(bob, n, rng);
+    seed_jumpcloud(jumpcloud, n, rng);
+    const auto s1 = std::chrono::steady_clock::now();
+    const long rss_seeded = peak_rss_mb();
+
+    controller::http::CurlTransport transport;
+    controller::http::SystemClock clock;
+    controller::BobSettings bob_settings;
+    bob_settings.base_url = bob.base_url();
+    bob_settings.service_user_id = "sandbox-user";
+    bob_settings.service_user_token = "sandbox-token";
+    controller::BobHrSource hr(transport, clock, bob_settings);
+    controller::JumpCloudSettings jc_settings;
+    jc_settings.base_url = jumpcloud.base_url();
+    jc_settings.api_key = "sandbox-key";
+    controller::JumpCloudDirectory directory(transport, clock, jc_settings);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    auto employees = hr.list_employees(fields);
+    const auto t1 = std::chrono::steady_clock::now();
+    auto users = directory.list_users();
+    const auto t2 = std::chrono::steady_clock::now();
+    if (!employees || !users) {
+      std::cerr << "read failed: "
+                << (!employees ? employees.error().message : users.error().message) << '\n';
+      return 1;
+    }
+
+    const int bob_requests = bob.stats().total();
+    const int list_requests = jumpcloud.stats().count("GET", "/api/systemusers");
+    std::printf("N=%d, %zu Bob fields requested\n", n, fields.size());
+    std::printf("seed fakes:        %.2f s (not part of the read)\n", Seconds(s1 - s0).count());
+    std::printf("read Bob:          %.2f s  %zu employees, %d request(s) (%d people searches)\n",
+                Seconds(t1 - t0).count(),
+                employees->size(),
+                bob_requests,
+                bob.search_count());
+    std::printf("read JumpCloud:    %.2f s  %zu users, %d list requests (ceil(N/100) = %d)\n",
+                Seconds(t2 - t1).count(),
+                users->size(),
+                list_requests,
+                (n + 99) / 100);
+    std::printf("read total:        %.2f s\n", Seconds(t2 - t0).count());
+    std::printf(
+        "peak RSS:          %ld MB (after seeding the fakes: %ld MB)\n", peak_rss_mb(), rss_seeded);
+    const bool ok = bob.search_count() == 1 && list_requests == std::max(1, (n + 99) / 100)
+                    && employees->size() == static_cast<std::size_t>(n)
+                    && users->size() == static_cast<std::size_t>(n);
+    std::printf("%s\n", ok ? "request counts as expected" : "UNEXPECTED request or record counts");
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_read: " << e.what() << '\n';
+    return 1;
+  }
+}
