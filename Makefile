@@ -20,9 +20,11 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 bench: deps
-	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build-release -j$(JOBS) --target bench_plan
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build build-release -j$(JOBS) --target bench_plan bench_read bench_apply
 	@build-release/bench/bench_plan
+	@build-release/bench/bench_read
+	@echo "longer runs: build-release/bench/bench_apply creates 10000 50 | noop 100000"
 
 format:
 	@bash tools/format.sh
