@@ -9,9 +9,11 @@
 #include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "policies/desired_state_builder.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/fake_bob.hpp"
 #include "sandbox/fake_jumpcloud.hpp"
+#include "state/planner.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -159,6 +161,24 @@ int main(int argc, char** argv) {
       return 1;
     }
 
+    // Plan on top of the read, with the example policy (safety limits off:
+    // the synthetic data is not what the limits are about).
+    std::ifstream policy_file(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
+    std::stringstream policy_text;
+    policy_text << policy_file.rdbuf();
+    auto parsed = policies::parse_policy(policy_text.str(), "desired-state.yaml");
+    if (!parsed.policy) {
+      std::cerr << "example policy invalid\n";
+      return 1;
+    }
+    auto policy = *parsed.policy;
+    policy.safety = {};
+    policy.safety.max_suspensions.reset();
+    policy.safety.max_suspensions_percent.reset();
+    const auto desired = policies::build_desired_state(*employees, policy, clock.wall_now());
+    const auto plan = state::make_plan(desired, *users, {}, policy.plan_options());
+    const auto t3 = std::chrono::steady_clock::now();
+
     const int bob_requests = bob.stats().total();
     const int list_requests = jumpcloud.stats().count("GET", "/api/systemusers");
     std::printf("N=%d, %zu Bob fields requested\n", n, fields.size());
@@ -174,6 +194,10 @@ int main(int argc, char** argv) {
                 list_requests,
                 (n + 99) / 100);
     std::printf("read total:        %.2f s\n", Seconds(t2 - t0).count());
+    std::printf("desired + plan:    %.2f s  (%zu changes)\n",
+                Seconds(t3 - t2).count(),
+                plan.changes.size());
+    std::printf("read + plan:       %.2f s\n", Seconds(t3 - t0).count());
     std::printf(
         "peak RSS:          %ld MB (after seeding the fakes: %ld MB)\n", peak_rss_mb(), rss_seeded);
     const bool ok = bob.search_count() == 1 && list_requests == std::max(1, (n + 99) / 100)

@@ -1,6 +1,7 @@
 #include "controller/cli/settings.hpp"
 
-#include <date/date.h>
+#include "state/timestamp.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -44,32 +45,8 @@ std::string require_secret(const std::string& name) {
 }
 
 std::chrono::system_clock::time_point parse_now(const std::string& text) {
-  using namespace std::chrono;
-  auto try_parse = [&](const char* format, bool with_offset) -> std::optional<sys_seconds> {
-    std::istringstream in(text);
-    sys_seconds tp{};
-    minutes offset{0};
-    if (with_offset) {
-      in >> date::parse(format, tp, offset);
-    } else {
-      in >> date::parse(format, tp);
-    }
-    if (in.fail() || in.peek() != std::char_traits<char>::eof()) {
-      return std::nullopt;
-    }
-    return tp;
-  };
-  if (auto tp = try_parse("%FT%TZ", false)) {
+  if (auto tp = state::parse_timestamp(text)) {
     return *tp;
-  }
-  if (auto tp = try_parse("%FT%T%Ez", true)) {
-    return *tp;
-  }
-  if (auto tp = try_parse("%FT%T", false)) {
-    return *tp;
-  }
-  if (auto tp = try_parse("%F", false)) {
-    return *tp + hours{12};
   }
   throw Fatal("--now / BOBSYNC_NOW: '" + text
               + "' is not a timestamp (expected 2026-11-27, 2026-11-27T09:30:00Z or "

@@ -5,8 +5,8 @@
 #include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
 #include "sandbox/sandbox.hpp"
+#include "state/timestamp.hpp"
 
-#include <date/date.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -48,14 +48,7 @@ std::string lower(std::string s) {
 }
 
 std::chrono::system_clock::time_point parse_time(const std::string& text) {
-  std::istringstream in(text);
-  date::sys_seconds tp;
-  if (text.size() == 10) {
-    in >> date::parse("%F", tp);
-    return tp + std::chrono::hours(12);
-  }
-  in >> date::parse("%FT%TZ", tp);
-  return tp;
+  return state::parse_timestamp(text).value();
 }
 
 struct CliResult {

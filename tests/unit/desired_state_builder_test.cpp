@@ -1,6 +1,6 @@
 #include "policies/desired_state_builder.hpp"
+#include "state/timestamp.hpp"
 
-#include <date/date.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -12,11 +12,9 @@ using state::Employee;
 using state::Phase;
 
 std::chrono::system_clock::time_point at(const std::string& iso) {
-  std::istringstream in(iso);
-  date::sys_seconds tp;
-  in >> date::parse("%FT%TZ", tp);
-  EXPECT_FALSE(in.fail()) << iso;
-  return tp;
+  const auto tp = state::parse_timestamp(iso);
+  EXPECT_TRUE(tp) << iso;
+  return tp.value_or(std::chrono::system_clock::time_point{});
 }
 
 Employee employee(const std::string& id,
