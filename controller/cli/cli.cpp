@@ -67,7 +67,9 @@ void add_common(po::options_description& options) {
       "now",
       po::value<std::string>(),
       "evaluate dates as of this moment, e.g. 2026-11-27 or 2026-11-27T09:00:00Z (env "
-      "BOBSYNC_NOW)")("log-format", po::value<std::string>()->default_value("text"), "text|json");
+      "BOBSYNC_NOW)")("log-format",
+                      po::value<std::string>()->default_value("text"),
+                      "text|json: the format of the controller's logs (bobsync run)");
 }
 
 void add_policy(po::options_description& options) {
@@ -441,7 +443,7 @@ int cmd_sandbox(const po::variables_map& vm, std::ostream& out, std::ostream& er
 
 int not_yet(const std::string& name, std::ostream& err) {
   err << "bobsync: error: '" << name
-      << "' is not available yet in this version (see README: Status). Nothing was done.\n";
+      << "' is not available yet in this version (see README, Commands). Nothing was done.\n";
   return k_exit_error;
 }
 
