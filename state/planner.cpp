@@ -1,5 +1,7 @@
 #include "state/planner.hpp"
 
+#include "state/util/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -41,19 +43,11 @@ namespace {
 
 constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
 
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 // Field values that are compared without regard to case: JumpCloud may store
 // emails lowercased.
 bool same_value(std::string_view field, std::string_view a, std::string_view b) {
   if (field == "email") {
-    return lower_ascii(a) == lower_ascii(b);
+    return ascii_lower(a) == ascii_lower(b);
   }
   return a == b;
 }
@@ -87,7 +81,7 @@ public:
     mark_duplicates();
     m_taken_usernames.reserve(m_observed.size() + m_desired.users.size());
     for (const auto& u : m_observed) {
-      m_taken_usernames.insert(lower_ascii(u.get("username")));
+      m_taken_usernames.insert(ascii_lower(u.get("username")));
     }
     for (std::size_t i : m_order) {
       plan_employee(i);
@@ -133,7 +127,7 @@ private:
     for (std::size_t i = 0; i < m_observed.size(); ++i) {
       const auto& u = m_observed[i];
       m_by_id.emplace(u.id, i);
-      if (auto email = lower_ascii(u.get("email")); !email.empty()) {
+      if (auto email = ascii_lower(u.get("email")); !email.empty()) {
         m_by_email[email].push_back(i);
       }
       if (auto eid = u.get("employeeIdentifier"); !eid.empty()) {
@@ -215,7 +209,7 @@ private:
           }
           break;
         case MatchRule::email:
-          value = lower_ascii(d.value("email"));
+          value = ascii_lower(d.value("email"));
           if (auto it = m_by_email.find(value); !value.empty() && it != m_by_email.end()) {
             candidates = &it->second;
           }
@@ -269,7 +263,7 @@ private:
       for (std::size_t i : m_order) {
         std::string v(m_desired.users[i].value(field));
         if (fold_case) {
-          v = lower_ascii(v);
+          v = ascii_lower(v);
         }
         if (!v.empty()) {
           groups[v].push_back(i);
@@ -315,7 +309,7 @@ private:
 
   // Another user already holds `field` = desired value: JumpCloud would refuse.
   std::string uniqueness_conflict(const DesiredUser& d, std::size_t self) const {
-    const auto email = lower_ascii(d.value("email"));
+    const auto email = ascii_lower(d.value("email"));
     if (auto it = m_by_email.find(email); !email.empty() && it != m_by_email.end()) {
       for (std::size_t other : it->second) {
         if (other != self) {
@@ -601,7 +595,7 @@ private:
     };
     std::string candidate = fit(base, max);
     for (int n = m_options.usernames.suffix_start;
-         m_taken_usernames.contains(lower_ascii(candidate));
+         m_taken_usernames.contains(ascii_lower(candidate));
          ++n) {
       const auto suffix = std::to_string(n);
       candidate = fit(base, max > suffix.size() ? max - suffix.size() : 0) + suffix;
@@ -619,10 +613,10 @@ private:
       if (base.empty()) {
         continue;
       }
-      const auto current = lower_ascii(u.get("username"));
+      const auto current = ascii_lower(u.get("username"));
       m_taken_usernames.erase(current);
       const auto name = ladder(base);
-      m_taken_usernames.insert(lower_ascii(name));
+      m_taken_usernames.insert(ascii_lower(name));
       if (name == u.get("username")) {
         continue;
       }
@@ -660,7 +654,7 @@ private:
         continue;
       }
       c.username = ladder(base);
-      m_taken_usernames.insert(lower_ascii(c.username));
+      m_taken_usernames.insert(ascii_lower(c.username));
       c.fields.push_back({"username", std::nullopt, c.username});
       std::sort(c.fields.begin(), c.fields.end(), [](const FieldChange& a, const FieldChange& b) {
         return a.name < b.name;

@@ -1,6 +1,7 @@
 #include "controller/reconcile/applier.hpp"
 
 #include "state/plan_render.hpp"
+#include "state/util/ascii.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -17,14 +18,6 @@ using state::Change;
 using state::DirectoryUser;
 
 constexpr std::string_view k_placeholder = "bob:";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
 
 bool writes(const Change& c) {
   switch (c.action) {
@@ -287,7 +280,7 @@ private:
 
 ApiResult<std::optional<DirectoryUser>> find_created_user(Directory& directory,
                                                           const state::Change& create) {
-  const auto email = lower(new_value_of(create, "email"));
+  const auto email = ascii_lower(new_value_of(create, "email"));
   const std::vector<std::pair<std::string_view, std::string>> keys = {
       {"employeeIdentifier", new_value_of(create, "employeeIdentifier")},
       {"email", email},
@@ -303,7 +296,7 @@ ApiResult<std::optional<DirectoryUser>> find_created_user(Directory& directory,
     }
     std::vector<DirectoryUser> same;
     for (auto& u : *found) {
-      if (lower(u.get("email")) == email) {
+      if (ascii_lower(u.get("email")) == email) {
         same.push_back(std::move(u));
       }
     }

@@ -1,5 +1,7 @@
 #include "controller/adapters/http/api_client.hpp"
 
+#include "state/util/ascii.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -12,23 +14,6 @@
 
 namespace bobsync::controller::http {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
 
 std::string seconds_text(std::chrono::milliseconds d) {
   std::ostringstream out;
@@ -116,7 +101,7 @@ ErrorKind error_kind_for_status(int status, std::string_view message, Idempotenc
     return ErrorKind::conflict;
   }
   if (status == 400 && idempotency == Idempotency::once
-      && lower(message).find("already exist") != std::string::npos) {
+      && ascii_lower(message).find("already exist") != std::string::npos) {
     return ErrorKind::conflict;
   }
   if (status == 408 || status == 429) {
@@ -152,12 +137,13 @@ ErrorKind error_kind_for_failure(const TransportError& failure, Idempotency idem
 }
 
 std::string server_message(const Response& response) {
-  const auto body = trim(response.body);
+  const auto body = ascii_trim(response.body);
   if (body.empty()) {
     return {};
   }
   const auto type = media_type(response.header("content-type"));
-  if (type == "text/html" || body.rfind("<!", 0) == 0 || lower(body.substr(0, 5)) == "<html") {
+  if (type == "text/html" || body.rfind("<!", 0) == 0
+      || ascii_lower(body.substr(0, 5)) == "<html") {
     return "(HTML page)";
   }
   auto json = nlohmann::json::parse(body, nullptr, false);
@@ -236,7 +222,7 @@ std::string_view reason_phrase(int status) {
 
 std::optional<std::chrono::milliseconds> server_delay(const Response& response,
                                                       std::chrono::system_clock::time_point now) {
-  const auto retry_after = trim(response.header("retry-after"));
+  const auto retry_after = ascii_trim(response.header("retry-after"));
   if (!retry_after.empty()) {
     if (const auto seconds = parse_integer(retry_after)) {
       return std::chrono::milliseconds(std::max(0LL, *seconds) * 1000);
@@ -245,7 +231,7 @@ std::optional<std::chrono::milliseconds> server_delay(const Response& response,
       return until(*when, now);
     }
   }
-  const auto reset = trim(response.header("x-ratelimit-reset"));
+  const auto reset = ascii_trim(response.header("x-ratelimit-reset"));
   if (!reset.empty()) {
     if (const auto value = parse_integer(reset)) {
       constexpr long long k_epoch_threshold = 1000000000LL;
@@ -449,7 +435,7 @@ ApiResult<Response> ApiClient::send_json(std::string_view operation,
                                       "response is not JSON (content-type " + shown + ")",
                                       result->status)};
   }
-  if (trim(result->body).empty()) {
+  if (ascii_trim(result->body).empty()) {
     return Unexpected<ApiError>{
         error(ErrorKind::protocol, operation, "response body is empty", result->status)};
   }

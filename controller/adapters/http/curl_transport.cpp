@@ -1,5 +1,7 @@
 #include "controller/adapters/http/curl_transport.hpp"
 
+#include "state/util/ascii.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -15,25 +17,8 @@ namespace {
 
 std::once_flag g_curl_global_init;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
-
 bool is_loopback_host(std::string_view host) {
-  const auto h = lower(host);
+  const auto h = ascii_lower(host);
   if (h == "localhost" || h == "[::1]" || h == "::1") {
     return true;
   }
@@ -102,8 +87,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
   const auto colon = line.find(':');
   if (colon != std::string_view::npos) {
-    collector->response->headers.emplace_back(lower(trim(line.substr(0, colon))),
-                                              trim(line.substr(colon + 1)));
+    collector->response->headers.emplace_back(ascii_lower(ascii_trim(line.substr(0, colon))),
+                                              ascii_trim(line.substr(colon + 1)));
   }
   return size * count;
 }
@@ -211,7 +196,7 @@ std::optional<std::string> check_url_allowed(std::string_view url) {
   curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0);
   curl_url_get(parsed, CURLUPART_HOST, &host, 0);
   const bool has_user = curl_url_get(parsed, CURLUPART_USER, &user, 0) == CURLUE_OK;
-  const std::string s = scheme != nullptr ? lower(scheme) : std::string();
+  const std::string s = scheme != nullptr ? ascii_lower(scheme) : std::string();
   const std::string h = host != nullptr ? std::string(host) : std::string();
   curl_free(scheme);
   curl_free(host);
@@ -385,9 +370,9 @@ TransportResult CurlTransport::send(const Request& request) {
 }
 
 std::string_view Response::header(std::string_view name) const {
-  const auto wanted = lower(name);
+  const auto wanted = ascii_lower(name);
   for (const auto& [n, v] : headers) {
-    if (lower(n) == wanted) {
+    if (ascii_lower(n) == wanted) {
       return v;
     }
   }
@@ -396,7 +381,7 @@ std::string_view Response::header(std::string_view name) const {
 
 std::string media_type(std::string_view content_type) {
   const auto semicolon = content_type.find(';');
-  return lower(trim(content_type.substr(0, semicolon)));
+  return ascii_lower(ascii_trim(content_type.substr(0, semicolon)));
 }
 
 bool is_json_media_type(std::string_view content_type) {
