@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -42,6 +44,69 @@ std::string attribute_field(std::string_view name) {
 namespace {
 
 constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
+
+struct ExactHash {
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+struct ExactEqual {
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+// Emails compare without regard to ASCII case (FNV-1a over lowercased bytes).
+struct FoldedHash {
+  std::size_t operator()(std::string_view s) const {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : s) {
+      h ^= static_cast<std::uint64_t>(std::tolower(c));
+      h *= 1099511628211ULL;
+    }
+    return static_cast<std::size_t>(h);
+  }
+};
+struct FoldedEqual {
+  bool operator()(std::string_view a, std::string_view b) const {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x))
+                    == std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+};
+
+// Positions by key, without copying keys: the keys are views into the
+// planner's inputs, which outlive it. Most keys occur once, so only repeated
+// keys get a list.
+template<typename Hash, typename Equal> class PositionIndex {
+public:
+  void reserve(std::size_t n) { m_first.reserve(n); }
+  void add(std::string_view key, std::size_t position) {
+    auto [it, inserted] = m_first.emplace(key, position);
+    if (!inserted) {
+      auto& all = m_repeated[it->first];
+      if (all.empty()) {
+        all.push_back(it->second);
+      }
+      all.push_back(position);
+    }
+  }
+  // Every position of `key`, in the order added; empty when none.
+  std::span<const std::size_t> find(std::string_view key) const {
+    if (auto it = m_repeated.find(key); it != m_repeated.end()) {
+      return it->second;
+    }
+    if (auto it = m_first.find(key); it != m_first.end()) {
+      return {&it->second, 1};
+    }
+    return {};
+  }
+  // Keys that occur more than once, with their positions.
+  const std::unordered_map<std::string_view, std::vector<std::size_t>, Hash, Equal>&
+  repeated() const {
+    return m_repeated;
+  }
+
+private:
+  std::unordered_map<std::string_view, std::size_t, Hash, Equal> m_first;
+  std::unordered_map<std::string_view, std::vector<std::size_t>, Hash, Equal> m_repeated;
+};
 
 // Field values that are compared without regard to case: JumpCloud may store
 // emails lowercased.
@@ -124,19 +189,22 @@ private:
     m_attribute_users.reserve(m_observed.size());
     m_desired_index.reserve(m_desired.users.size());
     m_managed_users.assign(m_observed.size(), 0);
+    const auto link_field = m_options.link_attribute.empty()
+                                ? std::string()
+                                : attribute_field(m_options.link_attribute);
     for (std::size_t i = 0; i < m_observed.size(); ++i) {
       const auto& u = m_observed[i];
       m_by_id.emplace(u.id, i);
-      if (auto email = ascii_lower(u.get("email")); !email.empty()) {
-        m_by_email[email].push_back(i);
+      if (auto email = u.get("email"); !email.empty()) {
+        m_by_email.add(email, i);
       }
       if (auto eid = u.get("employeeIdentifier"); !eid.empty()) {
-        m_by_eid[std::string(eid)].push_back(i);
+        m_by_eid.add(eid, i);
       }
-      if (!m_options.link_attribute.empty()) {
-        if (auto owner = u.get(attribute_field(m_options.link_attribute)); !owner.empty()) {
-          m_attribute_owner.emplace(i, std::string(owner));
-          m_attribute_users[std::string(owner)].push_back(i);
+      if (!link_field.empty()) {
+        if (auto owner = u.get(link_field); !owner.empty()) {
+          m_attribute_owner.emplace(i, owner);
+          m_attribute_users.add(owner, i);
         }
       }
     }
@@ -166,7 +234,7 @@ private:
       return it->second;
     }
     if (auto it = m_attribute_owner.find(user); it != m_attribute_owner.end()) {
-      return it->second;
+      return std::string(it->second);
     }
     return {};
   }
@@ -185,12 +253,10 @@ private:
       if (!m_options.link_attribute.empty()) {
         // A user whose link attribute names this employee and that no stored
         // link gives to somebody else.
-        if (auto it = m_attribute_users.find(d.employee_id); it != m_attribute_users.end()) {
-          for (std::size_t user : it->second) {
-            if (!m_link_owner.contains(user)) {
-              match.user = user; // the lowest index: deterministic
-              break;
-            }
+        for (std::size_t user : m_attribute_users.find(d.employee_id)) {
+          if (!m_link_owner.contains(user)) {
+            match.user = user; // the lowest index: deterministic
+            break;
           }
         }
         if (match.user != k_none) {
@@ -199,31 +265,31 @@ private:
         }
       }
       for (auto rule : m_options.match_rules) {
-        const std::vector<std::size_t>* candidates = nullptr;
+        std::span<const std::size_t> candidates;
         std::string value;
         switch (rule) {
         case MatchRule::employee_identifier:
           value = std::string(d.value("employeeIdentifier"));
-          if (auto it = m_by_eid.find(value); !value.empty() && it != m_by_eid.end()) {
-            candidates = &it->second;
+          if (!value.empty()) {
+            candidates = m_by_eid.find(value);
           }
           break;
         case MatchRule::email:
           value = ascii_lower(d.value("email"));
-          if (auto it = m_by_email.find(value); !value.empty() && it != m_by_email.end()) {
-            candidates = &it->second;
+          if (!value.empty()) {
+            candidates = m_by_email.find(value);
           }
           break;
         }
-        if (candidates == nullptr) {
+        if (candidates.empty()) {
           continue;
         }
         const std::string what = std::string(to_string(rule)) + " '" + value + "'";
-        if (candidates->size() > 1) {
-          match.conflict = std::to_string(candidates->size()) + " JumpCloud users have " + what;
+        if (candidates.size() > 1) {
+          match.conflict = std::to_string(candidates.size()) + " JumpCloud users have " + what;
           break;
         }
-        const std::size_t user = candidates->front();
+        const std::size_t user = candidates.front();
         if (auto owner = owner_of(user); !owner.empty() && owner != d.employee_id) {
           match.conflict = "JumpCloud user " + m_observed[user].id + " with " + what
                            + " is already linked to employee " + owner;
@@ -257,22 +323,8 @@ private:
 
   // Employees sharing an email or an employee id cannot both be right.
   void mark_duplicates() {
-    auto mark = [&](std::string_view field, bool fold_case) {
-      std::unordered_map<std::string, std::vector<std::size_t>> groups;
-      groups.reserve(m_order.size());
-      for (std::size_t i : m_order) {
-        std::string v(m_desired.users[i].value(field));
-        if (fold_case) {
-          v = ascii_lower(v);
-        }
-        if (!v.empty()) {
-          groups[v].push_back(i);
-        }
-      }
-      for (const auto& [value, members] : groups) {
-        if (members.size() < 2) {
-          continue;
-        }
+    auto mark = [&](std::string_view field, const auto& groups) {
+      for (const auto& [value, members] : groups.repeated()) {
         // members are in employee-id order (m_order), so messages are stable
         std::string names;
         for (std::size_t i : members) {
@@ -280,14 +332,27 @@ private:
         }
         for (std::size_t i : members) {
           if (m_matches[i].conflict.empty()) {
-            m_matches[i].conflict =
-                "employees " + names + " share " + std::string(field) + " '" + value + "'";
+            m_matches[i].conflict = "employees " + names + " share " + std::string(field) + " '"
+                                    + ascii_lower(value) + "'";
           }
         }
       }
     };
-    mark("email", true);
-    mark("employeeIdentifier", false);
+    PositionIndex<FoldedHash, FoldedEqual> emails;
+    PositionIndex<ExactHash, ExactEqual> employee_ids;
+    emails.reserve(m_order.size());
+    employee_ids.reserve(m_order.size());
+    for (std::size_t i : m_order) {
+      if (auto v = m_desired.users[i].value("email"); !v.empty()) {
+        emails.add(v, i);
+      }
+      if (auto v = m_desired.users[i].value("employeeIdentifier"); !v.empty()) {
+        employee_ids.add(v, i);
+      }
+    }
+    // Email conflicts first: an employee in both kinds reports the email.
+    mark("email", emails);
+    mark("employeeIdentifier", employee_ids);
   }
 
   Change base_change(Action action, const DesiredUser& d, const DirectoryUser* user) const {
@@ -310,8 +375,8 @@ private:
   // Another user already holds `field` = desired value: JumpCloud would refuse.
   std::string uniqueness_conflict(const DesiredUser& d, std::size_t self) const {
     const auto email = ascii_lower(d.value("email"));
-    if (auto it = m_by_email.find(email); !email.empty() && it != m_by_email.end()) {
-      for (std::size_t other : it->second) {
+    if (!email.empty()) {
+      for (std::size_t other : m_by_email.find(email)) {
         if (other != self) {
           return "email '" + email + "' already belongs to JumpCloud user " + m_observed[other].id
                  + " (" + std::string(m_observed[other].get("username")) + ")";
@@ -319,8 +384,8 @@ private:
       }
     }
     const std::string eid(d.value("employeeIdentifier"));
-    if (auto it = m_by_eid.find(eid); !eid.empty() && it != m_by_eid.end()) {
-      for (std::size_t other : it->second) {
+    if (!eid.empty()) {
+      for (std::size_t other : m_by_eid.find(eid)) {
         if (other != self) {
           return "employeeIdentifier '" + eid + "' already belongs to JumpCloud user "
                  + m_observed[other].id;
@@ -670,7 +735,7 @@ private:
     std::unordered_set<std::string_view> out_of_scope(m_desired.out_of_scope.begin(),
                                                       m_desired.out_of_scope.end());
     std::map<EmployeeId, std::size_t> gone;
-    auto consider = [&](std::size_t user, const std::string& owner) {
+    auto consider = [&](std::size_t user, std::string_view owner) {
       if (m_desired_index.contains(owner) || out_of_scope.contains(owner)) {
         return;
       }
@@ -750,10 +815,10 @@ private:
 
   Plan m_plan;
   std::unordered_map<std::string_view, std::size_t> m_by_id;
-  std::unordered_map<std::string, std::vector<std::size_t>> m_by_email;
-  std::unordered_map<std::string, std::vector<std::size_t>> m_by_eid;
-  std::unordered_map<std::size_t, std::string> m_attribute_owner;              // user -> employee
-  std::unordered_map<std::string, std::vector<std::size_t>> m_attribute_users; // employee -> users
+  PositionIndex<FoldedHash, FoldedEqual> m_by_email;
+  PositionIndex<ExactHash, ExactEqual> m_by_eid;
+  std::unordered_map<std::size_t, std::string_view> m_attribute_owner; // user -> employee
+  PositionIndex<ExactHash, ExactEqual> m_attribute_users;              // employee -> users
   std::unordered_map<std::size_t, std::string> m_link_owner;
   std::unordered_map<std::string_view, const Link*> m_link_by_employee;
   std::unordered_map<std::string_view, std::size_t> m_desired_index;
