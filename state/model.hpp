@@ -41,6 +41,13 @@ public:
     if (it != m_entries.end() && it->first == key) {
       it->second = std::move(value);
     } else {
+      if (m_entries.size() == m_entries.capacity()) {
+        // Grow by a quarter, not by doubling: records hold 15-25 fields and
+        // a doubled vector would leave a third of its slots empty.
+        const auto offset = it - m_entries.begin();
+        m_entries.reserve(m_entries.size() + m_entries.size() / 4 + 4);
+        it = m_entries.begin() + offset;
+      }
       m_entries.insert(it, Entry{std::string(key), std::move(value)});
     }
   }
