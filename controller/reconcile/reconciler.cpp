@@ -21,21 +21,6 @@ PassResult plan_from(std::vector<state::Employee> employees,
   return result;
 }
 
-ApiResult<PassResult> plan_pass(HrSource& hr, Directory& directory, const PassRequest& request) {
-  auto employees = hr.list_employees(request.policy->bob_fields());
-  if (!employees) {
-    return unexpected(employees.error());
-  }
-  auto users = directory.list_users();
-  if (!users) {
-    return unexpected(users.error());
-  }
-  return plan_from(std::move(*employees), std::move(*users), request);
-}
-
-} // namespace bobsync::controller
-
-namespace bobsync::controller {
 namespace {
 
 std::string iso(std::chrono::system_clock::time_point tp) {

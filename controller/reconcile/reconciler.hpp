@@ -32,11 +32,6 @@ struct PassRequest {
   std::optional<state::EmployeeId> only_employee;
 };
 
-// Reads every employee (with the fields the policy needs) and every JumpCloud
-// user, then plans. Fails with the first API error: a plan built on partial
-// data is never presented as complete.
-ApiResult<PassResult> plan_pass(HrSource& hr, Directory& directory, const PassRequest& request);
-
 // Plans from data already read (cached users, a saved employee list).
 PassResult plan_from(std::vector<state::Employee> employees,
                      std::vector<state::DirectoryUser> users,
