@@ -25,16 +25,12 @@
 #include <sstream>
 #include <sys/resource.h>
 
+#include "bench/bench_support.hpp"
+
 namespace {
 
 using namespace bobsync;
 using Clock = std::chrono::steady_clock;
-
-long peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024;
-}
 
 void add_employees(sandbox::FakeBob& bob, int n) {
   bob.reserve(static_cast<std::size_t>(n));
@@ -70,18 +66,8 @@ struct Rig {
   int runs = 0;
 
   explicit Rig(int concurrency) {
-    std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = policies::parse_policy(text.str(), "desired-state.yaml");
-    if (!parsed.policy) {
-      throw std::runtime_error("example policy invalid");
-    }
-    policy = *parsed.policy;
+    policy = bench::example_policy();
     policy.scope = {};
-    policy.safety = {};
-    policy.safety.max_suspensions.reset();
-    policy.safety.max_suspensions_percent.reset();
     policy.write_concurrency = concurrency;
     controller::BobSettings b;
     b.base_url = sandbox.bob().base_url();
@@ -133,7 +119,7 @@ int creates(int n, int latency_ms) {
               seconds / limit);
   std::printf("  JumpCloud requests %d, peak RSS %ld MB\n",
               rig.sandbox.jumpcloud().stats().total(),
-              peak_rss_mb());
+              bench::peak_rss_mb());
   return outcome.ok() ? 0 : 1;
 }
 
@@ -185,7 +171,7 @@ int noop(int n) {
                 rig.sandbox.jumpcloud().write_count() - writes,
                 outcome.pass.plan.changes.size());
   }
-  std::printf("peak RSS %ld MB\n", peak_rss_mb());
+  std::printf("peak RSS %ld MB\n", bench::peak_rss_mb());
   return 0;
 }
 

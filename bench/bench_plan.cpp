@@ -16,6 +16,8 @@
 #include <string>
 #include <sys/resource.h>
 
+#include "bench/bench_support.hpp"
+
 namespace {
 
 using namespace bobsync;
@@ -36,27 +38,11 @@ const char* const k_titles[] = {"Engineer", "Designer", "Manager", "Analyst", "R
 const char* const k_departments[] = {"R&D", "Sales", "People", "Finance", "Support"};
 const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
 
-long peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::stoi(argv[1]) : 100000;
-  std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = policies::parse_policy(text.str(), "desired-state.yaml");
-  if (!parsed.policy) {
-    std::cerr << "example policy invalid\n";
-    return 1;
-  }
-  auto policy = *parsed.policy;
-  policy.safety.max_suspensions.reset();
-  policy.safety.max_suspensions_percent.reset();
+  const auto policy = bench::example_policy();
 
   std::mt19937 rng(20261127);
   std::vector<state::Employee> employees;
@@ -122,7 +108,7 @@ int main(int argc, char** argv) {
     u.fields.set("username", "admin" + std::to_string(i));
     users.push_back(std::move(u));
   }
-  const long rss_inputs = peak_rss_mb(); // includes the throw-away desired state above
+  const long rss_inputs = bench::peak_rss_mb(); // includes the throw-away desired state above
 
   const auto t0 = std::chrono::steady_clock::now();
   const auto desired = policies::build_desired_state(
@@ -145,6 +131,6 @@ int main(int argc, char** argv) {
               plan.summary.count(state::Action::defer),
               plan.summary.count(state::Action::conflict),
               plan.summary.unchanged);
-  std::printf("peak RSS: %ld MB (inputs alone: %ld MB)\n", peak_rss_mb(), rss_inputs);
+  std::printf("peak RSS: %ld MB (inputs alone: %ld MB)\n", bench::peak_rss_mb(), rss_inputs);
   return 0;
 }

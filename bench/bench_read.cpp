@@ -24,6 +24,8 @@
 #include <string>
 #include <sys/resource.h>
 
+#include "bench/bench_support.hpp"
+
 namespace {
 
 using namespace bobsync;
@@ -43,23 +45,6 @@ const char* const k_last[] = {"Núñez",
                               "Lee",
                               "Dupont"};
 const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
-
-long peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024; // Linux: kilobytes
-}
-
-std::vector<std::string> policy_fields() {
-  std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = policies::parse_policy(text.str(), "desired-state.yaml");
-  if (!parsed.policy) {
-    throw std::runtime_error("examples/desired-state.yaml is invalid");
-  }
-  return parsed.policy->bob_fields();
-}
 
 void seed_bob(sandbox::FakeBob& bob, int n, std::mt19937& rng) {
   std::vector<std::pair<std::string, std::string>> titles;
@@ -127,7 +112,8 @@ void seed_jumpcloud(sandbox::FakeJumpCloud& jumpcloud, int n, std::mt19937& rng)
 int main(int argc, char** argv) {
   try {
     const int n = argc > 1 ? std::stoi(argv[1]) : 100000;
-    const auto fields = policy_fields();
+    const auto policy = bench::example_policy();
+    const auto fields = policy.bob_fields();
     std::mt19937 rng(20261127);
 
     const auto s0 = std::chrono::steady_clock::now();
@@ -136,7 +122,7 @@ int main(int argc, char** argv) {
     seed_bob(bob, n, rng);
     seed_jumpcloud(jumpcloud, n, rng);
     const auto s1 = std::chrono::steady_clock::now();
-    const long rss_seeded = peak_rss_mb();
+    const long rss_seeded = bench::peak_rss_mb();
 
     controller::http::CurlTransport transport;
     controller::http::SystemClock clock;
@@ -161,20 +147,7 @@ int main(int argc, char** argv) {
       return 1;
     }
 
-    // Plan on top of the read, with the example policy (safety limits off:
-    // the synthetic data is not what the limits are about).
-    std::ifstream policy_file(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-    std::stringstream policy_text;
-    policy_text << policy_file.rdbuf();
-    auto parsed = policies::parse_policy(policy_text.str(), "desired-state.yaml");
-    if (!parsed.policy) {
-      std::cerr << "example policy invalid\n";
-      return 1;
-    }
-    auto policy = *parsed.policy;
-    policy.safety = {};
-    policy.safety.max_suspensions.reset();
-    policy.safety.max_suspensions_percent.reset();
+    // Plan on top of the read.
     const auto desired = policies::build_desired_state(*employees, policy, clock.wall_now());
     const auto plan = state::make_plan(desired, *users, {}, policy.plan_options());
     const auto t3 = std::chrono::steady_clock::now();
@@ -198,8 +171,9 @@ int main(int argc, char** argv) {
                 Seconds(t3 - t2).count(),
                 plan.changes.size());
     std::printf("read + plan:       %.2f s\n", Seconds(t3 - t0).count());
-    std::printf(
-        "peak RSS:          %ld MB (after seeding the fakes: %ld MB)\n", peak_rss_mb(), rss_seeded);
+    std::printf("peak RSS:          %ld MB (after seeding the fakes: %ld MB)\n",
+                bench::peak_rss_mb(),
+                rss_seeded);
     const bool ok = bob.search_count() == 1 && list_requests == std::max(1, (n + 99) / 100)
                     && employees->size() == static_cast<std::size_t>(n)
                     && users->size() == static_cast<std::size_t>(n);

@@ -711,6 +711,38 @@ std::vector<std::string> requested_fields(const json& body, std::string& error) 
   return fields;
 }
 
+// A people request (search or read one): its body, the fields asked for and
+// the human-readable mode. Answers 400 and gives nullopt when the body is not
+// a JSON object or names them wrongly. An empty body counts as {} only where
+// Bob accepts none (`empty_is_object`).
+struct PeopleRequest {
+  json body;
+  std::vector<std::string> fields;
+  HumanMode mode = HumanMode::none;
+};
+
+std::optional<PeopleRequest>
+read_people_request(const std::string& text, bool empty_is_object, httplib::Response& response) {
+  auto body =
+      json::parse(text.empty() && empty_is_object ? std::string("{}") : text, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
+    return std::nullopt;
+  }
+  std::string error;
+  auto fields = requested_fields(body, error);
+  const auto mode = human_mode(body);
+  if (!error.empty() || !mode) {
+    reply_json(
+        response,
+        400,
+        error_body("badRequest",
+                   error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
+    return std::nullopt;
+  }
+  return PeopleRequest{std::move(body), std::move(fields), *mode};
+}
+
 } // namespace
 
 FakeBob::FakeBob(FakeBobOptions options)
@@ -780,22 +812,13 @@ FakeBob::FakeBob(FakeBobOptions options)
             self.searches.push_back(now);
           }
         }
-        const auto body = json::parse(request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object()) {
-          reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
+        const auto people = read_people_request(request.body, false, response);
+        if (!people) {
           return;
         }
-        std::string error;
-        const auto fields = requested_fields(body, error);
-        const auto mode = human_mode(body);
-        if (!error.empty() || !mode) {
-          reply_json(
-              response,
-              400,
-              error_body("badRequest",
-                         error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
-          return;
-        }
+        const auto& body = people->body;
+        const auto& fields = people->fields;
+        const auto mode = people->mode;
         const auto show = body.find("showInactive");
         if (show != body.end() && !show->is_boolean()) {
           reply_json(response, 400, error_body("badRequest", "showInactive must be a boolean"));
@@ -848,7 +871,7 @@ FakeBob::FakeBob(FakeBobOptions options)
         auto stream = std::make_shared<Stream>();
         {
           const std::lock_guard lock(self.mutex);
-          stream->shape = self.shape_for(fields, *mode);
+          stream->shape = self.shape_for(fields, mode);
           const int email_slot = self.existing_slot("root.email");
           std::vector<ValueView> values;
           stream->employees.reserve(self.employees.size());
@@ -915,44 +938,32 @@ FakeBob::FakeBob(FakeBobOptions options)
             });
       });
 
-  http.Post(
-      R"(/v1/people/([^/]+))",
-      [this](const httplib::Request& request, httplib::Response& response) {
-        auto& self = *m_impl;
-        const auto body =
-            json::parse(request.body.empty() ? std::string("{}") : request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object()) {
-          reply_json(response, 400, error_body("badRequest", "request body must be a JSON object"));
-          return;
-        }
-        std::string error;
-        const auto fields = requested_fields(body, error);
-        const auto mode = human_mode(body);
-        if (!error.empty() || !mode) {
-          reply_json(
-              response,
-              400,
-              error_body("badRequest",
-                         error.empty() ? "humanReadable must be APPEND, REPLACE or empty" : error));
-          return;
-        }
-        const std::string identifier = request.matches[1].str();
-        StoredPtr e;
-        Shape shape;
-        {
-          const std::lock_guard lock(self.mutex);
-          e = self.find(identifier);
-          shape = self.shape_for(fields, *mode);
-        }
-        if (e == nullptr) {
-          reply_json(
-              response, 404, error_body("notFound", "Employee " + identifier + " not found"));
-          return;
-        }
-        std::string out;
-        Renderer(shape).employee(out, *e);
-        detail::reply(response, 200, std::move(out));
-      });
+  http.Post(R"(/v1/people/([^/]+))",
+            [this](const httplib::Request& request, httplib::Response& response) {
+              auto& self = *m_impl;
+              const auto people = read_people_request(request.body, true, response);
+              if (!people) {
+                return;
+              }
+              const auto& fields = people->fields;
+              const auto mode = people->mode;
+              const std::string identifier = request.matches[1].str();
+              StoredPtr e;
+              Shape shape;
+              {
+                const std::lock_guard lock(self.mutex);
+                e = self.find(identifier);
+                shape = self.shape_for(fields, mode);
+              }
+              if (e == nullptr) {
+                reply_json(
+                    response, 404, error_body("notFound", "Employee " + identifier + " not found"));
+                return;
+              }
+              std::string out;
+              Renderer(shape).employee(out, *e);
+              detail::reply(response, 200, std::move(out));
+            });
 
   // ---- admin -----------------------------------------------------------------
   http.Get("/_admin/employees",
