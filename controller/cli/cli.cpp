@@ -370,33 +370,16 @@ int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& er
     }
     out << " => \"" << f.result << "\" (" << to_string(f.mode) << ")\n";
   }
-  controller::ReconcileRequest request;
-  request.pass.policy = &policy;
-  request.pass.now = now;
-  request.pass.policy_hash = loaded->hash;
+  auto request = reconcile_request(vm, *loaded, controller::Mode::plan);
   request.pass.only_employee = id;
-  request.mode = controller::Mode::plan;
+  request.pass.record_matches = true;
   auto store = open_store(db_path(vm), false);
   const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
   if (outcome.error) {
     err << "bobsync: error: " << outcome.error->message << "\n";
     return k_exit_error;
   }
-  // Matching comes from a plan of this one employee.
-  auto options = policy.plan_options();
-  options.only_employee = id;
-  options.record_matches = true;
-  const auto plan = state::make_plan(
-      outcome.pass.desired,
-      outcome.pass.users,
-      [&] {
-        auto links = store->load_links();
-        const auto more = controller::links_from_attributes(
-            outcome.pass.users, links, policy.matching.link_attribute);
-        links.insert(links.end(), more.begin(), more.end());
-        return links;
-      }(),
-      options);
+  const auto& plan = outcome.pass.plan;
   for (const auto& m : plan.matches) {
     if (!m.conflict.empty()) {
       out << "matching: conflict: " << m.conflict << "\n";

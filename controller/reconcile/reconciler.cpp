@@ -16,6 +16,7 @@ PassResult plan_from(std::vector<state::Employee> employees,
   result.desired = policies::build_desired_state(result.employees, *request.policy, request.now);
   auto options = request.policy->plan_options();
   options.only_employee = request.only_employee;
+  options.record_matches = request.record_matches;
   result.plan = state::make_plan(result.desired, result.users, request.links, options);
   result.plan.policy_hash = request.policy_hash;
   return result;

@@ -30,6 +30,7 @@ struct PassRequest {
   std::vector<state::Link> links;
   std::string policy_hash;
   std::optional<state::EmployeeId> only_employee;
+  bool record_matches = false; // fill Plan::matches (explain)
 };
 
 // Plans from data already read (cached users, a saved employee list).
