@@ -1,6 +1,55 @@
 #include "state/model.hpp"
 
+#include <array>
+#include <deque>
+#include <mutex>
+#include <unordered_set>
+
 namespace bobsync::state {
+namespace {
+
+// Never destroyed: views into it live in records until the process ends.
+struct NamePool {
+  std::mutex mutex;
+  std::deque<std::string> storage; // stable addresses: a deque never moves its elements
+  std::unordered_set<std::string_view> names;
+};
+
+NamePool& name_pool() {
+  static auto* pool = new NamePool();
+  return *pool;
+}
+
+std::string_view intern_slow(std::string_view name) {
+  auto& pool = name_pool();
+  const std::lock_guard lock(pool.mutex);
+  if (auto it = pool.names.find(name); it != pool.names.end()) {
+    return *it;
+  }
+  const std::string_view stored = pool.storage.emplace_back(name);
+  pool.names.insert(stored);
+  return stored;
+}
+
+} // namespace
+
+std::string_view intern_field_name(std::string_view name) {
+  // A small per-thread cache, checked by content, spares the lock and the
+  // hash for the few names a pass uses over and over.
+  thread_local std::array<std::string_view, 256> cache{};
+  std::size_t slot = name.size() * 31;
+  if (!name.empty()) {
+    slot += static_cast<unsigned char>(name.front()) * 7
+            + static_cast<unsigned char>(name[name.size() / 2]) * 13
+            + static_cast<unsigned char>(name.back());
+  }
+  auto& cached = cache[slot % cache.size()];
+  if (cached.data() != nullptr && cached == name) {
+    return cached;
+  }
+  cached = intern_slow(name);
+  return cached;
+}
 
 std::string_view to_string(UserState state) {
   switch (state) {

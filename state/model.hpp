@@ -16,15 +16,22 @@ namespace bobsync::state {
 using EmployeeId = std::string; // Bob's id: a 19-digit number kept as a string
 using UserId = std::string;     // JumpCloud's `_id`
 
-// A small sorted map of string keys to values. Kept as a flat vector: an
+// The one shared copy of a field name. Records hold their keys as views into
+// a process-wide, append-only table: 100,000 employees and users share their
+// twenty-odd field names instead of each allocating them. The table only
+// grows with the distinct names ever seen (Bob field ids of the policy,
+// JumpCloud field, phone type and attribute names), which are few. Thread-safe.
+std::string_view intern_field_name(std::string_view name);
+
+// A small sorted map of field names to values. Kept as a flat vector: an
 // employee or user has about twenty fields, and 100,000 of each must fit in a
-// few hundred megabytes.
+// few hundred megabytes. Keys are interned (see `intern_field_name`).
 template<typename V> class FlatMap {
 public:
-  using Entry = std::pair<std::string, V>;
+  using Entry = std::pair<std::string_view, V>;
 
   FlatMap() = default;
-  FlatMap(std::initializer_list<Entry> entries) {
+  FlatMap(std::initializer_list<std::pair<std::string_view, V>> entries) {
     for (const auto& e : entries) {
       set(e.first, e.second);
     }
@@ -37,19 +44,20 @@ public:
   }
   bool contains(std::string_view key) const { return find(key) != nullptr; }
   void set(std::string_view key, V value) {
-    auto it = lower(key);
-    if (it != m_entries.end() && it->first == key) {
-      it->second = std::move(value);
-    } else {
-      if (m_entries.size() == m_entries.capacity()) {
-        // Grow by a quarter, not by doubling: records hold 15-25 fields and
-        // a doubled vector would leave a third of its slots empty.
-        const auto offset = it - m_entries.begin();
-        m_entries.reserve(m_entries.size() + m_entries.size() / 4 + 4);
-        it = m_entries.begin() + offset;
-      }
-      m_entries.insert(it, Entry{std::string(key), std::move(value)});
+    // Keys usually arrive in order: appending is the common case.
+    if (m_entries.empty() || m_entries.back().first < key) {
+      grow_for_one();
+      m_entries.emplace_back(intern_field_name(key), std::move(value));
+      return;
     }
+    auto it = lower(key);
+    if (it->first == key) {
+      it->second = std::move(value);
+      return;
+    }
+    const auto offset = it - m_entries.begin();
+    grow_for_one();
+    m_entries.emplace(m_entries.begin() + offset, intern_field_name(key), std::move(value));
   }
   bool erase(std::string_view key) {
     auto it = lower(key);
@@ -59,6 +67,7 @@ public:
     m_entries.erase(it);
     return true;
   }
+  void reserve(std::size_t n) { m_entries.reserve(n); }
   const std::vector<Entry>& entries() const { return m_entries; }
   std::size_t size() const { return m_entries.size(); }
   bool empty() const { return m_entries.empty(); }
@@ -68,6 +77,13 @@ public:
   bool operator==(const FlatMap&) const = default;
 
 private:
+  void grow_for_one() {
+    if (m_entries.size() == m_entries.capacity()) {
+      // Grow by a quarter, not by doubling: records hold 15-25 fields and
+      // a doubled vector would leave a third of its slots empty.
+      m_entries.reserve(m_entries.size() + m_entries.size() / 4 + 4);
+    }
+  }
   typename std::vector<Entry>::iterator lower(std::string_view key) {
     return std::lower_bound(m_entries.begin(),
                             m_entries.end(),

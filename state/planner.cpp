@@ -1,5 +1,6 @@
 #include "state/planner.hpp"
 
+#include "state/position_index.hpp"
 #include "state/util/ascii.hpp"
 
 #include <algorithm>
@@ -8,9 +9,6 @@
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <set>
-#include <span>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace bobsync::state {
@@ -45,74 +43,11 @@ namespace {
 
 constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
 
-struct ExactHash {
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-struct ExactEqual {
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-// Emails compare without regard to ASCII case (FNV-1a over lowercased bytes).
-struct FoldedHash {
-  std::size_t operator()(std::string_view s) const {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : s) {
-      h ^= static_cast<std::uint64_t>(std::tolower(c));
-      h *= 1099511628211ULL;
-    }
-    return static_cast<std::size_t>(h);
-  }
-};
-struct FoldedEqual {
-  bool operator()(std::string_view a, std::string_view b) const {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x))
-                    == std::tolower(static_cast<unsigned char>(y));
-           });
-  }
-};
-
-// Positions by key, without copying keys: the keys are views into the
-// planner's inputs, which outlive it. Most keys occur once, so only repeated
-// keys get a list.
-template<typename Hash, typename Equal> class PositionIndex {
-public:
-  void reserve(std::size_t n) { m_first.reserve(n); }
-  void add(std::string_view key, std::size_t position) {
-    auto [it, inserted] = m_first.emplace(key, position);
-    if (!inserted) {
-      auto& all = m_repeated[it->first];
-      if (all.empty()) {
-        all.push_back(it->second);
-      }
-      all.push_back(position);
-    }
-  }
-  // Every position of `key`, in the order added; empty when none.
-  std::span<const std::size_t> find(std::string_view key) const {
-    if (auto it = m_repeated.find(key); it != m_repeated.end()) {
-      return it->second;
-    }
-    if (auto it = m_first.find(key); it != m_first.end()) {
-      return {&it->second, 1};
-    }
-    return {};
-  }
-  // Keys that occur more than once, with their positions.
-  const std::unordered_map<std::string_view, std::vector<std::size_t>, Hash, Equal>&
-  repeated() const {
-    return m_repeated;
-  }
-
-private:
-  std::unordered_map<std::string_view, std::size_t, Hash, Equal> m_first;
-  std::unordered_map<std::string_view, std::vector<std::size_t>, Hash, Equal> m_repeated;
-};
-
 // Field values that are compared without regard to case: JumpCloud may store
 // emails lowercased.
 bool same_value(std::string_view field, std::string_view a, std::string_view b) {
   if (field == "email") {
-    return ascii_lower(a) == ascii_lower(b);
+    return ascii_iequals(a, b);
   }
   return a == b;
 }
@@ -122,9 +57,36 @@ bool is_required(std::string_view field) {
   return field == "email" || field == "username";
 }
 
+// The usernames in use, without regard to ASCII case: views of the observed
+// users' names, plus the names this plan gives out or frees.
+class TakenNames {
+public:
+  void reserve(std::size_t n) { m_observed.reserve(n); }
+  void add_observed(std::string_view name) { m_observed.add(name, 0); }
+  bool contains(std::string_view name) const {
+    const auto folded = ascii_lower(name);
+    return m_taken.contains(folded) || (m_observed.contains(name) && !m_freed.contains(folded));
+  }
+  void take(std::string_view name) {
+    auto folded = ascii_lower(name);
+    m_freed.erase(folded);
+    m_taken.insert(std::move(folded));
+  }
+  void release(std::string_view name) {
+    auto folded = ascii_lower(name);
+    m_taken.erase(folded);
+    m_freed.insert(std::move(folded));
+  }
+
+private:
+  PositionIndex<FoldedHash, FoldedEqual> m_observed;
+  std::unordered_set<std::string> m_taken; // lowercased
+  std::unordered_set<std::string> m_freed; // lowercased
+};
+
 struct Match {
   std::size_t user = k_none;
-  std::string by;
+  std::string_view by;  // "link", "attribute" or a MatchRule's name
   std::string conflict; // non-empty: this employee is a conflict
   const Link* link = nullptr;
 };
@@ -144,9 +106,9 @@ public:
     index();
     match_all();
     mark_duplicates();
-    m_taken_usernames.reserve(m_observed.size() + m_desired.users.size());
+    m_taken_usernames.reserve(m_observed.size());
     for (const auto& u : m_observed) {
-      m_taken_usernames.insert(ascii_lower(u.get("username")));
+      m_taken_usernames.add_observed(u.get("username"));
     }
     for (std::size_t i : m_order) {
       plan_employee(i);
@@ -161,7 +123,7 @@ public:
         const auto& m = m_matches[i];
         m_plan.matches.push_back({d.employee_id,
                                   m.user != k_none ? m_observed[m.user].id : std::string(),
-                                  m.by,
+                                  std::string(m.by),
                                   m.conflict});
       }
     }
@@ -185,16 +147,20 @@ private:
     m_by_id.reserve(m_observed.size());
     m_by_email.reserve(m_observed.size());
     m_by_eid.reserve(m_observed.size());
-    m_attribute_owner.reserve(m_observed.size());
+    m_attribute_owner.assign(m_observed.size(), {});
+    m_link_owner.assign(m_observed.size(), {});
     m_attribute_users.reserve(m_observed.size());
+    m_link_by_employee.reserve(m_links.size());
     m_desired_index.reserve(m_desired.users.size());
+    m_change_of.assign(m_desired.users.size(), k_none);
     m_managed_users.assign(m_observed.size(), 0);
-    const auto link_field = m_options.link_attribute.empty()
-                                ? std::string()
-                                : attribute_field(m_options.link_attribute);
+    if (!m_options.link_attribute.empty()) {
+      m_link_field = attribute_field(m_options.link_attribute);
+    }
+    const auto& link_field = m_link_field;
     for (std::size_t i = 0; i < m_observed.size(); ++i) {
       const auto& u = m_observed[i];
-      m_by_id.emplace(u.id, i);
+      m_by_id.add(u.id, i);
       if (auto email = u.get("email"); !email.empty()) {
         m_by_email.add(email, i);
       }
@@ -203,23 +169,29 @@ private:
       }
       if (!link_field.empty()) {
         if (auto owner = u.get(link_field); !owner.empty()) {
-          m_attribute_owner.emplace(i, owner);
+          m_attribute_owner[i] = owner;
           m_attribute_users.add(owner, i);
         }
       }
     }
-    for (const auto& link : m_links) {
-      auto it = m_by_id.find(link.user_id);
-      if (it == m_by_id.end()) {
+    for (std::size_t l = 0; l < m_links.size(); ++l) {
+      const auto& link = m_links[l];
+      const auto users = m_by_id.find(link.user_id);
+      if (users.empty()) {
         continue; // the user was deleted in JumpCloud: the link is void
       }
-      m_link_by_employee.emplace(link.employee_id, &link);
-      m_link_owner.emplace(it->second, link.employee_id);
+      // The first link of an employee, and the first of a user, count.
+      if (!m_link_by_employee.contains(link.employee_id)) {
+        m_link_by_employee.add(link.employee_id, l);
+      }
+      if (m_link_owner[users.front()].empty()) {
+        m_link_owner[users.front()] = link.employee_id;
+      }
     }
     m_order.resize(m_desired.users.size());
     for (std::size_t i = 0; i < m_order.size(); ++i) {
       m_order[i] = i;
-      m_desired_index.emplace(m_desired.users[i].employee_id, i);
+      m_desired_index.add(m_desired.users[i].employee_id, i);
     }
     std::sort(m_order.begin(), m_order.end(), [&](std::size_t a, std::size_t b) {
       return m_desired.users[a].employee_id < m_desired.users[b].employee_id;
@@ -229,32 +201,26 @@ private:
 
   // The employee that owns a user through a stored link or, failing that,
   // through the link attribute. "" when nobody does.
-  std::string owner_of(std::size_t user) const {
-    if (auto it = m_link_owner.find(user); it != m_link_owner.end()) {
-      return it->second;
-    }
-    if (auto it = m_attribute_owner.find(user); it != m_attribute_owner.end()) {
-      return std::string(it->second);
-    }
-    return {};
+  std::string_view owner_of(std::size_t user) const {
+    return !m_link_owner[user].empty() ? m_link_owner[user] : m_attribute_owner[user];
   }
 
   void match_all() {
-    std::unordered_map<std::size_t, std::vector<std::size_t>> claims;
+    std::vector<std::pair<std::size_t, std::size_t>> claims; // (user, desired), in m_order
     for (std::size_t i : m_order) {
       const auto& d = m_desired.users[i];
       auto& match = m_matches[i];
-      if (auto it = m_link_by_employee.find(d.employee_id); it != m_link_by_employee.end()) {
-        match.user = m_by_id.at(it->second->user_id);
+      if (auto links = m_link_by_employee.find(d.employee_id); !links.empty()) {
+        match.link = &m_links[links.front()];
+        match.user = m_by_id.find(match.link->user_id).front();
         match.by = "link";
-        match.link = it->second;
         continue;
       }
       if (!m_options.link_attribute.empty()) {
         // A user whose link attribute names this employee and that no stored
         // link gives to somebody else.
         for (std::size_t user : m_attribute_users.find(d.employee_id)) {
-          if (!m_link_owner.contains(user)) {
+          if (m_link_owner[user].empty()) {
             match.user = user; // the lowest index: deterministic
             break;
           }
@@ -265,66 +231,66 @@ private:
         }
       }
       for (auto rule : m_options.match_rules) {
-        std::span<const std::size_t> candidates;
-        std::string value;
-        switch (rule) {
-        case MatchRule::employee_identifier:
-          value = std::string(d.value("employeeIdentifier"));
-          if (!value.empty()) {
-            candidates = m_by_eid.find(value);
-          }
-          break;
-        case MatchRule::email:
-          value = ascii_lower(d.value("email"));
-          if (!value.empty()) {
-            candidates = m_by_email.find(value);
-          }
-          break;
+        const std::string_view value =
+            d.value(rule == MatchRule::email ? "email" : "employeeIdentifier");
+        if (value.empty()) {
+          continue;
         }
+        const auto candidates =
+            rule == MatchRule::email ? m_by_email.find(value) : m_by_eid.find(value);
         if (candidates.empty()) {
           continue;
         }
-        const std::string what = std::string(to_string(rule)) + " '" + value + "'";
+        auto what = [&] {
+          return std::string(to_string(rule)) + " '"
+                 + (rule == MatchRule::email ? ascii_lower(value) : std::string(value)) + "'";
+        };
         if (candidates.size() > 1) {
-          match.conflict = std::to_string(candidates.size()) + " JumpCloud users have " + what;
+          match.conflict = std::to_string(candidates.size()) + " JumpCloud users have " + what();
           break;
         }
         const std::size_t user = candidates.front();
         if (auto owner = owner_of(user); !owner.empty() && owner != d.employee_id) {
-          match.conflict = "JumpCloud user " + m_observed[user].id + " with " + what
-                           + " is already linked to employee " + owner;
+          match.conflict = "JumpCloud user " + m_observed[user].id + " with " + what()
+                           + " is already linked to employee " + std::string(owner);
           break;
         }
         if (!m_options.adopt_existing) {
-          match.conflict = "JumpCloud user " + m_observed[user].id + " has " + what
+          match.conflict = "JumpCloud user " + m_observed[user].id + " has " + what()
                            + " but adopting existing users is disabled (matching.adoptExisting)";
           break;
         }
         match.user = user;
-        match.by = std::string(to_string(rule));
-        claims[user].push_back(i);
+        match.by = to_string(rule);
+        claims.emplace_back(user, i);
         break;
       }
     }
-    for (const auto& [user, claimants] : claims) {
-      if (claimants.size() < 2) {
-        continue;
+    // A user claimed by several employees goes to none of them.
+    std::stable_sort(claims.begin(), claims.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first;
+    });
+    for (auto first = claims.begin(); first != claims.end();) {
+      auto last = std::find_if(
+          first, claims.end(), [&](const auto& claim) { return claim.first != first->first; });
+      if (last - first > 1) {
+        std::string names;
+        for (auto it = first; it != last; ++it) {
+          names += (names.empty() ? "" : ", ") + m_desired.users[it->second].employee_id;
+        }
+        for (auto it = first; it != last; ++it) {
+          m_matches[it->second].conflict = "JumpCloud user " + m_observed[first->first].id
+                                           + " is matched by several employees (" + names + ")";
+        }
       }
-      std::string names;
-      for (std::size_t i : claimants) {
-        names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
-      }
-      for (std::size_t i : claimants) {
-        m_matches[i].conflict = "JumpCloud user " + m_observed[user].id
-                                + " is matched by several employees (" + names + ")";
-      }
+      first = last;
     }
   }
 
   // Employees sharing an email or an employee id cannot both be right.
   void mark_duplicates() {
     auto mark = [&](std::string_view field, const auto& groups) {
-      for (const auto& [value, members] : groups.repeated()) {
+      groups.for_each_repeated([&](std::string_view value, const auto& members) {
         // members are in employee-id order (m_order), so messages are stable
         std::string names;
         for (std::size_t i : members) {
@@ -336,7 +302,7 @@ private:
                                     + ascii_lower(value) + "'";
           }
         }
-      }
+      });
     };
     PositionIndex<FoldedHash, FoldedEqual> emails;
     PositionIndex<ExactHash, ExactEqual> employee_ids;
@@ -374,20 +340,21 @@ private:
 
   // Another user already holds `field` = desired value: JumpCloud would refuse.
   std::string uniqueness_conflict(const DesiredUser& d, std::size_t self) const {
-    const auto email = ascii_lower(d.value("email"));
+    const auto email = d.value("email");
     if (!email.empty()) {
       for (std::size_t other : m_by_email.find(email)) {
         if (other != self) {
-          return "email '" + email + "' already belongs to JumpCloud user " + m_observed[other].id
-                 + " (" + std::string(m_observed[other].get("username")) + ")";
+          return "email '" + ascii_lower(email) + "' already belongs to JumpCloud user "
+                 + m_observed[other].id + " (" + std::string(m_observed[other].get("username"))
+                 + ")";
         }
       }
     }
-    const std::string eid(d.value("employeeIdentifier"));
+    const auto eid = d.value("employeeIdentifier");
     if (!eid.empty()) {
       for (std::size_t other : m_by_eid.find(eid)) {
         if (other != self) {
-          return "employeeIdentifier '" + eid + "' already belongs to JumpCloud user "
+          return "employeeIdentifier '" + std::string(eid) + "' already belongs to JumpCloud user "
                  + m_observed[other].id;
         }
       }
@@ -399,16 +366,16 @@ private:
   // "bob:<id>" when the user is created in this run (the applier resolves
   // it), or nullopt when the employee has no user bobsync manages (the field
   // is left alone).
-  std::optional<std::string> resolve_reference(const DesiredUser& d, const std::string& value) {
-    if (value.rfind(k_employee_ref, 0) != 0) {
+  std::optional<std::string_view> resolve_reference(const DesiredUser& d, std::string_view value) {
+    if (!value.starts_with(k_employee_ref)) {
       return value;
     }
     const auto employee = value.substr(k_employee_ref.size());
-    if (auto it = m_desired_index.find(employee); it != m_desired_index.end()) {
-      const auto& target = m_desired.users[it->second];
-      const auto& match = m_matches[it->second];
+    if (auto found = m_desired_index.find(employee); !found.empty()) {
+      const auto& target = m_desired.users[found.front()];
+      const auto& match = m_matches[found.front()];
       if (match.conflict.empty() && match.user != k_none) {
-        return m_observed[match.user].id;
+        return std::string_view(m_observed[match.user].id);
       }
       if (match.conflict.empty() && (target.phase == Phase::active || target.phase == Phase::staged)
           && !target.value("email").empty()) {
@@ -417,7 +384,7 @@ private:
     }
     m_plan.diagnostics.push_back(
         {Severity::warning,
-         "employee " + d.employee_id + ": manager " + employee
+         "employee " + d.employee_id + ": manager " + std::string(employee)
              + " has no JumpCloud user managed by bobsync; the manager field is left alone",
          {}});
     return std::nullopt;
@@ -433,29 +400,28 @@ private:
       if (!resolved) {
         continue;
       }
-      const DesiredField field{*resolved, desired_field.mode};
+      const std::string_view want = *resolved;
       const auto* current = u.fields.find(name);
       const std::string_view have = current != nullptr ? std::string_view(*current) : "";
       bool change = false;
-      switch (field.mode) {
+      switch (desired_field.mode) {
       case FieldMode::always:
-        change =
-            !same_value(name, have, field.value) && !(field.value.empty() && is_required(name));
+        change = !same_value(name, have, want) && !(want.empty() && is_required(name));
         break;
       case FieldMode::create_only:
         break;
       case FieldMode::if_empty:
-        change = have.empty() && !field.value.empty();
+        change = have.empty() && !want.empty();
         break;
       }
       if (change) {
-        out.push_back({name,
+        out.push_back({std::string(name),
                        current != nullptr ? std::optional<std::string>(*current) : std::nullopt,
-                       field.value});
+                       std::string(want)});
       }
     }
-    if (!m_options.link_attribute.empty()) {
-      const auto name = attribute_field(m_options.link_attribute);
+    if (!m_link_field.empty()) {
+      const auto& name = m_link_field;
       const auto* current = u.fields.find(name);
       if (current == nullptr || *current != d.employee_id) {
         out.push_back({name,
@@ -563,7 +529,7 @@ private:
     } else if (!c.fields.empty()) {
       c.reason = match.by == "link" || match.by == "attribute"
                      ? "fields differ"
-                     : "fields differ; adopts the user matched by " + match.by;
+                     : "fields differ; adopts the user matched by " + std::string(match.by);
     }
     if (c.fields.empty() && !c.target_state) {
       if ((d.phase == Phase::pending || d.phase == Phase::staged)
@@ -572,14 +538,14 @@ private:
         c.action = Action::defer;
         c.date = d.phase == Phase::staged ? d.effective_date : start_of(d);
         c.reason = "activated on the start date: " + d.phase_reason;
-        m_change_index.emplace(d.employee_id, m_plan.changes.size());
+        m_change_of[i] = m_plan.changes.size();
         m_plan.changes.push_back(std::move(c));
         return;
       }
       ++m_unchanged;
       return;
     }
-    m_change_index.emplace(d.employee_id, m_plan.changes.size());
+    m_change_of[i] = m_plan.changes.size();
     m_plan.changes.push_back(std::move(c));
   }
 
@@ -635,11 +601,11 @@ private:
         continue;
       }
       if (auto resolved = resolve_reference(d, field.value)) {
-        c.fields.push_back({name, std::nullopt, std::move(*resolved)});
+        c.fields.push_back({std::string(name), std::nullopt, std::string(*resolved)});
       }
     }
     if (!m_options.link_attribute.empty()) {
-      c.fields.push_back({attribute_field(m_options.link_attribute), std::nullopt, d.employee_id});
+      c.fields.push_back({m_link_field, std::nullopt, d.employee_id});
     }
     m_creates.push_back(m_plan.changes.size());
     m_plan.changes.push_back(std::move(c));
@@ -659,9 +625,7 @@ private:
       return s;
     };
     std::string candidate = fit(base, max);
-    for (int n = m_options.usernames.suffix_start;
-         m_taken_usernames.contains(ascii_lower(candidate));
-         ++n) {
+    for (int n = m_options.usernames.suffix_start; m_taken_usernames.contains(candidate); ++n) {
       const auto suffix = std::to_string(n);
       candidate = fit(base, max > suffix.size() ? max - suffix.size() : 0) + suffix;
     }
@@ -678,22 +642,20 @@ private:
       if (base.empty()) {
         continue;
       }
-      const auto current = ascii_lower(u.get("username"));
-      m_taken_usernames.erase(current);
+      m_taken_usernames.release(u.get("username"));
       const auto name = ladder(base);
-      m_taken_usernames.insert(ascii_lower(name));
+      m_taken_usernames.take(name);
       if (name == u.get("username")) {
         continue;
       }
-      auto found = m_change_index.find(d.employee_id);
-      if (found == m_change_index.end()) {
+      if (m_change_of[i] == k_none) {
         --m_unchanged;
         auto c = base_change(Action::update, d, &u);
         c.reason = "fields differ";
+        m_change_of[i] = m_plan.changes.size();
         m_plan.changes.push_back(std::move(c));
-        found = m_change_index.emplace(d.employee_id, m_plan.changes.size() - 1).first;
       }
-      auto it = m_plan.changes.begin() + static_cast<std::ptrdiff_t>(found->second);
+      auto it = m_plan.changes.begin() + static_cast<std::ptrdiff_t>(m_change_of[i]);
       if (it->action == Action::defer) {
         it->action = Action::update;
         it->date.clear();
@@ -708,7 +670,7 @@ private:
     // m_creates was filled in employee-id order: suffixes are deterministic.
     for (std::size_t index : m_creates) {
       auto& c = m_plan.changes[index];
-      const auto& d = m_desired.users[m_desired_index.at(c.employee_id)];
+      const auto& d = m_desired.users[m_desired_index.find(c.employee_id).front()];
       const std::string base(d.value("username"));
       if (base.empty()) {
         c.action = Action::conflict;
@@ -719,7 +681,7 @@ private:
         continue;
       }
       c.username = ladder(base);
-      m_taken_usernames.insert(ascii_lower(c.username));
+      m_taken_usernames.take(c.username);
       c.fields.push_back({"username", std::nullopt, c.username});
       std::sort(c.fields.begin(), c.fields.end(), [](const FieldChange& a, const FieldChange& b) {
         return a.name < b.name;
@@ -734,18 +696,15 @@ private:
     }
     std::unordered_set<std::string_view> out_of_scope(m_desired.out_of_scope.begin(),
                                                       m_desired.out_of_scope.end());
-    std::map<EmployeeId, std::size_t> gone;
+    std::map<std::string_view, std::size_t> gone;
     auto consider = [&](std::size_t user, std::string_view owner) {
       if (m_desired_index.contains(owner) || out_of_scope.contains(owner)) {
         return;
       }
       gone.emplace(owner, user);
     };
-    for (const auto& [user, owner] : m_link_owner) {
-      consider(user, owner);
-    }
-    for (const auto& [user, owner] : m_attribute_owner) {
-      if (!m_link_owner.contains(user)) {
+    for (std::size_t user = 0; user < m_observed.size(); ++user) {
+      if (const auto owner = owner_of(user); !owner.empty()) {
         consider(user, owner);
       }
     }
@@ -757,14 +716,14 @@ private:
       }
       Change c;
       c.action = Action::suspend;
-      c.employee_id = employee;
+      c.employee_id = std::string(employee);
       c.user_id = u.id;
       c.email = std::string(u.get("email"));
       c.username = std::string(u.get("username"));
       c.target_state = UserState::suspended;
       c.reason = "leaver: employee is no longer in Bob";
       c.leaver = true;
-      c.matched_by = m_link_owner.contains(user) ? "link" : "attribute";
+      c.matched_by = m_link_owner[user].empty() ? "attribute" : "link";
       m_plan.changes.push_back(std::move(c));
     }
   }
@@ -814,21 +773,22 @@ private:
   const PlanOptions& m_options;
 
   Plan m_plan;
-  std::unordered_map<std::string_view, std::size_t> m_by_id;
+  std::string m_link_field; // attributes[name=<link attribute>], "" without one
+  PositionIndex<ExactHash, ExactEqual> m_by_id;
   PositionIndex<FoldedHash, FoldedEqual> m_by_email;
   PositionIndex<ExactHash, ExactEqual> m_by_eid;
-  std::unordered_map<std::size_t, std::string_view> m_attribute_owner; // user -> employee
-  PositionIndex<ExactHash, ExactEqual> m_attribute_users;              // employee -> users
-  std::unordered_map<std::size_t, std::string> m_link_owner;
-  std::unordered_map<std::string_view, const Link*> m_link_by_employee;
-  std::unordered_map<std::string_view, std::size_t> m_desired_index;
+  std::vector<std::string_view> m_attribute_owner; // per user: the employee of its link attribute
+  PositionIndex<ExactHash, ExactEqual> m_attribute_users;  // employee -> users
+  std::vector<std::string_view> m_link_owner;              // per user: the employee of its link
+  PositionIndex<ExactHash, ExactEqual> m_link_by_employee; // employee -> index into m_links
+  PositionIndex<ExactHash, ExactEqual> m_desired_index;
   std::vector<std::size_t> m_order; // desired indexes sorted by employee id
   std::vector<Match> m_matches;
-  std::unordered_set<std::string> m_taken_usernames;
-  std::vector<std::size_t> m_creates;                               // indexes into m_plan.changes
-  std::vector<std::pair<std::size_t, std::size_t>> m_renames;       // (desired, user)
-  std::unordered_map<std::string_view, std::size_t> m_change_index; // employee -> change
-  std::vector<char> m_managed_users; // per observed user: matched to an employee
+  TakenNames m_taken_usernames;
+  std::vector<std::size_t> m_creates;                         // indexes into m_plan.changes
+  std::vector<std::pair<std::size_t, std::size_t>> m_renames; // (desired, user)
+  std::vector<std::size_t> m_change_of; // per desired user: its index in m_plan.changes
+  std::vector<char> m_managed_users;    // per observed user: matched to an employee
   int m_unchanged = 0;
 };
 

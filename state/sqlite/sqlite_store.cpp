@@ -293,7 +293,8 @@ std::string encode_fields(const DirectoryUser& user) {
   out.push_back('{');
   for (const auto& [name, value] : user.fields) {
     if (!valid_utf8(name) || !valid_utf8(value)) {
-      throw StoreError("user " + user.id + ": field '" + (valid_utf8(name) ? name : "?")
+      throw StoreError("user " + user.id + ": field '"
+                       + (valid_utf8(name) ? std::string(name) : std::string("?"))
                        + "' is not valid UTF-8");
     }
     if (out.size() > 1) {

@@ -685,7 +685,7 @@ Expected<std::string, std::string> create_body(const state::FlatMap<std::string>
   for (const auto& [name, value] : fields) {
     const auto ref = parse_field_name(name);
     if (!ref) {
-      return Unexpected<std::string>{"invalid JumpCloud field name '" + name + "'"};
+      return Unexpected<std::string>{"invalid JumpCloud field name '" + std::string(name) + "'"};
     }
     switch (ref->kind) {
     case FieldRef::Kind::scalar:
@@ -730,7 +730,7 @@ Expected<std::string, std::string> update_body(const state::FlatMap<std::string>
   for (const auto& [name, value] : changes) {
     const auto ref = parse_field_name(name);
     if (!ref) {
-      return Unexpected<std::string>{"invalid JumpCloud field name '" + name + "'"};
+      return Unexpected<std::string>{"invalid JumpCloud field name '" + std::string(name) + "'"};
     }
     switch (ref->kind) {
     case FieldRef::Kind::scalar:
