@@ -21,8 +21,21 @@ using state::Phase;
 
 // The machine value of a field: Bob's human-readable form of a date follows
 // the company's display format, so dates and statuses are read raw.
-std::string_view raw_value(const Employee& employee, const std::string& field_id) {
-  const auto* machine = employee.fields.find(field_id + "@machine");
+std::string_view raw_value(const Employee& employee, std::string_view field_id) {
+  constexpr std::string_view k_suffix = "@machine";
+  char buffer[128]; // field ids are short: no allocation per lookup
+  std::string long_key;
+  std::string_view key;
+  if (field_id.size() + k_suffix.size() <= sizeof buffer) {
+    field_id.copy(buffer, field_id.size());
+    k_suffix.copy(buffer + field_id.size(), k_suffix.size());
+    key = {buffer, field_id.size() + k_suffix.size()};
+  } else {
+    long_key.assign(field_id);
+    long_key += k_suffix;
+    key = long_key;
+  }
+  const auto* machine = employee.fields.find(key);
   return machine != nullptr ? std::string_view(*machine) : employee.get(field_id);
 }
 
@@ -35,7 +48,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool contains_ci(const std::vector<std::string>& values, std::string_view value) {
   return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-    return iequals(trim(v), trim(value));
+    return iequals(trim_view(v), trim_view(value));
   });
 }
 
@@ -47,7 +60,7 @@ std::string_view email_domain(std::string_view email) {
 // Every non-empty list of the filter holds the employee's value.
 bool matches(const ScopeFilter& filter, const Employee& e, const LifecycleFields& f) {
   if (!filter.email_domains.empty()
-      && !contains_ci(filter.email_domains, email_domain(trim(e.get(f.email))))) {
+      && !contains_ci(filter.email_domains, email_domain(trim_view(e.get(f.email))))) {
     return false;
   }
   if (!filter.sites.empty() && !contains_ci(filter.sites, e.get(f.site))) {
@@ -75,22 +88,38 @@ bool matches(const ScopeFilter& filter, const Employee& e, const LifecycleFields
 
 struct ScopeVerdict {
   bool in_scope = true;
-  std::string reason;
+  bool included = true;               // false: scope.include does not match
+  std::optional<std::size_t> exclude; // the scope.exclude entry that matches
+  bool has_include = false;
+
+  // Worded only when asked: most employees are simply in scope.
+  std::string reason() const {
+    if (!included) {
+      return "does not match scope.include";
+    }
+    if (exclude) {
+      return "matches scope.exclude[" + std::to_string(*exclude) + "]";
+    }
+    return has_include ? "matches scope.include" : "no scope.include: everybody is in scope";
+  }
 };
 
 ScopeVerdict evaluate_scope(const Employee& e, const Policy& policy) {
   const auto& f = policy.lifecycle.fields;
-  if (!policy.scope.include.empty() && !matches(policy.scope.include, e, f)) {
-    return {false, "does not match scope.include"};
+  ScopeVerdict verdict;
+  verdict.has_include = !policy.scope.include.empty();
+  if (verdict.has_include && !matches(policy.scope.include, e, f)) {
+    verdict.in_scope = verdict.included = false;
+    return verdict;
   }
   for (std::size_t i = 0; i < policy.scope.exclude.size(); ++i) {
     if (matches(policy.scope.exclude[i], e, f)) {
-      return {false, "matches scope.exclude[" + std::to_string(i) + "]"};
+      verdict.in_scope = false;
+      verdict.exclude = i;
+      return verdict;
     }
   }
-  return {true,
-          policy.scope.include.empty() ? "no scope.include: everybody is in scope"
-                                       : "matches scope.include"};
+  return verdict;
 }
 
 // Parses Bob's machine date (YYYY-MM-DD, possibly followed by a time) or a
@@ -127,62 +156,83 @@ std::optional<date::year_month_day> parse_date(std::string_view text) {
   return ymd.ok() ? std::optional(ymd) : std::nullopt;
 }
 
+// YYYY-MM-DD (years 0-9999, as Bob's dates are).
 std::string to_iso(date::year_month_day ymd) {
-  return date::format("%F", ymd);
+  const int y = static_cast<int>(ymd.year());
+  const auto m = static_cast<unsigned>(ymd.month());
+  const auto d = static_cast<unsigned>(ymd.day());
+  std::string out = "0000-00-00";
+  auto put = [&](std::size_t at, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, static_cast<unsigned>(std::clamp(y, 0, 9999)), 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  return out;
 }
 
 date::year_month_day add_days(date::year_month_day ymd, int n) {
   return date::year_month_day{date::sys_days(ymd) + date::days{n}};
 }
 
-// Resolves IANA names once per build.
-class ZoneCache {
+// The local date of `now` in each IANA zone, worked out once per build.
+class LocalDays {
 public:
-  const date::time_zone* get(const std::string& name) {
-    auto it = m_zones.find(name);
-    if (it != m_zones.end()) {
-      return it->second;
+  explicit LocalDays(std::chrono::system_clock::time_point now)
+      : m_now(now) {}
+
+  // nullopt when the zone is unknown on this system.
+  std::optional<date::year_month_day> today(const std::string& zone_name) {
+    auto it = m_days.find(zone_name);
+    if (it == m_days.end()) {
+      it = m_days.emplace(zone_name, compute(zone_name)).first;
     }
-    const date::time_zone* zone = nullptr;
-    try {
-      zone = date::locate_zone(name);
-    } catch (const std::runtime_error&) {
-      zone = nullptr;
-    }
-    m_zones.emplace(name, zone);
-    return zone;
+    return it->second;
   }
 
 private:
-  std::unordered_map<std::string, const date::time_zone*> m_zones;
+  std::optional<date::year_month_day> compute(const std::string& zone_name) const {
+    const date::time_zone* zone = nullptr;
+    try {
+      zone = date::locate_zone(zone_name);
+    } catch (const std::runtime_error&) {
+      return std::nullopt;
+    }
+    const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(m_now));
+    return date::year_month_day{date::floor<date::days>(local)};
+  }
+
+  std::chrono::system_clock::time_point m_now;
+  std::unordered_map<std::string, std::optional<date::year_month_day>> m_days;
 };
 
 struct LocalDay {
   date::year_month_day today;
-  std::string zone_name;
+  const std::string* zone_name; // into the policy
 };
 
 LocalDay local_today(const Employee& e,
                      const Policy& policy,
-                     ZoneCache& zones,
-                     std::chrono::system_clock::time_point now,
+                     LocalDays& days,
                      state::Diagnostics& diagnostics) {
-  std::string name = policy.lifecycle.time_zone;
-  const auto site = std::string(trim(e.get(policy.lifecycle.fields.site)));
+  const std::string* name = &policy.lifecycle.time_zone;
+  const auto site = trim_view(e.get(policy.lifecycle.fields.site));
   if (auto it = policy.lifecycle.site_time_zones.find(site);
       !site.empty() && it != policy.lifecycle.site_time_zones.end()) {
-    name = it->second;
+    name = &it->second;
   }
-  const date::time_zone* zone = zones.get(name);
-  if (zone == nullptr) {
-    diagnostics.push_back(
-        {state::Severity::warning,
-         "time zone '" + name + "' is unknown on this system; using UTC for employee " + e.id,
-         {}});
-    zone = zones.get("UTC");
+  if (const auto today = days.today(*name)) {
+    return {*today, name};
   }
-  const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(now));
-  return {date::year_month_day{date::floor<date::days>(local)}, name};
+  diagnostics.push_back(
+      {state::Severity::warning,
+       "time zone '" + *name + "' is unknown on this system; using UTC for employee " + e.id,
+       {}});
+  static const std::string k_utc = "UTC";
+  return {days.today(k_utc).value(), name};
 }
 
 struct PhaseVerdict {
@@ -193,7 +243,7 @@ struct PhaseVerdict {
 
 std::optional<date::year_month_day>
 read_date(const Employee& e, const std::string& field, state::Diagnostics& diagnostics) {
-  const auto text = trim(raw_value(e, field));
+  const auto text = trim_view(raw_value(e, field));
   if (text.empty()) {
     return std::nullopt;
   }
@@ -263,8 +313,8 @@ PhaseVerdict evaluate_phase(const Employee& e,
   }
   const std::string started = start ? "started on " + to_iso(*start) : "no start date";
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
-    const auto status = trim(raw_value(e, lc.fields.status));
-    const auto lifecycle = trim(raw_value(e, lc.fields.lifecycle_status));
+    const auto status = trim_view(raw_value(e, lc.fields.status));
+    const auto lifecycle = trim_view(raw_value(e, lc.fields.lifecycle_status));
     const bool starting = start && iequals(lifecycle, "hired");
     if (!status.empty() && !iequals(status, "active") && !starting) {
       return {Phase::inactive, "Bob status is " + std::string(status) + leaving, ""};
@@ -336,29 +386,53 @@ std::vector<std::string> read_sources(const Mapping& m, const Employee& e) {
   return values;
 }
 
-state::DesiredUser build_user(const Employee& e, const Policy& policy, const PhaseVerdict& phase) {
+// The policy's mappings in the order of their targets, so that each user's
+// fields are appended to its sorted map rather than inserted in the middle.
+std::vector<const Mapping*> mappings_by_target(const Policy& policy) {
+  std::vector<const Mapping*> out;
+  out.reserve(policy.mapping.size());
+  for (const auto& m : policy.mapping) {
+    out.push_back(&m);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Mapping* a, const Mapping* b) {
+    return a->target < b->target;
+  });
+  return out;
+}
+
+std::string mapped_value(const Mapping& m, const Employee& e, const Policy& policy) {
+  if (m.target == "manager") {
+    // Bob gives the manager's employee id (its display value is a name);
+    // the planner turns it into the manager's JumpCloud _id.
+    std::vector<std::string> ids;
+    for (const auto& s : m.sources) {
+      ids.emplace_back(raw_value(e, s));
+    }
+    const auto id = apply_transforms(std::move(ids), m.transforms, policy.usernames);
+    return id.empty() ? std::string() : std::string(state::k_employee_ref) + id;
+  }
+  if (m.constant) {
+    return apply_transforms(*m.constant, m.transforms, policy.usernames);
+  }
+  if (m.sources.size() == 1) {
+    return apply_transforms(std::string(e.get(m.sources.front())), m.transforms, policy.usernames);
+  }
+  return apply_transforms(read_sources(m, e), m.transforms, policy.usernames);
+}
+
+state::DesiredUser build_user(const Employee& e,
+                              const Policy& policy,
+                              const std::vector<const Mapping*>& mappings,
+                              PhaseVerdict phase) {
   state::DesiredUser user;
   user.employee_id = e.id;
   user.display_name = std::string(e.get(policy.lifecycle.fields.display_name));
   user.phase = phase.phase;
-  user.phase_reason = phase.reason;
-  user.effective_date = phase.effective_date;
-  for (const auto& m : policy.mapping) {
-    state::DesiredField field;
-    if (m.target == "manager") {
-      // Bob gives the manager's employee id (its display value is a name);
-      // the planner turns it into the manager's JumpCloud _id.
-      std::vector<std::string> ids;
-      for (const auto& s : m.sources) {
-        ids.emplace_back(raw_value(e, s));
-      }
-      const auto id = apply_transforms(std::move(ids), m.transforms, policy.usernames);
-      field.value = id.empty() ? "" : std::string(state::k_employee_ref) + id;
-    } else {
-      field.value = apply_transforms(read_sources(m, e), m.transforms, policy.usernames);
-    }
-    field.mode = m.mode;
-    user.fields.set(m.target, std::move(field));
+  user.phase_reason = std::move(phase.reason);
+  user.effective_date = std::move(phase.effective_date);
+  user.fields.reserve(mappings.size());
+  for (const auto* m : mappings) {
+    user.fields.set(m->target, {mapped_value(*m, e, policy), m->mode});
   }
   return user;
 }
@@ -371,7 +445,8 @@ state::DesiredState build_desired_state(const std::vector<state::Employee>& empl
   state::DesiredState desired;
   desired.source_count = employees.size();
   desired.users.reserve(employees.size());
-  ZoneCache zones;
+  LocalDays days(now);
+  const auto mappings = mappings_by_target(policy);
 
   for (const auto& e : employees) {
     const auto scope = evaluate_scope(e, policy);
@@ -379,12 +454,12 @@ state::DesiredState build_desired_state(const std::vector<state::Employee>& empl
       desired.out_of_scope.push_back(e.id);
       continue;
     }
-    const auto day = local_today(e, policy, zones, now, desired.diagnostics);
+    const auto day = local_today(e, policy, days, desired.diagnostics);
     auto phase = evaluate_phase(e, policy, day.today, desired.diagnostics);
     if (!scope.in_scope) {
-      phase = {Phase::leaver, "out of scope (" + scope.reason + ")", ""};
+      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", ""};
     }
-    desired.users.push_back(build_user(e, policy, phase));
+    desired.users.push_back(build_user(e, policy, mappings, std::move(phase)));
   }
   std::sort(desired.out_of_scope.begin(), desired.out_of_scope.end());
 
@@ -425,18 +500,18 @@ EmployeeExplanation explain_employee(const state::Employee& employee,
   EmployeeExplanation out;
   const auto scope = evaluate_scope(employee, policy);
   out.in_scope = scope.in_scope;
-  out.scope_reason = scope.reason;
-  ZoneCache zones;
+  out.scope_reason = scope.reason();
+  LocalDays days(now);
   state::Diagnostics ignored;
-  const auto day = local_today(employee, policy, zones, now, ignored);
+  const auto day = local_today(employee, policy, days, ignored);
   out.local_date = to_iso(day.today);
-  out.time_zone = day.zone_name;
+  out.time_zone = *day.zone_name;
   const auto phase = evaluate_phase(employee, policy, day.today, ignored);
   out.phase = phase.phase;
   out.phase_reason = phase.reason;
   if (!scope.in_scope && policy.scope.out_of_scope == OutOfScopeAction::suspend) {
     out.phase = Phase::leaver;
-    out.phase_reason = "out of scope (" + scope.reason + ")";
+    out.phase_reason = "out of scope (" + scope.reason() + ")";
   }
   for (const auto& m : policy.mapping) {
     FieldExplanation f;

@@ -92,8 +92,8 @@ struct LifecycleFields {
 
 struct Lifecycle {
   state::StatusBehavior status_behavior = state::StatusBehavior::use_bob_status;
-  std::string time_zone = "UTC";                      // IANA name
-  std::map<std::string, std::string> site_time_zones; // Bob site -> IANA name
+  std::string time_zone = "UTC";                                   // IANA name
+  std::map<std::string, std::string, std::less<>> site_time_zones; // Bob site -> IANA name
   int provision_days_before = 0;
   state::UserState early_state = state::UserState::staged; // staged or suspended
   LeaverDate leaver_date = LeaverDate::earliest;

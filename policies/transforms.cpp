@@ -98,6 +98,9 @@ UChar32 previous_code_point(std::string_view text, std::int32_t& pos) {
 // White_Space plus the invisible characters HR data picks up from copy and
 // paste (zero-width space, word joiner, byte order mark).
 bool is_trimmable(UChar32 c) {
+  if (c >= 0 && c < 0x80) { // ASCII: no need to ask ICU
+    return c == ' ' || (c >= '\t' && c <= '\r');
+  }
   return c >= 0 && (u_isUWhiteSpace(c) || c == 0x200B || c == 0x2060 || c == 0xFEFF);
 }
 
@@ -351,9 +354,13 @@ std::string to_upper(std::string_view text) {
   return to_utf8(from_utf8(text).toUpper(icu::Locale::getRoot()));
 }
 
-std::string trim(std::string_view text) {
+std::string_view trim_view(std::string_view text) {
   const auto [begin, end] = trim_bounds(text);
-  return std::string(text.substr(begin, end - begin));
+  return text.substr(begin, end - begin);
+}
+
+std::string trim(std::string_view text) {
+  return std::string(trim_view(text));
 }
 
 // Combining marks are removed only after a Latin base letter, so Cyrillic й
@@ -474,71 +481,78 @@ std::string sanitize_username(std::string_view text, int max_length) {
 // An empty list counts as one empty value, so `default` can fill a mapping
 // whose sources are all missing. A `replace` whose pattern does not compile or
 // whose match fails (regex complexity limits) keeps the value unchanged.
+namespace {
+
+// One elementwise step on one value (every step but `join`).
+void apply_step(std::string& v, const Transform& step, const Usernames& usernames) {
+  switch (step.kind) {
+  case Transform::Kind::trim:
+    trim_in_place(v);
+    break;
+  case Transform::Kind::lower:
+    lower_in_place(v);
+    break;
+  case Transform::Kind::upper:
+    upper_in_place(v);
+    break;
+  case Transform::Kind::default_value:
+    if (v.empty()) {
+      v = step.arg;
+    }
+    break;
+  case Transform::Kind::replace:
+    v = regex_replace_or_keep(v, step);
+    break;
+  case Transform::Kind::lookup:
+    if (const auto it = step.table.find(v); it != step.table.end()) {
+      v = it->second;
+    } else if (step.has_fallback) {
+      v = step.arg;
+    }
+    break;
+  case Transform::Kind::join:
+    break; // not elementwise: see apply_transforms
+  case Transform::Kind::normalize_diacritics:
+    v = normalize_diacritics(v);
+    break;
+  case Transform::Kind::sanitize_username:
+    v = sanitize_username(v, usernames.max_length);
+    break;
+  }
+}
+
+} // namespace
+
 std::string apply_transforms(std::vector<std::string> values,
                              const std::vector<Transform>& chain,
                              const Usernames& usernames) {
-  if (values.empty()) {
-    values.emplace_back();
+  if (values.size() <= 1) {
+    return apply_transforms(
+        values.empty() ? std::string() : std::move(values.front()), chain, usernames);
   }
   for (const auto& step : chain) {
-    switch (step.kind) {
-    case Transform::Kind::trim:
-      for (auto& v : values) {
-        trim_in_place(v);
-      }
-      break;
-    case Transform::Kind::lower:
-      for (auto& v : values) {
-        lower_in_place(v);
-      }
-      break;
-    case Transform::Kind::upper:
-      for (auto& v : values) {
-        upper_in_place(v);
-      }
-      break;
-    case Transform::Kind::default_value:
-      for (auto& v : values) {
-        if (v.empty()) {
-          v = step.arg;
-        }
-      }
-      break;
-    case Transform::Kind::replace:
-      for (auto& v : values) {
-        v = regex_replace_or_keep(v, step);
-      }
-      break;
-    case Transform::Kind::lookup:
-      for (auto& v : values) {
-        if (const auto it = step.table.find(v); it != step.table.end()) {
-          v = it->second;
-        } else if (step.has_fallback) {
-          v = step.arg;
-        }
-      }
-      break;
-    case Transform::Kind::join: {
+    if (step.kind == Transform::Kind::join) {
       std::string joined = join_non_empty(values, step.arg);
       values.assign(1, std::move(joined));
-      break;
+      continue;
     }
-    case Transform::Kind::normalize_diacritics:
-      for (auto& v : values) {
-        v = normalize_diacritics(v);
-      }
-      break;
-    case Transform::Kind::sanitize_username:
-      for (auto& v : values) {
-        v = sanitize_username(v, usernames.max_length);
-      }
-      break;
+    for (auto& v : values) {
+      apply_step(v, step, usernames);
     }
   }
   if (values.size() == 1) {
     return std::move(values.front());
   }
   return join_non_empty(values, " ");
+}
+
+std::string apply_transforms(std::string value,
+                             const std::vector<Transform>& chain,
+                             const Usernames& usernames) {
+  for (const auto& step : chain) {
+    apply_step(value, step, usernames); // joining one value leaves it as it is
+  }
+  return value;
 }
 
 } // namespace bobsync::policies

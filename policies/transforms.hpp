@@ -18,6 +18,11 @@ std::string apply_transforms(std::vector<std::string> values,
                              const std::vector<Transform>& chain,
                              const Usernames& usernames);
 
+// The same for a mapping with one source (or a constant): no list to build.
+std::string apply_transforms(std::string value,
+                             const std::vector<Transform>& chain,
+                             const Usernames& usernames);
+
 // Strips diacritics and folds Latin ligatures/special letters (José -> Jose,
 // Straße -> Strasse, Łukasz -> Lukasz). Other scripts are kept as they are.
 std::string normalize_diacritics(std::string_view text);
@@ -33,5 +38,7 @@ std::string sanitize_username(std::string_view text, int max_length);
 std::string to_lower(std::string_view text);
 std::string to_upper(std::string_view text);
 std::string trim(std::string_view text);
+// The same as a view into `text`.
+std::string_view trim_view(std::string_view text);
 
 } // namespace bobsync::policies

@@ -392,6 +392,8 @@ private:
 
   std::vector<FieldChange> field_changes(const DesiredUser& d, const DirectoryUser& u) {
     std::vector<FieldChange> out;
+    // Both maps are sorted by name: walk them side by side.
+    auto have_it = u.fields.begin();
     for (const auto& [name, desired_field] : d.fields) {
       if (name == "username") {
         continue; // usernames are decided with the others, see assign_new_usernames
@@ -401,7 +403,11 @@ private:
         continue;
       }
       const std::string_view want = *resolved;
-      const auto* current = u.fields.find(name);
+      while (have_it != u.fields.end() && have_it->first < name) {
+        ++have_it;
+      }
+      const auto* current =
+          have_it != u.fields.end() && have_it->first == name ? &have_it->second : nullptr;
       const std::string_view have = current != nullptr ? std::string_view(*current) : "";
       bool change = false;
       switch (desired_field.mode) {

@@ -67,7 +67,9 @@ public:
     using value_type = std::size_t;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    iterator(const std::vector<Item>* items, std::uint32_t at) : m_items(items), m_at(at) {}
+    iterator(const std::vector<Item>* items, std::uint32_t at)
+        : m_items(items),
+          m_at(at) {}
     std::size_t operator*() const { return (*m_items)[m_at].position; }
     iterator& operator++() {
       m_at = (*m_items)[m_at].next;
@@ -86,8 +88,12 @@ public:
   };
 
   Positions() = default;
-  Positions(const std::vector<Item>* items, const Slot* slot) : m_items(items), m_slot(slot) {}
-  iterator begin() const { return m_slot != nullptr ? iterator(m_items, m_slot->head) : iterator(); }
+  Positions(const std::vector<Item>* items, const Slot* slot)
+      : m_items(items),
+        m_slot(slot) {}
+  iterator begin() const {
+    return m_slot != nullptr ? iterator(m_items, m_slot->head) : iterator();
+  }
   iterator end() const { return {}; }
   std::size_t size() const { return m_slot != nullptr ? m_slot->count : 0; }
   bool empty() const { return size() == 0; }

@@ -18,9 +18,9 @@ TEST(FlatMap, KeepsKeysSortedWhateverTheInsertionOrder) {
   for (const auto& [key, value] : map) {
     keys.emplace_back(key);
   }
-  EXPECT_EQ(keys,
-            (std::vector<std::string>{
-                "alpha", "root.displayName", "root.email", "work.title", "zeta"}));
+  EXPECT_EQ(
+      keys,
+      (std::vector<std::string>{"alpha", "root.displayName", "root.email", "work.title", "zeta"}));
   ASSERT_NE(map.find("zeta"), nullptr);
   EXPECT_EQ(*map.find("zeta"), 2);
   EXPECT_EQ(map.find("missing"), nullptr);

@@ -220,8 +220,8 @@ TEST(PolicyParser, ReadsEveryKey) {
   EXPECT_EQ(lc.status_behavior, StatusBehavior::always_activate);
   EXPECT_EQ(lc.time_zone, "America/New_York");
   EXPECT_EQ(lc.site_time_zones,
-            (std::map<std::string, std::string>{{"London", "Europe/London"},
-                                                {"Tel Aviv", "Asia/Jerusalem"}}));
+            (std::map<std::string, std::string, std::less<>>{{"London", "Europe/London"},
+                                                             {"Tel Aviv", "Asia/Jerusalem"}}));
   EXPECT_EQ(lc.provision_days_before, 7);
   EXPECT_EQ(lc.early_state, UserState::suspended);
   EXPECT_EQ(lc.leaver_date, LeaverDate::last_day_of_work);

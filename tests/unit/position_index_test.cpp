@@ -60,8 +60,8 @@ TEST(PositionIndex, GrowsPastWhatWasReservedWithoutLosingKeys) {
     }
   }
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const auto expected = i % 10 == 0 ? std::vector<std::size_t>{i, i + 100000}
-                                      : std::vector<std::size_t>{i};
+    const auto expected =
+        i % 10 == 0 ? std::vector<std::size_t>{i, i + 100000} : std::vector<std::size_t>{i};
     ASSERT_EQ(all(index, keys[i]), expected) << keys[i];
   }
   EXPECT_TRUE(index.find("user5000").empty());
@@ -83,8 +83,7 @@ TEST(PositionIndex, ListsTheRepeatedKeysOnly) {
   std::sort(repeated.begin(), repeated.end());
   ASSERT_EQ(repeated.size(), 2u);
   EXPECT_EQ(repeated[0], (std::pair<std::string, std::vector<std::size_t>>{"x@a.com", {0, 2}}));
-  EXPECT_EQ(repeated[1],
-            (std::pair<std::string, std::vector<std::size_t>>{"y@a.com", {1, 4, 5}}));
+  EXPECT_EQ(repeated[1], (std::pair<std::string, std::vector<std::size_t>>{"y@a.com", {1, 4, 5}}));
 }
 
 } // namespace
