@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace bobsync::policies {
@@ -437,6 +440,40 @@ state::DesiredUser build_user(const Employee& e,
   return user;
 }
 
+// The desired user of each employee into `users` (same positions; an
+// employee out of scope and ignored leaves its slot empty and goes to
+// `out.out_of_scope` with `filled` 0).
+void build_range(std::span<const Employee> employees,
+                 const Policy& policy,
+                 const std::vector<const Mapping*>& mappings,
+                 std::chrono::system_clock::time_point now,
+                 std::span<state::DesiredUser> users,
+                 std::span<char> filled,
+                 state::DesiredState& out) {
+  LocalDays days(now);
+  for (std::size_t i = 0; i < employees.size(); ++i) {
+    const auto& e = employees[i];
+    const auto scope = evaluate_scope(e, policy);
+    if (!scope.in_scope && policy.scope.out_of_scope == OutOfScopeAction::ignore) {
+      out.out_of_scope.push_back(e.id);
+      continue;
+    }
+    const auto day = local_today(e, policy, days, out.diagnostics);
+    auto phase = evaluate_phase(e, policy, day.today, out.diagnostics);
+    if (!scope.in_scope) {
+      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", ""};
+    }
+    users[i] = build_user(e, policy, mappings, std::move(phase));
+    filled[i] = 1;
+  }
+}
+
+// Employees are independent of each other: large populations are built in
+// a few slices at once, then joined in order (the result is the same as
+// one pass).
+constexpr std::size_t k_slice_min = 5000;
+constexpr unsigned k_slices_max = 4;
+
 } // namespace
 
 state::DesiredState build_desired_state(const std::vector<state::Employee>& employees,
@@ -444,22 +481,55 @@ state::DesiredState build_desired_state(const std::vector<state::Employee>& empl
                                         std::chrono::system_clock::time_point now) {
   state::DesiredState desired;
   desired.source_count = employees.size();
-  desired.users.reserve(employees.size());
-  LocalDays days(now);
   const auto mappings = mappings_by_target(policy);
 
-  for (const auto& e : employees) {
-    const auto scope = evaluate_scope(e, policy);
-    if (!scope.in_scope && policy.scope.out_of_scope == OutOfScopeAction::ignore) {
-      desired.out_of_scope.push_back(e.id);
-      continue;
+  const auto slices = static_cast<std::size_t>(std::clamp(
+      std::min<std::size_t>(std::thread::hardware_concurrency(), employees.size() / k_slice_min),
+      std::size_t{1},
+      std::size_t{k_slices_max}));
+  // One slot per employee, filled in place by the slices, then compacted.
+  desired.users.resize(employees.size());
+  std::vector<char> filled(employees.size(), 0);
+  std::vector<state::DesiredState> parts(slices);
+  std::vector<std::future<void>> running;
+  const std::span<const Employee> all(employees);
+  const std::span<state::DesiredUser> slots(desired.users);
+  for (std::size_t k = 0; k < slices; ++k) {
+    const auto first = employees.size() * k / slices;
+    const auto last = employees.size() * (k + 1) / slices;
+    auto work = [&, first, last, k] {
+      build_range(all.subspan(first, last - first),
+                  policy,
+                  mappings,
+                  now,
+                  slots.subspan(first, last - first),
+                  std::span(filled).subspan(first, last - first),
+                  parts[k]);
+    };
+    if (k + 1 == slices) {
+      work(); // this thread takes the last slice
+    } else {
+      running.push_back(std::async(std::launch::async, work));
     }
-    const auto day = local_today(e, policy, days, desired.diagnostics);
-    auto phase = evaluate_phase(e, policy, day.today, desired.diagnostics);
-    if (!scope.in_scope) {
-      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", ""};
+  }
+  for (auto& r : running) {
+    r.get(); // rethrows what a slice threw
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < desired.users.size(); ++i) {
+    if (filled[i] != 0) {
+      if (kept != i) {
+        desired.users[kept] = std::move(desired.users[i]);
+      }
+      ++kept;
     }
-    desired.users.push_back(build_user(e, policy, mappings, std::move(phase)));
+  }
+  desired.users.resize(kept);
+  for (auto& part : parts) {
+    desired.out_of_scope.insert(
+        desired.out_of_scope.end(), part.out_of_scope.begin(), part.out_of_scope.end());
+    desired.diagnostics.insert(
+        desired.diagnostics.end(), part.diagnostics.begin(), part.diagnostics.end());
   }
   std::sort(desired.out_of_scope.begin(), desired.out_of_scope.end());
 

@@ -317,5 +317,51 @@ TEST(Builder, HiredStatusIsNoLeaveSignalOnTheStartDate) {
   EXPECT_EQ(phase_of(e, base_policy(), "2026-12-01T09:00:00Z"), Phase::inactive);
 }
 
+// Large populations are built in slices at once: the result must be the one
+// a single pass gives (same users in the same order, same out-of-scope list,
+// diagnostics in employee order).
+TEST(DesiredStateBuilder, ASlicedBuildEqualsOnePass) {
+  auto p = base_policy();
+  p.lifecycle.site_time_zones = {{"Nowhere", "Mars/Olympus_Mons"}}; // unknown: a warning each
+  ScopeFilter contractors;
+  contractors.employment_types = {"Contractor"};
+  p.scope.exclude = {contractors};
+  std::vector<Employee> all;
+  for (int i = 0; i < 12000; ++i) {
+    const auto id = std::to_string(100000 + i);
+    all.push_back(employee(id,
+                           {{"work.title", " Engineer " + std::to_string(i % 7)},
+                            {"work.site", i % 1000 == 0 ? "Nowhere" : "London"},
+                            {"payroll.employment.type", i % 11 == 0 ? "Contractor" : "Permanent"},
+                            {"work.startDate", i % 3 == 0 ? "2027-01-04" : "2020-01-06"}}));
+  }
+  const auto now = at("2026-11-27T09:00:00Z");
+  const auto whole = build_desired_state(all, p, now);
+
+  // The same employees in pieces small enough to be built in one pass each.
+  state::DesiredState pieces;
+  for (std::size_t first = 0; first < all.size(); first += 3000) {
+    const std::vector<Employee> piece(all.begin() + static_cast<std::ptrdiff_t>(first),
+                                      all.begin() + static_cast<std::ptrdiff_t>(first + 3000));
+    auto part = build_desired_state(piece, p, now);
+    pieces.users.insert(pieces.users.end(), part.users.begin(), part.users.end());
+    pieces.out_of_scope.insert(
+        pieces.out_of_scope.end(), part.out_of_scope.begin(), part.out_of_scope.end());
+    pieces.diagnostics.insert(
+        pieces.diagnostics.end(), part.diagnostics.begin(), part.diagnostics.end());
+  }
+  ASSERT_EQ(whole.users.size(), pieces.users.size());
+  EXPECT_TRUE(whole.users == pieces.users);
+  EXPECT_EQ(whole.out_of_scope, pieces.out_of_scope);
+  EXPECT_EQ(whole.out_of_scope.size(), 1091U);
+  ASSERT_EQ(whole.diagnostics.size(), pieces.diagnostics.size());
+  EXPECT_EQ(whole.diagnostics.size(), 10U); // i % 1000 == 0 and not a contractor (0, 11000)
+  for (std::size_t i = 0; i < whole.diagnostics.size(); ++i) {
+    EXPECT_EQ(whole.diagnostics[i].message, pieces.diagnostics[i].message);
+  }
+  EXPECT_EQ(whole.users.front().employee_id, "100001");
+  EXPECT_EQ(whole.users.back().employee_id, "111999");
+}
+
 } // namespace
 } // namespace bobsync::policies
