@@ -6,6 +6,7 @@
 #include "state/diagnostic.hpp"
 #include "state/model.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,19 @@ namespace bobsync::policies {
 // human-readable value (`$.humanReadable...`) when Bob appended one. Numbers
 // and booleans become their JSON text. Returns nullopt with a message in
 // `error` when the object has no string/number `id`.
+// The same, for many employees with one list of fields: the paths are worked
+// out once. `read` is const and safe to call from several threads at once.
+class EmployeeReader {
+public:
+  explicit EmployeeReader(const std::vector<std::string>& field_ids);
+  std::optional<state::Employee> read(std::string_view json_text, std::string& error) const;
+
+  struct Paths; // what to look for, and where
+
+private:
+  std::shared_ptr<Paths> m_paths;
+};
+
 std::optional<state::Employee> employee_from_json_text(std::string_view json_text,
                                                        const std::vector<std::string>& field_ids,
                                                        std::string& error);

@@ -321,7 +321,30 @@ INSTANTIATE_TEST_SUITE_P(
         PresenceCase{"Float", R"({"id": "1", "work": {"title": 0.5}})", "0.5"},
         PresenceCase{"Boolean", R"({"id": "1", "work": {"title": true}})", "true"},
         PresenceCase{"Array", R"({"id": "1", "work": {"title": ["a"]}})", ""},
-        PresenceCase{"Object", R"({"id": "1", "work": {"title": {"a": 1}}})", ""}),
+        PresenceCase{"Object", R"({"id": "1", "work": {"title": {"a": 1}}})", ""},
+        // A key repeated in one object: the last one counts, whole.
+        PresenceCase{
+            "RepeatedKeyLastWins", R"({"id": "1", "work": {"title": "A", "title": "B"}})", "B"},
+        PresenceCase{"RepeatedCategoryReplacesTheFirst",
+                     R"({"id": "1", "work": {"title": "A"}, "work": {"site": "x"}})",
+                     std::nullopt},
+        PresenceCase{"RepeatedCategoryNullThenObject",
+                     R"({"id": "1", "work": null, "work": {"title": "A"}})",
+                     "A"},
+        PresenceCase{"RepeatedCategoryObjectThenNull",
+                     R"({"id": "1", "work": {"title": "A"}, "work": null})",
+                     ""},
+        // Nothing inside an array is a field, even with the right keys.
+        PresenceCase{"CategoryArray", R"({"id": "1", "work": [{"title": "A"}]})", std::nullopt},
+        PresenceCase{"FlatScalar", R"({"id": "1", "/work/title": "T"})", "T"},
+        PresenceCase{"FlatObjectWithoutValue", R"({"id": "1", "/work/title": {"x": "T"}})", ""},
+        PresenceCase{"FlatValueObject", R"({"id": "1", "/work/title": {"value": {"a": 1}}})", ""},
+        PresenceCase{"FlatValueRepeated",
+                     R"({"id": "1", "/work/title": {"value": "A", "value": "B"}})",
+                     "B"},
+        PresenceCase{"KeyWithTheSeparator", R"({"id": "1", "work.title": "A"})", std::nullopt},
+        PresenceCase{
+            "EscapedKeys", R"({"id": "1", "w\u006frk": {"\u0074itle": "A\u00e9"}})", "A\u00e9"}),
     [](const ::testing::TestParamInfo<PresenceCase>& p) { return p.param.name; });
 
 TEST(BobRecordShapes, RootFieldsAreAtTheTopLevel) {
@@ -387,6 +410,13 @@ TEST(BobRecordErrors, SingleEmployeeMalformedJson) {
 TEST(BobRecordErrors, SingleEmployeeNotAnObject) {
   EXPECT_NE(parse_one_error(R"(["x"])").find("expected a JSON object"), std::string::npos);
   EXPECT_NE(parse_one_error("").find("malformed JSON"), std::string::npos);
+  EXPECT_EQ(parse_one_error(R"("x")"), "expected a JSON object for the employee, got string");
+  EXPECT_EQ(parse_one_error("null"), "expected a JSON object for the employee, got null");
+  EXPECT_EQ(parse_one_error("42"), "expected a JSON object for the employee, got number");
+  EXPECT_EQ(parse_one_error("[1, 2]"), "expected a JSON object for the employee, got array");
+  // A syntax error wins over the wrong type: the text is not JSON at all.
+  EXPECT_NE(parse_one_error("[1, 2").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(parse_one_error(R"({"id": "1"} x)").find("malformed JSON"), std::string::npos);
 }
 
 TEST(BobRecordErrors, SearchMalformedJson) {

@@ -55,7 +55,7 @@ http::Redactor redactor_for(const BobSettings& settings, const std::string& auth
 class SearchConsumer final : public http::BodyConsumer {
 public:
   SearchConsumer(const std::vector<std::string>& fields, int threads)
-      : m_fields(fields),
+      : m_reader(fields),
         m_threads(std::max(1, threads)),
         m_splitter([this](std::string&& employee) { return take(std::move(employee)); }) {}
 
@@ -163,7 +163,7 @@ private:
       if (failed()) {
         return;
       }
-      auto employee = policies::employee_from_json_text(batch.texts[i], m_fields, error);
+      auto employee = m_reader.read(batch.texts[i], error);
       if (!employee) {
         set_error("employee " + std::to_string(batch.first + i + 1) + ": " + error);
         return;
@@ -240,7 +240,7 @@ private:
     }
   }
 
-  const std::vector<std::string>& m_fields;
+  const policies::EmployeeReader m_reader; // read() is safe from several threads
   int m_threads;
   SearchSplitter m_splitter;
   std::vector<std::string> m_batch;
