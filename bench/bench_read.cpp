@@ -9,6 +9,7 @@
 #include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "controller/reconcile/reconciler.hpp"
 #include "policies/desired_state_builder.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/fake_bob.hpp"
@@ -139,17 +140,24 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     auto employees = hr.list_employees(fields);
     const auto t1 = std::chrono::steady_clock::now();
+    const long rss_bob = bench::peak_rss_mb();
     auto users = directory.list_users();
     const auto t2 = std::chrono::steady_clock::now();
+    const long rss_read = bench::peak_rss_mb();
     if (!employees || !users) {
       std::cerr << "read failed: "
                 << (!employees ? employees.error().message : users.error().message) << '\n';
       return 1;
     }
 
-    // Plan on top of the read.
-    const auto desired = policies::build_desired_state(*employees, policy, clock.wall_now());
-    const auto plan = state::make_plan(desired, *users, {}, policy.plan_options());
+    // Plan on top of the read, as a reconcile pass does.
+    const auto employee_count = employees->size();
+    const auto user_count = users->size();
+    controller::PassRequest request;
+    request.policy = &policy;
+    request.now = clock.wall_now();
+    const auto pass = controller::plan_from(std::move(*employees), std::move(*users), request);
+    const auto& plan = pass.plan;
     const auto t3 = std::chrono::steady_clock::now();
 
     const int bob_requests = bob.stats().total();
@@ -158,12 +166,12 @@ int main(int argc, char** argv) {
     std::printf("seed fakes:        %.2f s (not part of the read)\n", Seconds(s1 - s0).count());
     std::printf("read Bob:          %.2f s  %zu employees, %d request(s) (%d people searches)\n",
                 Seconds(t1 - t0).count(),
-                employees->size(),
+                employee_count,
                 bob_requests,
                 bob.search_count());
     std::printf("read JumpCloud:    %.2f s  %zu users, %d list requests (ceil(N/100) = %d)\n",
                 Seconds(t2 - t1).count(),
-                users->size(),
+                user_count,
                 list_requests,
                 (n + 99) / 100);
     std::printf("read total:        %.2f s\n", Seconds(t2 - t0).count());
@@ -171,12 +179,15 @@ int main(int argc, char** argv) {
                 Seconds(t3 - t2).count(),
                 plan.changes.size());
     std::printf("read + plan:       %.2f s\n", Seconds(t3 - t0).count());
-    std::printf("peak RSS:          %ld MB (after seeding the fakes: %ld MB)\n",
+    std::printf("peak RSS:          %ld MB (after seeding the fakes: %ld MB, after reading Bob: "
+                "%ld MB, after reading JumpCloud: %ld MB)\n",
                 bench::peak_rss_mb(),
-                rss_seeded);
+                rss_seeded,
+                rss_bob,
+                rss_read);
     const bool ok = bob.search_count() == 1 && list_requests == std::max(1, (n + 99) / 100)
-                    && employees->size() == static_cast<std::size_t>(n)
-                    && users->size() == static_cast<std::size_t>(n);
+                    && employee_count == static_cast<std::size_t>(n)
+                    && user_count == static_cast<std::size_t>(n);
     std::printf("%s\n", ok ? "request counts as expected" : "UNEXPECTED request or record counts");
     return ok ? 0 : 1;
   } catch (const std::exception& e) {

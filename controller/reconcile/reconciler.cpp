@@ -3,17 +3,26 @@
 #include "policies/desired_state_builder.hpp"
 
 #include <ctime>
+#include <malloc.h>
 #include <set>
 
 namespace bobsync::controller {
+
+void release_free_memory() {
+  malloc_trim(0); // glibc: every arena's free pages back to the system
+}
 
 PassResult plan_from(std::vector<state::Employee> employees,
                      std::vector<state::DirectoryUser> users,
                      const PassRequest& request) {
   PassResult result;
-  result.employees = std::move(employees);
   result.users = std::move(users);
-  result.desired = policies::build_desired_state(result.employees, *request.policy, request.now);
+  result.desired = policies::build_desired_state(employees, *request.policy, request.now);
+  // The employees are not needed any more: free them before the plan adds its
+  // own peak, and give the pages back (they were allocated by Bob's parse
+  // threads, in malloc arenas this thread would not reuse).
+  std::vector<state::Employee>().swap(employees);
+  release_free_memory();
   auto options = request.policy->plan_options();
   options.only_employee = request.only_employee;
   options.record_matches = request.record_matches;
@@ -43,18 +52,25 @@ std::optional<std::chrono::system_clock::time_point> parse_iso(const std::string
 
 std::string summary_of(const ReconcileOutcome& o) {
   std::string s;
+  auto add = [&s](std::string_view name, int n) {
+    if (!s.empty()) {
+      s += ' ';
+    }
+    s.append(name);
+    s += '=';
+    s += std::to_string(n);
+  };
   for (auto action : state::k_all_actions) {
-    const int n = o.pass.plan.summary.count(action);
-    if (n > 0) {
-      s += (s.empty() ? "" : " ") + std::string(to_string(action)) + "=" + std::to_string(n);
+    if (const int n = o.pass.plan.summary.count(action); n > 0) {
+      add(to_string(action), n);
     }
   }
   if (o.applied) {
-    s += (s.empty() ? "" : " ") + std::string("applied=") + std::to_string(o.applied->succeeded)
-         + " failed=" + std::to_string(o.applied->failed);
+    add("applied", o.applied->succeeded);
+    add("failed", o.applied->failed);
   }
   if (o.recovered > 0) {
-    s += " recovered=" + std::to_string(o.recovered);
+    add("recovered", o.recovered);
   }
   return s.empty() ? "no changes" : s;
 }

@@ -17,8 +17,9 @@
 
 namespace bobsync::controller {
 
+// The employees themselves are not kept: once the desired state is built
+// they are freed before planning (100,000 of them are ~150 MB).
 struct PassResult {
-  std::vector<state::Employee> employees;
   std::vector<state::DirectoryUser> users;
   state::DesiredState desired;
   state::Plan plan;
@@ -32,6 +33,12 @@ struct PassRequest {
   std::optional<state::EmployeeId> only_employee;
   bool record_matches = false; // fill Plan::matches (explain)
 };
+
+// Gives memory that was freed back to the system. A pass allocates from
+// several threads (Bob's parse threads, the desired-state slices), and freed
+// memory in one thread's malloc arena is not reused by another: without this
+// a 100,000-employee pass keeps ~150 MB it no longer uses.
+void release_free_memory();
 
 // Plans from data already read (cached users, a saved employee list).
 PassResult plan_from(std::vector<state::Employee> employees,
