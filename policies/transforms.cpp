@@ -1,5 +1,7 @@
 #include "policies/transforms.hpp"
 
+#include "state/util/ascii.hpp"
+
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/translit.h>
@@ -39,7 +41,7 @@ bool is_ascii_space(char c) {
 }
 
 char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  return ascii_fold(c);
 }
 
 char ascii_upper(char c) {

@@ -1,6 +1,7 @@
 #include "state/sqlite/sqlite_store.hpp"
 
 #include "state/sqlite/migrations.hpp"
+#include "state/util/ascii.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <nlohmann/json.hpp>
@@ -40,16 +41,6 @@ std::string now_utc() {
   std::array<char, 32> text{};
   const auto length = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &parts);
   return std::string(text.data(), length);
-}
-
-std::string ascii_lower(std::string_view text) {
-  std::string lower(text);
-  for (auto& c : lower) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return lower;
 }
 
 // Owns a file descriptor; closes it unless released.
