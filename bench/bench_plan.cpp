@@ -23,21 +23,8 @@ namespace {
 
 using namespace bobsync;
 
-const char* const k_first[] = {
-    "Ada", "José", "Zoë", "Иван", "Γιώργος", "Mary", "John", "Li", "Nora", "Émile"};
-const char* const k_last[] = {"Núñez",
-                              "Smith",
-                              "O'Brien",
-                              "Петров",
-                              "Παπαδόπουλος",
-                              "Straße",
-                              "Wang",
-                              "Anne-Marie",
-                              "Lee",
-                              "Dupont"};
 const char* const k_titles[] = {"Engineer", "Designer", "Manager", "Analyst", "Recruiter"};
 const char* const k_departments[] = {"R&D", "Sales", "People", "Finance", "Support"};
-const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
 
 } // namespace
 
@@ -53,8 +40,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     state::Employee e;
     e.id = std::to_string(3332883804594373380LL + i);
-    const auto first = k_first[rng() % 10];
-    const auto last = k_last[rng() % 10];
+    const auto first = bench::k_first_names[rng() % 10];
+    const auto last = bench::k_last_names[rng() % 10];
     const auto eid = std::to_string(10000 + i);
     const auto email = "person" + eid + "@example.com";
     e.fields.set("root.email", email);
@@ -67,7 +54,7 @@ int main(int argc, char** argv) {
     e.fields.set("work.title", k_titles[rng() % 5]);
     e.fields.set("work.department", k_departments[rng() % 5]);
     e.fields.set("work.employeeIdInCompany", eid);
-    e.fields.set("work.site", k_sites[rng() % 4]);
+    e.fields.set("work.site", bench::k_sites[rng() % 4]);
     e.fields.set("payroll.employment.type", "Full-time");
     e.fields.set("work.startDate", i % 50 == 0 ? "2027-02-01" : "2020-01-06");
     e.fields.set("internal.status", "Active");

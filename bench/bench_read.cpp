@@ -33,20 +33,6 @@ using namespace bobsync;
 using sandbox::BobValue;
 using Seconds = std::chrono::duration<double>;
 
-const char* const k_first[] = {
-    "Ada", "José", "Zoë", "Иван", "Γιώργος", "Mary", "John", "小明", "Nora", "Émile"};
-const char* const k_last[] = {"Núñez",
-                              "Smith",
-                              "O'Brien",
-                              "Петров",
-                              "Παπαδόπουλος",
-                              "Straße",
-                              "Wang",
-                              "Anne-Marie",
-                              "Lee",
-                              "Dupont"};
-const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
-
 void seed_bob(sandbox::FakeBob& bob, int n, std::mt19937& rng) {
   std::vector<std::pair<std::string, std::string>> titles;
   std::vector<std::pair<std::string, std::string>> departments;
@@ -61,8 +47,8 @@ void seed_bob(sandbox::FakeBob& bob, int n, std::mt19937& rng) {
   for (int i = 0; i < n; ++i) {
     sandbox::BobEmployee e;
     e.id = std::to_string(3332883804594373380LL + i);
-    const std::string first = k_first[rng() % 10];
-    const std::string last = k_last[rng() % 10];
+    const std::string first = bench::k_first_names[rng() % 10];
+    const std::string last = bench::k_last_names[rng() % 10];
     const auto number = std::to_string(10000 + i);
     e.set("root.email", BobValue::string("person" + number + "@example.com"));
     e.set("root.firstName", BobValue::string(first));
@@ -75,7 +61,7 @@ void seed_bob(sandbox::FakeBob& bob, int n, std::mt19937& rng) {
     e.set("work.title", BobValue::string(titles[rng() % titles.size()].first));
     e.set("work.department", BobValue::string(departments[rng() % departments.size()].first));
     e.set("work.employeeIdInCompany", BobValue::number(number));
-    e.set("work.site", BobValue::string(k_sites[rng() % 4]));
+    e.set("work.site", BobValue::string(bench::k_sites[rng() % 4]));
     e.set("payroll.employment.type", BobValue::string(i % 7 == 0 ? "4502" : "4501"));
     e.set("work.startDate", BobValue::string(i % 50 == 0 ? "2027-02-01" : "2020-01-06"));
     e.set("internal.terminationDate",
@@ -90,15 +76,15 @@ void seed_jumpcloud(sandbox::FakeJumpCloud& jumpcloud, int n, std::mt19937& rng)
   jumpcloud.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     const auto number = std::to_string(10000 + i);
-    const std::string first = k_first[rng() % 10];
-    const std::string last = k_last[rng() % 10];
+    const std::string first = bench::k_first_names[rng() % 10];
+    const std::string last = bench::k_last_names[rng() % 10];
     std::string user =
         R"({"username": "user)" + number + R"(", "email": "person)" + number
         + R"(@example.com", "firstname": ")" + first + R"(", "lastname": ")" + last
         + R"(", "displayname": ")" + first + " " + last + R"(", "jobTitle": "Title )"
         + std::to_string(rng() % 40) + R"(", "department": "Department )"
         + std::to_string(rng() % 40) + R"(", "employeeIdentifier": ")" + number
-        + R"(", "location": ")" + k_sites[rng() % 4]
+        + R"(", "location": ")" + bench::k_sites[rng() % 4]
         + R"(", "employeeType": "Full-time", "phoneNumbers": [{"type": "work", "number": "+44 20 7946 )"
         + std::to_string(1000 + i % 9000)
         + R"("}], "attributes": [{"name": "bobEmployeeId", "value": ")"

@@ -1,6 +1,6 @@
 #pragma once
 
-// What the benchmarks share: peak memory and the example policy.
+// What the benchmarks share: synthetic names, peak memory and the example policy.
 
 #include "policies/policy_parser.hpp"
 
@@ -11,6 +11,22 @@
 #include <sys/resource.h>
 
 namespace bobsync::bench {
+
+// Synthetic people: names with diacritics, apostrophes, hyphens, Cyrillic,
+// Greek and CJK (what the username rules must cope with), and four sites.
+inline const char* const k_first_names[] = {
+    "Ada", "José", "Zoë", "Иван", "Γιώργος", "Mary", "John", "小明", "Nora", "Émile"};
+inline const char* const k_last_names[] = {"Núñez",
+                                           "Smith",
+                                           "O'Brien",
+                                           "Петров",
+                                           "Παπαδόπουλος",
+                                           "Straße",
+                                           "Wang",
+                                           "Anne-Marie",
+                                           "Lee",
+                                           "Dupont"};
+inline const char* const k_sites[] = {"London", "New York", "Berlin", "Sydney"};
 
 // Peak resident set size of this process so far, in MB.
 inline long peak_rss_mb() {

@@ -164,8 +164,8 @@ public:
   bool start_object(std::size_t /*size*/) {
     if (m_frames.empty()) {
       m_root_type = "object";
-      m_frames.push_back(
-          {false, m_paths.entries.contains("") ? &m_paths.entries.at("") : nullptr, 0});
+      const auto root = m_paths.entries.find(std::string());
+      m_frames.push_back({false, root != m_paths.entries.end() ? &root->second : nullptr, 0});
       return true;
     }
     const PathEntry* entry = take_pending();

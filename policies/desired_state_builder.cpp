@@ -1,12 +1,12 @@
 #include "policies/desired_state_builder.hpp"
 
 #include "policies/transforms.hpp"
+#include "state/util/ascii.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
 
 #include <algorithm>
-#include <cctype>
 #include <future>
 #include <map>
 #include <optional>
@@ -42,16 +42,9 @@ std::string_view raw_value(const Employee& employee, std::string_view field_id) 
   return machine != nullptr ? std::string_view(*machine) : employee.get(field_id);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x))
-                  == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool contains_ci(const std::vector<std::string>& values, std::string_view value) {
   return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-    return iequals(trim_view(v), trim_view(value));
+    return ascii_iequals(trim_view(v), trim_view(value));
   });
 }
 
@@ -318,8 +311,8 @@ PhaseVerdict evaluate_phase(const Employee& e,
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
     const auto status = trim_view(raw_value(e, lc.fields.status));
     const auto lifecycle = trim_view(raw_value(e, lc.fields.lifecycle_status));
-    const bool starting = start && iequals(lifecycle, "hired");
-    if (!status.empty() && !iequals(status, "active") && !starting) {
+    const bool starting = start && ascii_iequals(lifecycle, "hired");
+    if (!status.empty() && !ascii_iequals(status, "active") && !starting) {
       return {Phase::inactive, "Bob status is " + std::string(status) + leaving, ""};
     }
   }

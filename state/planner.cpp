@@ -4,7 +4,6 @@
 #include "state/util/ascii.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
