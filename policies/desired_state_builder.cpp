@@ -174,6 +174,12 @@ date::year_month_day add_days(date::year_month_day ymd, int n) {
   return date::year_month_day{date::sys_days(ymd) + date::days{n}};
 }
 
+// A zone and the local date of `now` in it.
+struct ZoneDay {
+  const date::time_zone* zone = nullptr;
+  date::year_month_day today;
+};
+
 // The local date of `now` in each IANA zone, worked out once per build.
 class LocalDays {
 public:
@@ -181,7 +187,7 @@ public:
       : m_now(now) {}
 
   // nullopt when the zone is unknown on this system.
-  std::optional<date::year_month_day> today(const std::string& zone_name) {
+  std::optional<ZoneDay> today(const std::string& zone_name) {
     auto it = m_days.find(zone_name);
     if (it == m_days.end()) {
       it = m_days.emplace(zone_name, compute(zone_name)).first;
@@ -190,7 +196,7 @@ public:
   }
 
 private:
-  std::optional<date::year_month_day> compute(const std::string& zone_name) const {
+  std::optional<ZoneDay> compute(const std::string& zone_name) const {
     const date::time_zone* zone = nullptr;
     try {
       zone = date::locate_zone(zone_name);
@@ -198,16 +204,17 @@ private:
       return std::nullopt;
     }
     const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(m_now));
-    return date::year_month_day{date::floor<date::days>(local)};
+    return ZoneDay{zone, date::year_month_day{date::floor<date::days>(local)}};
   }
 
   std::chrono::system_clock::time_point m_now;
-  std::unordered_map<std::string, std::optional<date::year_month_day>> m_days;
+  std::unordered_map<std::string, std::optional<ZoneDay>> m_days;
 };
 
 struct LocalDay {
   date::year_month_day today;
   const std::string* zone_name; // into the policy
+  const date::time_zone* zone;  // the zone used: UTC when `zone_name` is unknown
 };
 
 LocalDay local_today(const Employee& e,
@@ -220,15 +227,16 @@ LocalDay local_today(const Employee& e,
       !site.empty() && it != policy.lifecycle.site_time_zones.end()) {
     name = &it->second;
   }
-  if (const auto today = days.today(*name)) {
-    return {*today, name};
+  if (const auto day = days.today(*name)) {
+    return {day->today, name, day->zone};
   }
   diagnostics.push_back(
       {state::Severity::warning,
        "time zone '" + *name + "' is unknown on this system; using UTC for employee " + e.id,
        {}});
   static const std::string k_utc = "UTC";
-  return {days.today(k_utc).value(), name};
+  const auto utc = days.today(k_utc).value();
+  return {utc.today, name, utc.zone};
 }
 
 struct PhaseVerdict {
@@ -253,21 +261,24 @@ read_date(const Employee& e, const std::string& field, state::Diagnostics& diagn
   return parsed;
 }
 
-PhaseVerdict evaluate_phase(const Employee& e,
-                            const Policy& policy,
-                            date::year_month_day today,
-                            state::Diagnostics& diagnostics) {
+// The lifecycle dates of one employee, read once.
+struct LifecycleDates {
+  std::optional<date::year_month_day> start;
+  std::optional<date::year_month_day> leave; // the policy's leaver date; none for a rehire
+  std::string leave_what;
+};
+
+LifecycleDates
+read_dates(const Employee& e, const Policy& policy, state::Diagnostics& diagnostics) {
   const auto& lc = policy.lifecycle;
-  const auto start = read_date(e, lc.fields.start_date, diagnostics);
+  LifecycleDates out;
+  out.start = read_date(e, lc.fields.start_date, diagnostics);
   const auto termination = read_date(e, lc.fields.termination_date, diagnostics);
   const auto last_day = read_date(e, lc.fields.last_day_of_work, diagnostics);
-
-  std::optional<date::year_month_day> leave;
-  std::string leave_what;
   auto consider = [&](const std::optional<date::year_month_day>& d, const char* what) {
-    if (d && (!leave || *d < *leave)) {
-      leave = d;
-      leave_what = what;
+    if (d && (!out.leave || *d < *out.leave)) {
+      out.leave = d;
+      out.leave_what = what;
     }
   };
   switch (lc.leaver_date) {
@@ -284,14 +295,24 @@ PhaseVerdict evaluate_phase(const Employee& e,
   }
   // A start date after the leave date is a rehire: the termination belongs to
   // the earlier employment.
-  if (leave && start && *start > *leave) {
-    leave.reset();
+  if (out.leave && out.start && *out.start > *out.leave) {
+    out.leave.reset();
   }
+  return out;
+}
+
+PhaseVerdict phase_on(const Employee& e,
+                      const Policy& policy,
+                      const LifecycleDates& dates,
+                      date::year_month_day today) {
+  const auto& lc = policy.lifecycle;
+  const auto& start = dates.start;
+  const auto& leave = dates.leave;
   if (leave && today >= *leave) {
-    return {Phase::leaver, leave_what + " " + to_iso(*leave) + " reached", to_iso(*leave)};
+    return {Phase::leaver, dates.leave_what + " " + to_iso(*leave) + " reached", to_iso(*leave)};
   }
   const std::string leaving =
-      leave ? "; leaves on " + to_iso(*leave) + " (" + leave_what + ")" : std::string();
+      leave ? "; leaves on " + to_iso(*leave) + " (" + dates.leave_what + ")" : std::string();
   if (start && today < *start) {
     const auto window = add_days(*start, -lc.provision_days_before);
     if (lc.provision_days_before > 0 && today >= window) {
@@ -317,6 +338,55 @@ PhaseVerdict evaluate_phase(const Employee& e,
     }
   }
   return {Phase::active, started + leaving, ""};
+}
+
+PhaseVerdict evaluate_phase(const Employee& e,
+                            const Policy& policy,
+                            date::year_month_day today,
+                            state::Diagnostics& diagnostics) {
+  return phase_on(e, policy, read_dates(e, policy, diagnostics), today);
+}
+
+// Local midnight at the start of `day` in `zone` (the first instant of the
+// day when a DST change skips midnight).
+std::chrono::system_clock::time_point local_midnight(const date::time_zone& zone,
+                                                     date::year_month_day day) {
+  const auto sys = zone.to_sys(date::local_days{day}, date::choose::earliest);
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(sys);
+}
+
+// The earliest date after `today` on which the phase differs from `current`.
+std::optional<std::chrono::system_clock::time_point>
+next_phase_change(const Employee& e,
+                  const Policy& policy,
+                  const LifecycleDates& dates,
+                  date::year_month_day today,
+                  Phase current,
+                  const date::time_zone& zone) {
+  std::vector<date::year_month_day> candidates;
+  if (dates.start) {
+    candidates.push_back(*dates.start);
+    if (policy.lifecycle.provision_days_before > 0) {
+      candidates.push_back(add_days(*dates.start, -policy.lifecycle.provision_days_before));
+    }
+  }
+  if (dates.leave) {
+    candidates.push_back(*dates.leave);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& day : candidates) {
+    if (day > today && phase_on(e, policy, dates, day).phase != current) {
+      return local_midnight(zone, day);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::sys_days> as_sys(const std::optional<date::year_month_day>& d) {
+  if (!d) {
+    return std::nullopt;
+  }
+  return std::chrono::sys_days(date::sys_days(*d).time_since_epoch());
 }
 
 std::string describe_chain(const Mapping& m) {
@@ -425,7 +495,6 @@ state::DesiredUser build_user(const Employee& e,
   user.display_name = std::string(e.get(policy.lifecycle.fields.display_name));
   user.phase = phase.phase;
   user.phase_reason = std::move(phase.reason);
-  user.effective_date = std::move(phase.effective_date);
   user.fields.reserve(mappings.size());
   for (const auto* m : mappings) {
     user.fields.set(m->target, {mapped_value(*m, e, policy), m->mode});
@@ -452,11 +521,23 @@ void build_range(std::span<const Employee> employees,
       continue;
     }
     const auto day = local_today(e, policy, days, out.diagnostics);
-    auto phase = evaluate_phase(e, policy, day.today, out.diagnostics);
+    const auto dates = read_dates(e, policy, out.diagnostics);
+    auto phase = phase_on(e, policy, dates, day.today);
     if (!scope.in_scope) {
       phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", ""};
     }
-    users[i] = build_user(e, policy, mappings, std::move(phase));
+    const Phase current = phase.phase;
+    auto& user = users[i];
+    user = build_user(e, policy, mappings, std::move(phase));
+    user.start_date = as_sys(dates.start);
+    if (dates.start) {
+      user.provision_date = as_sys(add_days(*dates.start, -policy.lifecycle.provision_days_before));
+    }
+    user.leave_date = as_sys(dates.leave);
+    user.time_zone = day.zone->name();
+    if (scope.in_scope) {
+      user.next_transition = next_phase_change(e, policy, dates, day.today, current, *day.zone);
+    }
     filled[i] = 1;
   }
 }
@@ -555,6 +636,17 @@ state::DesiredState build_desired_state(const std::vector<state::Employee>& empl
     }
   }
   return desired;
+}
+
+std::optional<std::chrono::system_clock::time_point>
+next_transition(const state::DesiredState& desired) {
+  std::optional<std::chrono::system_clock::time_point> earliest;
+  for (const auto& u : desired.users) {
+    if (u.next_transition && (!earliest || *u.next_transition < *earliest)) {
+      earliest = u.next_transition;
+    }
+  }
+  return earliest;
 }
 
 EmployeeExplanation explain_employee(const state::Employee& employee,

@@ -539,9 +539,9 @@ private:
     if (c.fields.empty() && !c.target_state) {
       if ((d.phase == Phase::pending || d.phase == Phase::staged)
           && m_options.status_behavior != StatusBehavior::always_suspend
-          && user->state != UserState::activated && !d.effective_date.empty()) {
+          && user->state != UserState::activated && d.start_date) {
         c.action = Action::defer;
-        c.date = d.phase == Phase::staged ? d.effective_date : start_of(d);
+        c.date = to_iso_date(*d.start_date);
         c.reason = "activated on the start date: " + d.phase_reason;
         m_change_of[i] = m_plan.changes.size();
         m_plan.changes.push_back(std::move(c));
@@ -554,15 +554,6 @@ private:
     m_plan.changes.push_back(std::move(c));
   }
 
-  // The start date of a pending employee, from its reason ("starts on D").
-  static std::string start_of(const DesiredUser& d) {
-    constexpr std::string_view k_prefix = "starts on ";
-    if (d.phase_reason.rfind(k_prefix, 0) == 0) {
-      return d.phase_reason.substr(k_prefix.size(), 10);
-    }
-    return d.effective_date;
-  }
-
   void plan_new(const DesiredUser& d) {
     switch (d.phase) {
     case Phase::inactive:
@@ -570,8 +561,8 @@ private:
       return; // never create someone who should not have access
     case Phase::pending: {
       auto c = base_change(Action::defer, d, nullptr);
-      c.date = d.effective_date;
-      c.reason = "created on " + d.effective_date + ": " + d.phase_reason;
+      c.date = d.provision_date ? to_iso_date(*d.provision_date) : std::string();
+      c.reason = "created on " + c.date + ": " + d.phase_reason;
       m_plan.changes.push_back(std::move(c));
       return;
     }

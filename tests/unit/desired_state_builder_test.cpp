@@ -30,6 +30,10 @@ Employee employee(const std::string& id,
   return e;
 }
 
+std::chrono::sys_days day(int y, unsigned m, unsigned d) {
+  return std::chrono::sys_days(std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d});
+}
+
 Policy base_policy() {
   Policy p;
   p.lifecycle.time_zone = "Europe/London";
@@ -146,10 +150,10 @@ TEST(Builder, ProvisionDaysBeforeStagesEarly) {
   const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
   auto desired = build_desired_state({e}, p, at("2026-12-06T12:00:00Z"));
   EXPECT_EQ(desired.users[0].phase, Phase::pending);
-  EXPECT_EQ(desired.users[0].effective_date, "2026-12-07");
+  EXPECT_EQ(desired.users[0].provision_date, day(2026, 12, 7));
   desired = build_desired_state({e}, p, at("2026-12-07T12:00:00Z"));
   EXPECT_EQ(desired.users[0].phase, Phase::staged);
-  EXPECT_EQ(desired.users[0].effective_date, "2026-12-10");
+  EXPECT_EQ(desired.users[0].start_date, day(2026, 12, 10));
   EXPECT_EQ(phase_of(e, p, "2026-12-10T12:00:00Z"), Phase::active);
 }
 
@@ -361,6 +365,78 @@ TEST(DesiredStateBuilder, ASlicedBuildEqualsOnePass) {
   }
   EXPECT_EQ(whole.users.front().employee_id, "100001");
   EXPECT_EQ(whole.users.back().employee_id, "111999");
+}
+
+} // namespace
+} // namespace bobsync::policies
+
+namespace bobsync::policies {
+namespace {
+
+TEST(BuilderDates, DatesAreCarriedAsData) {
+  auto p = base_policy();
+  p.lifecycle.provision_days_before = 3;
+  p.lifecycle.site_time_zones = {{"Sydney", "Australia/Sydney"}};
+  const auto e = employee("1",
+                          {{"work.startDate", "2026-12-10"},
+                           {"internal.terminationDate", "2027-03-31"},
+                           {"work.site", "Sydney"}});
+  const auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  const auto& u = desired.users[0];
+  EXPECT_EQ(u.start_date, day(2026, 12, 10));
+  EXPECT_EQ(u.provision_date, day(2026, 12, 7));
+  EXPECT_EQ(u.leave_date, day(2027, 3, 31));
+  EXPECT_EQ(u.time_zone, "Australia/Sydney");
+}
+
+TEST(BuilderDates, NextTransitionIsTheNextLocalMidnightThatChangesThePhase) {
+  auto p = base_policy(); // Europe/London: UTC+0 in winter
+  p.lifecycle.provision_days_before = 3;
+  const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
+  auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-07T00:00:00Z")); // provisioned early
+  desired = build_desired_state({e}, p, at("2026-12-07T00:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::staged);
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-10T00:00:00Z")); // strictly after now
+  desired = build_desired_state({e}, p, at("2026-12-10T00:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::active);
+  EXPECT_FALSE(desired.users[0].next_transition);
+}
+
+TEST(BuilderDates, NextTransitionUsesTheEmployeesZoneAndTheLeaverRule) {
+  auto p = base_policy();
+  p.lifecycle.site_time_zones = {{"Sydney", "Australia/Sydney"}}; // UTC+11 in December
+  p.lifecycle.leaver_date = LeaverDate::last_day_of_work;
+  const auto sydney = employee("1",
+                               {{"work.startDate", "2020-01-01"},
+                                {"internal.terminationDate", "2026-12-05"},
+                                {"employee.lastDayOfWork", "2026-12-20"},
+                                {"work.site", "Sydney"}});
+  const auto none = employee("2", {{"work.startDate", "2020-01-01"}});
+  const auto desired = build_desired_state({sydney, none}, p, at("2026-12-01T12:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 2U);
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-19T13:00:00Z"));
+  EXPECT_FALSE(desired.users[1].next_transition);
+  EXPECT_EQ(next_transition(desired), at("2026-12-19T13:00:00Z"));
+}
+
+TEST(BuilderDates, PhaseReasonTextDecidesNothing) {
+  // The planner defers activation to the start date carried as data.
+  auto p = base_policy();
+  p.lifecycle.provision_days_before = 3;
+  const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
+  auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  desired.users[0].phase_reason = "something else entirely";
+  state::DirectoryUser u;
+  u.id = "u1";
+  u.state = state::UserState::staged;
+  u.fields.set("email", "1@example.com");
+  u.fields.set("attributes[name=bobEmployeeId]", "1");
+  const auto plan = state::make_plan(desired, {u}, {{"1", "u1", false}}, p.plan_options());
+  ASSERT_EQ(plan.changes.size(), 1U);
+  EXPECT_EQ(plan.changes[0].action, state::Action::defer);
+  EXPECT_EQ(plan.changes[0].date, "2026-12-10");
 }
 
 } // namespace

@@ -22,7 +22,10 @@ Plan sample_plan() {
     d.employee_id = id;
     d.phase = phase;
     d.phase_reason = "test reason";
-    d.effective_date = phase == Phase::pending ? "2027-01-04" : "";
+    if (phase == Phase::pending) {
+      d.start_date = std::chrono::sys_days(std::chrono::January / 4 / 2027);
+      d.provision_date = d.start_date;
+    }
     d.fields.set("email", {email, FieldMode::always});
     d.fields.set("username", {email.substr(0, email.find('@')), FieldMode::create_only});
     for (const auto& [k, v] : fields) {

@@ -270,7 +270,8 @@ TEST_P(StateDecisions, Table) {
   const auto& p = GetParam();
   DesiredState ds;
   ds.users = {desired("1", "a@example.com", "a", p.phase)};
-  ds.users[0].effective_date = "2026-12-01";
+  ds.users[0].start_date = std::chrono::sys_days(std::chrono::December / 1 / 2026);
+  ds.users[0].provision_date = ds.users[0].start_date;
   const std::vector<DirectoryUser> observed = {
       user("u1", "a@example.com", "a", p.observed, {{k_link, "1"}})};
   auto options = no_limits();
@@ -403,7 +404,8 @@ TEST(MakePlan, LeaversAndInactiveEmployeesAreNeverCreated) {
 TEST(MakePlan, FutureStarterIsDeferredWithItsDate) {
   DesiredState ds;
   ds.users = {desired("1", "a@example.com", "a", Phase::pending)};
-  ds.users[0].effective_date = "2027-01-04";
+  ds.users[0].start_date = std::chrono::sys_days(std::chrono::January / 4 / 2027);
+  ds.users[0].provision_date = ds.users[0].start_date;
   const auto plan = make_plan(ds, {}, {}, no_limits());
   ASSERT_EQ(plan.changes.size(), 1U);
   EXPECT_EQ(plan.changes[0].action, Action::defer);
