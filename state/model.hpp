@@ -183,6 +183,13 @@ struct DesiredUser {
   Phase phase = Phase::active;
   std::string phase_reason; // display-only: why this phase ("start date 2026-12-01 ...")
   std::string display_name; // for messages
+  // Non-empty: bobsync refuses to write anything for this employee (a value
+  // over the length bound, no email to decide scope with); the planner
+  // reports it as a conflict with this reason.
+  std::string refusal;
+  // Bob's status is unknown: the user's state is neither suspended nor
+  // activated (and no user is created); fields are still kept in line.
+  bool hold_state = false;
   // The lifecycle dates as data (calendar dates in `time_zone`); the planner
   // reads these, never `phase_reason`. `provision_date` is the start date
   // minus lifecycle.provisionDaysBefore; `leave_date` is the date the policy's

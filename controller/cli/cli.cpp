@@ -168,7 +168,9 @@ int exit_code_for(const state::Plan& plan) {
   if (plan.blocked) {
     return k_exit_blocked;
   }
-  return plan.empty() ? k_exit_ok : k_exit_changes;
+  // Conflicts write nothing, but JumpCloud is not in line: they need attention.
+  const bool attention = !plan.empty() || plan.summary.count(state::Action::conflict) > 0;
+  return attention ? k_exit_changes : k_exit_ok;
 }
 
 int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
