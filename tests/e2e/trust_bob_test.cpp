@@ -397,5 +397,18 @@ TEST_F(TrustBobE2E, OverlongValueIsRefusedForThatEmployeeOnly) {
   }
 }
 
+TEST_F(TrustBobE2E, NullEmailIsReportedAsAConflictNotDroppedFromScope) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  ASSERT_TRUE(user_of(k_amelia));
+  const auto before = *user_of(k_amelia);
+  ASSERT_TRUE(bob().change(k_amelia, {{"root.email", sandbox::BobValue::null()}}));
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 2);
+  EXPECT_NE(plan.out.find("[bob:" + k_amelia), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("no email in Bob"), std::string::npos) << plan.out;
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  EXPECT_EQ(*user_of(k_amelia), before) << "nothing is written for that employee";
+}
+
 } // namespace
 } // namespace bobsync

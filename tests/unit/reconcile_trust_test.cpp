@@ -201,7 +201,8 @@ TEST_F(ReconcileTrust, TargetedPassSeesConflictsWithEveryone) {
 }
 
 TEST_F(ReconcileTrust, UsernamesDoNotDependOnWhoWasSyncedFirst) {
-  m_hr.employees = {employee("1", "a1@example.com", "john"), employee("2", "a2@example.com", "john")};
+  m_hr.employees = {employee("1", "a1@example.com", "john"),
+                    employee("2", "a2@example.com", "john")};
   auto r = request(Mode::apply);
   r.pass.only_employee = "2";
   ASSERT_TRUE(reconcile(m_hr, m_jc, m_store, r).ok());
