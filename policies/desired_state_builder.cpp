@@ -270,7 +270,6 @@ LocalDay local_today(const Employee& e,
 struct PhaseVerdict {
   Phase phase = Phase::active;
   std::string reason;
-  std::string effective_date;
   bool hold_state = false; // unknown Bob status: neither suspend nor activate
 };
 
@@ -338,8 +337,7 @@ PhaseVerdict phase_on(const Employee& e,
   const auto& start = dates.start;
   const auto& leave = dates.leave;
   if (leave && today >= *leave) {
-    return {
-        Phase::leaver, dates.leave_what + " " + to_iso(*leave) + " reached", to_iso(*leave), false};
+    return {Phase::leaver, dates.leave_what + " " + to_iso(*leave) + " reached", false};
   }
   const std::string leaving =
       leave ? "; leaves on " + to_iso(*leave) + " (" + dates.leave_what + ")" : std::string();
@@ -349,7 +347,6 @@ PhaseVerdict phase_on(const Employee& e,
       return {Phase::staged,
               "starts on " + to_iso(*start) + "; provisioned "
                   + std::to_string(lc.provision_days_before) + " days early" + leaving,
-              to_iso(*start),
               false};
     }
     std::string reason = "starts on " + to_iso(*start);
@@ -357,7 +354,7 @@ PhaseVerdict phase_on(const Employee& e,
       reason += "; created " + std::to_string(lc.provision_days_before) + " days before, on "
                 + to_iso(window);
     }
-    return {Phase::pending, reason + leaving, to_iso(window), false};
+    return {Phase::pending, reason + leaving, false};
   }
   const std::string started = start ? "started on " + to_iso(*start) : "no start date";
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
@@ -371,13 +368,12 @@ PhaseVerdict phase_on(const Employee& e,
         return {Phase::inactive,
                 "Bob status '" + shown(status) + "' is unknown; the state is left as it is"
                     + leaving,
-                "",
                 true};
       }
-      return {Phase::inactive, "Bob status is " + std::string(status) + leaving, "", false};
+      return {Phase::inactive, "Bob status is " + std::string(status) + leaving, false};
     }
   }
-  return {Phase::active, started + leaving, "", false};
+  return {Phase::active, started + leaving, false};
 }
 
 PhaseVerdict evaluate_phase(const Employee& e,
@@ -602,7 +598,7 @@ void build_range(std::span<const Employee> employees,
     const auto dates = read_dates(e, policy, out.diagnostics);
     auto phase = phase_on(e, policy, dates, day.today);
     if (!scope.in_scope) {
-      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", "", false};
+      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", false};
     }
     if (phase.hold_state) {
       out.diagnostics.push_back(
