@@ -8,10 +8,10 @@
 // Not a timed test: the figures go in the closing note.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/sandbox.hpp"
@@ -57,7 +57,7 @@ void add_employees(sandbox::FakeBob& bob, int n) {
 struct Rig {
   sandbox::Sandbox sandbox{sandbox::SandboxConfig{}};
   controller::http::CurlTransport transport;
-  controller::http::SystemClock clock;
+  controller::SystemClock clock;
   std::unique_ptr<controller::BobHrSource> bob;
   std::unique_ptr<controller::JumpCloudDirectory> jumpcloud;
   std::unique_ptr<state::StateStore> store;
@@ -95,7 +95,7 @@ struct Rig {
     request.force_refresh = force_refresh;
     request.apply.concurrency = policy.write_concurrency;
     request.apply.run_id = "bench-" + std::to_string(++runs);
-    return controller::reconcile(*bob, *jumpcloud, *store, request);
+    return controller::reconcile(*bob, *jumpcloud, *store, clock, request);
   }
 };
 
