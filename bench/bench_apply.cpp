@@ -89,7 +89,7 @@ struct Rig {
   controller::ReconcileOutcome reconcile(bool force_refresh,
                                          controller::Mode mode = controller::Mode::apply) {
     controller::ReconcileRequest request;
-    request.pass.policy = &policy;
+    request.pass.policy = std::make_shared<const policies::Policy>(policy);
     request.pass.now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27};
     request.mode = mode;
     request.force_refresh = force_refresh;

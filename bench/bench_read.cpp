@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
     const auto employee_count = employees->size();
     const auto user_count = users->size();
     controller::PassRequest request;
-    request.policy = &policy;
+    request.policy = std::make_shared<const policies::Policy>(policy);
     request.now = clock.wall_now();
     const auto pass = controller::plan_from(std::move(*employees), std::move(*users), request);
     const auto& plan = pass.plan;

@@ -159,7 +159,7 @@ int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& e
 controller::ReconcileRequest
 reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, controller::Mode mode) {
   controller::ReconcileRequest request;
-  request.pass.policy = &loaded.policy;
+  request.pass.policy = std::make_shared<const policies::Policy>(loaded.policy);
   request.pass.now = evaluation_time(vm);
   request.pass.policy_hash = loaded.hash;
   if (vm.count("employee")) {

@@ -101,7 +101,10 @@ ReconcileOutcome reconcile(HrSource& hr,
                            Clock& clock,
                            ReconcileRequest request) {
   ReconcileOutcome outcome;
-  const auto& policy = *request.pass.policy;
+  // The pass holds its snapshot of the policy to the end, whatever a reload
+  // does meanwhile.
+  const std::shared_ptr<const policies::Policy> snapshot = request.pass.policy;
+  const auto& policy = *snapshot;
   const bool apply = request.mode == Mode::apply;
   outcome.run_id = request.apply.run_id;
   state::RunRecord run;
@@ -165,7 +168,6 @@ ReconcileOutcome reconcile(HrSource& hr,
 
   // Bob: always read in full (it has no "changed since"), or one employee.
   std::vector<state::Employee> employees;
-  policies::Policy one_policy;
   if (request.pass.only_employee) {
     auto one = hr.get_employee(*request.pass.only_employee, policy.bob_fields());
     if (!one) {
@@ -178,10 +180,10 @@ ReconcileOutcome reconcile(HrSource& hr,
     }
     // One employee is not the whole company: the empty-source and
     // absent-field guards do not apply.
-    one_policy = policy;
-    one_policy.safety.block_on_empty_source = false;
-    one_policy.safety.block_on_missing_field = false;
-    request.pass.policy = &one_policy;
+    auto one_policy = std::make_shared<policies::Policy>(policy);
+    one_policy->safety.block_on_empty_source = false;
+    one_policy->safety.block_on_missing_field = false;
+    request.pass.policy = std::move(one_policy);
   } else {
     auto all = hr.list_employees(policy.bob_fields());
     if (!all) {
@@ -192,7 +194,7 @@ ReconcileOutcome reconcile(HrSource& hr,
     employees = std::move(*all);
   }
   outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
-  request.pass.policy = &policy;
+  request.pass.policy = snapshot;
 
   if (!apply) {
     return outcome;

@@ -12,6 +12,7 @@
 #include "state/store.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,11 @@ struct PassResult {
 };
 
 struct PassRequest {
-  const policies::Policy* policy = nullptr;
+  // The policy of this pass: an immutable snapshot (required). A reload makes
+  // a new Policy and hands it to the next pass; a running pass keeps its own
+  // to the end, so the pass needs no lock. ARCHITECTURE.md says which keys a
+  // reload may change.
+  std::shared_ptr<const policies::Policy> policy;
   std::chrono::system_clock::time_point now;
   std::vector<state::Link> links;
   std::string policy_hash;
