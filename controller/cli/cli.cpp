@@ -289,11 +289,15 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
       << " failed; " << plan.summary.count(state::Action::conflict) << " conflicts and "
       << plan.summary.count(state::Action::defer) << " deferred not applied (run " << outcome.run_id
       << ").\n";
+  if (outcome.applied->aborted) {
+    err << "bobsync: error: the run stopped: " << *outcome.applied->aborted
+        << ". Changes not started were not attempted; the next run settles what was pending.\n";
+  }
   if (outcome.applied->stopped_unauthorized) {
     err << "bobsync: error: JumpCloud refused the API key; the remaining changes were skipped. "
            "Check JUMPCLOUD_API_KEY.\n";
   }
-  return outcome.applied->failed > 0 ? k_exit_error : k_exit_ok;
+  return outcome.applied->failed > 0 || outcome.applied->aborted ? k_exit_error : k_exit_ok;
 }
 
 int cmd_status(const po::variables_map& vm, std::ostream& out, std::ostream& /*err*/) {
