@@ -77,10 +77,8 @@ std::optional<std::string> MemoryDirectory::duplicate_of(const state::DirectoryU
 
 state::UserId MemoryDirectory::new_id() {
   char buffer[32];
-  std::snprintf(buffer,
-                sizeof buffer,
-                "66b2f0c1%016llx",
-                static_cast<unsigned long long>(m_next_id++));
+  std::snprintf(
+      buffer, sizeof buffer, "66b2f0c1%016llx", static_cast<unsigned long long>(m_next_id++));
   return buffer;
 }
 
@@ -133,8 +131,8 @@ ApiResult<std::vector<state::DirectoryUser>> MemoryDirectory::find_users(std::st
   return out;
 }
 
-ApiResult<state::DirectoryUser> MemoryDirectory::create_user(const state::FlatMap<std::string>& fields,
-                                                             state::UserState state) {
+ApiResult<state::DirectoryUser>
+MemoryDirectory::create_user(const state::FlatMap<std::string>& fields, state::UserState state) {
   const std::lock_guard lock(m_mutex);
   const auto fault = take_fault(Operation::create);
   if (fault && !fault->after_write) {
@@ -146,7 +144,8 @@ ApiResult<state::DirectoryUser> MemoryDirectory::create_user(const state::FlatMa
   for (const char* required : {"email", "username"}) {
     const auto* value = fields.find(required);
     if (value == nullptr || value->empty()) {
-      return unexpected(error(ErrorKind::rejected, 0, std::string("create: ") + required + " is required"));
+      return unexpected(
+          error(ErrorKind::rejected, 0, std::string("create: ") + required + " is required"));
     }
   }
   state::DirectoryUser user;
@@ -177,9 +176,8 @@ MemoryDirectory::update_user(const state::UserId& id,
     return unexpected(fault->error);
   }
   if (state == state::UserState::staged) {
-    return unexpected(error(ErrorKind::rejected,
-                            0,
-                            "user " + id + ": STAGED can only be set when a user is created"));
+    return unexpected(error(
+        ErrorKind::rejected, 0, "user " + id + ": STAGED can only be set when a user is created"));
   }
   if (auto bad = bad_name(changes)) {
     return unexpected(error(ErrorKind::rejected, 0, "user " + id + ": " + *bad));

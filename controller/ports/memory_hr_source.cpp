@@ -10,7 +10,10 @@ state::Employee project(const state::Employee& employee, const std::vector<std::
   state::Employee out;
   out.id = employee.id;
   for (const auto& [name, value] : employee.fields) {
-    const auto base = name.substr(0, name.find('@'));
+    auto base = name;
+    if (base.ends_with(state::k_machine_suffix)) {
+      base.remove_suffix(state::k_machine_suffix.size());
+    }
     if (std::find(fields.begin(), fields.end(), base) != fields.end()) {
       out.fields.set(name, value);
     }

@@ -18,8 +18,6 @@ using state::Action;
 using state::Change;
 using state::DirectoryUser;
 
-constexpr std::string_view k_placeholder = "bob:";
-
 bool writes(const Change& c) {
   switch (c.action) {
   case Action::create:
@@ -198,8 +196,8 @@ private:
   state::FlatMap<std::string> resolve_fields(const Change& c) {
     state::FlatMap<std::string> fields;
     for (const auto& f : c.fields) {
-      if (f.new_value.rfind(k_placeholder, 0) == 0) {
-        const auto employee = f.new_value.substr(k_placeholder.size());
+      if (f.new_value.rfind(state::k_employee_ref, 0) == 0) {
+        const auto employee = f.new_value.substr(state::k_employee_ref.size());
         if (auto user = m_created.find(employee)) {
           fields.set(f.name, *user);
         } else {
