@@ -146,7 +146,8 @@ TYPED_TEST(DirectoryContract, ADuplicateUniqueValueOnCreateIsAConflictAndCreates
   const std::vector<state::FlatMap<std::string>> duplicates = {
       fields({{"username", "ADA"}, {"email", "other@example.com"}, {"employeeIdentifier", "2"}}),
       fields({{"username", "other"}, {"email", "Ada@Example.com"}, {"employeeIdentifier", "3"}}),
-      fields({{"username", "third"}, {"email", "third@example.com"}, {"employeeIdentifier", "1001"}}),
+      fields(
+          {{"username", "third"}, {"email", "third@example.com"}, {"employeeIdentifier", "1001"}}),
   };
   for (const auto& f : duplicates) {
     const auto created = this->directory().create_user(f, UserState::activated);
@@ -231,7 +232,8 @@ TYPED_TEST(DirectoryContract, AnUpdateCannotTakeAnotherUsersEmailNorChangeTheUse
       this->directory().update_user(id, fields({{"email", "ADA@example.com"}}), std::nullopt);
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().kind, ErrorKind::rejected) << taken.error().message;
-  const auto renamed = this->directory().update_user(id, fields({{"username", "robert"}}), std::nullopt);
+  const auto renamed =
+      this->directory().update_user(id, fields({{"username", "robert"}}), std::nullopt);
   ASSERT_FALSE(renamed);
   EXPECT_EQ(renamed.error().kind, ErrorKind::rejected) << renamed.error().message;
 
