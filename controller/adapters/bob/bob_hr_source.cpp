@@ -201,6 +201,8 @@ private:
         parse(std::move(batch));
       } catch (const std::exception& e) {
         set_error(std::string("cannot parse employees: ") + e.what());
+      } catch (...) { // a thread's entry point: nothing may escape it
+        set_error("cannot parse employees: unknown error");
       }
       {
         const std::lock_guard lock(m_mutex);
