@@ -41,8 +41,8 @@ std::string_view to_string(BobEventKind kind);
 
 struct BobEvent {
   BobEventKind kind = BobEventKind::malformed;
-  // The `type` field as sent (at most 128 bytes kept); empty for a ping or
-  // when there was none.
+  // The `type` field as sent (longer than 128 bytes: malformed); empty for a
+  // ping or when there was none.
   std::string type;
   // data.employeeId (v2), or employee.id of a legacy v1 body; set only for
   // `employee` and `table_entry`. Only ASCII letters, digits, '-' and '_',
