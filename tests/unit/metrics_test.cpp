@@ -95,7 +95,8 @@ Exposition parse_exposition(const std::string& text) {
       if (std::regex_match(line, m, k_help)) {
         const std::string help = m[2];
         for (std::size_t i = 0; i < help.size(); ++i) {
-          if (help[i] == '\\' && (i + 1 >= help.size() || (help[i + 1] != '\\' && help[i + 1] != 'n'))) {
+          if (help[i] == '\\'
+              && (i + 1 >= help.size() || (help[i + 1] != '\\' && help[i + 1] != 'n'))) {
             fail(line_no, "bad escape in HELP", line);
           }
           if (help[i] == '\\') {

@@ -37,7 +37,8 @@ TEST(BobSignature, AcceptsMissingPaddingAndSurroundingSpace) {
   std::string unpadded(k_rfc_signature);
   unpadded.resize(unpadded.size() - 2);
   EXPECT_TRUE(verify_bob_signature(k_rfc_key, k_rfc_data, unpadded));
-  EXPECT_TRUE(verify_bob_signature(k_rfc_key, k_rfc_data, "  " + std::string(k_rfc_signature) + " "));
+  EXPECT_TRUE(
+      verify_bob_signature(k_rfc_key, k_rfc_data, "  " + std::string(k_rfc_signature) + " "));
 }
 
 TEST(BobSignature, SignsTheExactBytesOfARealBody) {
@@ -122,7 +123,8 @@ TEST(ParseBobEvent, EveryEmployeeEventOfTheProductSpec) {
 }
 
 TEST(ParseBobEvent, ReadsTheLegacyV1Body) {
-  const auto body = read_file(std::string(BOBSYNC_TESTDATA_DIR) + "/bob/webhook-v1-employee.created.json");
+  const auto body =
+      read_file(std::string(BOBSYNC_TESTDATA_DIR) + "/bob/webhook-v1-employee.created.json");
   ASSERT_FALSE(body.empty());
   const auto event = parse_bob_event(body);
   EXPECT_EQ(event.kind, BobEventKind::employee);
@@ -181,8 +183,7 @@ TEST(ParseBobEvent, HostileAndBrokenBodies) {
       {envelope("table.entry.updated", R"({"tableId":"work"})"), "table event without id"},
       {R"({"type":"employee.updated","type":"employee.left","data":{"employeeId":"1"}})",
        "duplicate type"},
-      {R"({"type":"employee.updated","data":{"employeeId":"1","employeeId":"2"}})",
-       "duplicate id"},
+      {R"({"type":"employee.updated","data":{"employeeId":"1","employeeId":"2"}})", "duplicate id"},
       {std::string(10000, '[') + std::string(10000, ']'), "deep nesting"},
       {R"({"type":"employee.updated","data":{"employeeId":"1"}} trailing)", "trailing garbage"},
       {std::string("{\"type\":\"employee.updated\",\"x\":\"\xff\xfe\"}"), "invalid UTF-8"},
