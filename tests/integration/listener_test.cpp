@@ -8,16 +8,15 @@
 #include <httplib.h>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace bobsync::controller::server {
@@ -231,11 +230,12 @@ TEST_F(ListenerTest, NoConfiguredSecretRefusesEverySignature) {
 
 TEST_F(ListenerTest, MalformedSignedBodiesAre400) {
   start();
-  for (const std::string& body : {std::string("{not json"),
-                                 std::string(R"(["employee.updated"])"),
-                                 std::string(R"({"type":"employee.updated","data":{}})"),
-                                 std::string(R"({"type":"employee.updated","data":{"employeeId":"a/b"}})"),
-                                 std::string()}) {
+  for (const std::string& body :
+       {std::string("{not json"),
+        std::string(R"(["employee.updated"])"),
+        std::string(R"({"type":"employee.updated","data":{}})"),
+        std::string(R"({"type":"employee.updated","data":{"employeeId":"a/b"}})"),
+        std::string()}) {
     const auto result = post_signed(body);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 400) << body;
@@ -246,7 +246,8 @@ TEST_F(ListenerTest, MalformedSignedBodiesAre400) {
 
 TEST_F(ListenerTest, PingsAreAnswered200) {
   start();
-  for (const std::string& body : {std::string("Ping test"), std::string(R"({"text":"Ping test"})")}) {
+  for (const std::string& body :
+       {std::string("Ping test"), std::string(R"({"text":"Ping test"})")}) {
     const auto unsigned_ping = post(body, std::nullopt);
     ASSERT_TRUE(unsigned_ping);
     EXPECT_EQ(unsigned_ping->status, 200) << body;
@@ -484,7 +485,7 @@ TEST_F(ListenerTest, SlowClientsOnEveryThreadDelayAWebhookOnlyUntilTheirDeadline
 
 TEST_F(ListenerTest, AClientTricklingBytesIsCutOffAtTheRequestDeadline) {
   ListenerOptions options;
-  options.read_timeout = 2s;        // each byte arrives well within this
+  options.read_timeout = 2s;       // each byte arrives well within this
   options.request_timeout = 300ms; // but the whole request must be done by then
   start(options);
   RawClient slow(m_listener->bound_port());
@@ -538,10 +539,11 @@ TEST_F(ListenerTest, ManyConcurrentWebhooksAreAllCounted) {
       c.set_keep_alive(true);
       for (int i = 0; i < 25; ++i) {
         const auto body = envelope("employee.updated", std::to_string(t * 1000 + i));
-        const auto result = c.Post("/webhooks/bob",
-                                   httplib::Headers{{"Bob-Signature", bob_signature(k_secret, body)}},
-                                   body,
-                                   "application/json");
+        const auto result =
+            c.Post("/webhooks/bob",
+                   httplib::Headers{{"Bob-Signature", bob_signature(k_secret, body)}},
+                   body,
+                   "application/json");
         if (result && result->status == 202) {
           ++accepted;
         }
@@ -597,8 +599,16 @@ TEST(ParseListenAddress, Forms) {
   EXPECT_EQ(parse_listen_address(":9090").port, 9090);
   EXPECT_EQ(parse_listen_address("[::1]:80").host, "::1");
   EXPECT_EQ(parse_listen_address("localhost:0").port, 0);
-  for (const char* bad : {"", "8080", "host:", "host:http", "host:65536", "::1:80", "[::1]80",
-                          "[]:80", "host:-1", "host:123456"}) {
+  for (const char* bad : {"",
+                          "8080",
+                          "host:",
+                          "host:http",
+                          "host:65536",
+                          "::1:80",
+                          "[::1]80",
+                          "[]:80",
+                          "host:-1",
+                          "host:123456"}) {
     EXPECT_THROW(parse_listen_address(bad), std::invalid_argument) << bad;
   }
   try {
