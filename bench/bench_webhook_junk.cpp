@@ -55,7 +55,7 @@ double percentile(std::vector<double> values, double p) {
 
 // One flood of `total` requests from `threads` keep-alive clients, each
 // request made by `make` (returns the body and the signature header).
-template <typename Make>
+template<typename Make>
 double flood(int port, long total, double seconds, int threads, Flood& counts, Make make) {
   const auto start = SteadyClock::now();
   const auto deadline = start + std::chrono::duration<double>(seconds);

@@ -451,9 +451,23 @@ void Listener::Impl::configure() {
     return std::stoull(value) > max_body;
   };
   // A client that waits for "100 Continue" is told 413 before it sends a byte.
+  // (httplib writes the response as it is: the status must be set here too.)
   http.set_expect_100_continue_handler(
-      [too_long](const httplib::Request& request, httplib::Response& /*response*/) {
-        return too_long(request) ? 413 : 100;
+      [this, too_long](const httplib::Request& request, httplib::Response& response) {
+        if (!too_long(request)) {
+          return 100;
+        }
+        close_after_response();
+        if (request.path == "/webhooks/bob") {
+          rejected(WebhookResult::too_large,
+                   request,
+                   "body over " + std::to_string(options.max_body_bytes) + " bytes",
+                   response,
+                   413);
+        } else {
+          reply(response, 413, "request body too large\n");
+        }
+        return 413;
       });
   // Runs after the headers, before any body byte is read.
   http.set_pre_routing_handler([this, too_long](const httplib::Request& request,

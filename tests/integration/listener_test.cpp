@@ -330,6 +330,14 @@ TEST_F(ListenerTest, BodiesOverOneMebibyteAre413) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0U) << answer;
   EXPECT_TRUE(closed);
 
+  // A client that waits for "100 Continue" is told 413 instead, and sends nothing.
+  RawClient polite(m_listener->bound_port());
+  ASSERT_TRUE(polite.send_text("POST /webhooks/bob HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                               "2000000\r\nExpect: 100-continue\r\nBob-Signature: AAAA\r\n\r\n"));
+  const auto refused = polite.read_until_closed(3s, closed);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 413", 0), 0U) << refused;
+  EXPECT_TRUE(closed);
+
   // A body of exactly the limit is read (and here refused for its signature).
   std::string exact(1024 * 1024, ' ');
   const auto at_limit = post(exact, "AAAA");
