@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -39,6 +40,9 @@ constexpr std::size_t k_read_buffer = 4096;
 constexpr auto k_linger_time = std::chrono::milliseconds(1000);
 constexpr std::size_t k_linger_bytes = 8 * 1024 * 1024;
 constexpr auto k_rejection_log_interval = std::chrono::seconds(10);
+// What one request may send besides its body: the request line and headers.
+// httplib 0.11 limits the length of a header line but not their number.
+constexpr std::size_t k_max_header_bytes = 64 * 1024;
 constexpr const char* k_text_type = "text/plain; charset=utf-8";
 
 std::once_flag g_ignore_sigpipe;
@@ -83,7 +87,16 @@ public:
         m_options(options),
         m_stopping(stopping) {}
 
-  void set_request_deadline(Clock::time_point deadline) { m_deadline = deadline; }
+  // Starts a request: it must be read by `deadline` and may not read more
+  // than `budget` bytes (headers and body).
+  void start_request(Clock::time_point deadline, std::size_t budget) {
+    m_deadline = deadline;
+    m_budget = budget;
+  }
+  void end_request() {
+    m_deadline = Clock::time_point::max();
+    m_budget = std::numeric_limits<std::size_t>::max();
+  }
   bool has_buffered() const { return m_offset < m_length; }
 
   // Waits for the first byte of a request.
@@ -111,9 +124,13 @@ public:
       m_offset = 0;
       m_length = static_cast<std::size_t>(n);
     }
-    const std::size_t n = std::min(size, m_length - m_offset);
+    const std::size_t n = std::min({size, m_length - m_offset, m_budget});
+    if (n == 0) {
+      return -1; // the request is over its size budget
+    }
     std::memcpy(ptr, m_buffer.data() + m_offset, n);
     m_offset += n;
+    m_budget -= n;
     return static_cast<ssize_t>(n);
   }
 
@@ -174,6 +191,7 @@ private:
   const ListenerOptions& m_options;
   const std::function<bool()>& m_stopping;
   Clock::time_point m_deadline = Clock::time_point::max();
+  std::size_t m_budget = std::numeric_limits<std::size_t>::max();
   std::array<char, k_read_buffer> m_buffer{};
   std::size_t m_offset = 0;
   std::size_t m_length = 0;
@@ -280,11 +298,12 @@ private:
       if (!stream.wait_for_request(idle)) {
         break;
       }
-      stream.set_request_deadline(Clock::now() + m_options.request_timeout);
+      stream.start_request(Clock::now() + m_options.request_timeout,
+                           m_options.max_body_bytes + k_max_header_bytes);
       bool connection_closed = false;
       const bool last = served + 1 == max_requests || m_stopping();
       ok = process_request(stream, last, connection_closed, nullptr);
-      stream.set_request_deadline(Clock::time_point::max());
+      stream.end_request();
       if (!ok || connection_closed || state.close_after || m_stopping()) {
         break;
       }

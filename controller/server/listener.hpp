@@ -25,7 +25,9 @@
 // Slow clients: each connection is served on a bounded pool of threads; every
 // read and write waits at most the read/write timeout, and a whole request
 // (headers and body) must arrive within `request_timeout`, so a client that
-// trickles bytes loses its connection instead of holding a thread. Idle
+// trickles bytes loses its connection instead of holding a thread; and a
+// request may send at most max_body_bytes + 64 KiB in all (httplib 0.11
+// limits the length of a header line, not the number of headers). Idle
 // keep-alive connections are closed after `keep_alive_timeout` or at stop().
 // When every thread is busy and `max_queued_connections` are waiting, new
 // connections get a 503 and are closed at once.

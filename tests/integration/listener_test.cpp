@@ -345,6 +345,29 @@ TEST_F(ListenerTest, BodiesOverOneMebibyteAre413) {
   EXPECT_EQ(at_limit->status, 401);
 }
 
+TEST_F(ListenerTest, EndlessHeadersAreCutOff) {
+  start();
+  RawClient flood(m_listener->bound_port());
+  ASSERT_TRUE(flood.send_text("POST /webhooks/bob HTTP/1.1\r\nHost: x\r\n"));
+  const std::string header = "X-Junk: " + std::string(100, 'j') + "\r\n";
+  std::string chunk;
+  for (int i = 0; i < 100; ++i) {
+    chunk += header;
+  }
+  // 4 MiB of headers: far over the 1 MiB + 64 KiB a request may send.
+  bool sent_all = true;
+  for (int i = 0; i < 400 && sent_all; ++i) {
+    sent_all = flood.send_text(chunk);
+  }
+  bool closed = false;
+  (void)flood.read_until_closed(3s, closed);
+  EXPECT_TRUE(closed || !sent_all) << "the server kept reading headers";
+  // And it still serves everyone else.
+  const auto health = client().Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
 TEST_F(ListenerTest, CompressedBodiesAreRefused) {
   start();
   const auto body = envelope("employee.updated", "42");
