@@ -197,14 +197,21 @@ private:
   std::size_t m_length = 0;
 };
 
+struct PoolCounters {
+  std::atomic<std::size_t> active{0};
+  std::atomic<std::size_t> queued{0};
+  std::atomic<std::uint64_t> shed{0};
+};
+
 // httplib's task queue with a bound: `threads` workers and at most
 // `max_queued` connections waiting. Beyond that a connection is served on
 // the accepting thread in "shed" mode (a 503 and close), which costs
 // microseconds and never blocks.
 class BoundedPool final : public httplib::TaskQueue {
 public:
-  BoundedPool(std::size_t threads, std::size_t max_queued)
-      : m_max_queued(max_queued) {
+  BoundedPool(std::size_t threads, std::size_t max_queued, std::shared_ptr<PoolCounters> counters)
+      : m_max_queued(max_queued),
+        m_counters(std::move(counters)) {
     for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
       m_workers.emplace_back([this] { work(); });
     }
@@ -218,10 +225,12 @@ public:
       const std::lock_guard lock(m_mutex);
       if (!m_shutting_down && m_tasks.size() < m_max_queued) {
         m_tasks.push_back(std::move(task));
+        ++m_counters->queued;
         m_cv.notify_one();
         return;
       }
     }
+    ++m_counters->shed;
     t_shed = true;
     task();
     t_shed = false;
@@ -252,12 +261,16 @@ private:
         }
         task = std::move(m_tasks.front());
         m_tasks.pop_front();
+        --m_counters->queued;
+        ++m_counters->active;
       }
       task();
+      --m_counters->active;
     }
   }
 
   std::size_t m_max_queued;
+  std::shared_ptr<PoolCounters> m_counters;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<std::function<void()>> m_tasks;
@@ -419,6 +432,7 @@ struct Listener::Impl {
   bool started = false;
   std::atomic<Clock::rep> last_rejection_log{0};
   std::atomic<std::uint64_t> rejections_unlogged{0};
+  std::shared_ptr<PoolCounters> counters = std::make_shared<PoolCounters>();
 
   Impl(ListenerOptions o, ListenerCallbacks c, observability::Metrics& m, observability::Logger* l)
       : options(std::move(o)),
@@ -455,7 +469,9 @@ void Listener::Impl::configure() {
   http.set_keep_alive_max_count(std::max<std::size_t>(options.keep_alive_max_requests, 1));
   const std::size_t threads = std::max<std::size_t>(options.threads, 1);
   const std::size_t queued = options.max_queued_connections;
-  http.new_task_queue = [threads, queued] { return new BoundedPool(threads, queued); };
+  http.new_task_queue = [threads, queued, counters = counters] {
+    return new BoundedPool(threads, queued, counters);
+  };
 
   const std::size_t max_body = options.max_body_bytes;
   const auto too_long = [max_body](const httplib::Request& request) {
@@ -771,6 +787,14 @@ void Listener::stop() {
 
 int Listener::bound_port() const {
   return m_impl->port;
+}
+
+ListenerStats Listener::stats() const {
+  ListenerStats stats;
+  stats.active = m_impl->counters->active;
+  stats.queued = m_impl->counters->queued;
+  stats.shed = m_impl->counters->shed;
+  return stats;
 }
 
 } // namespace bobsync::controller::server

@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -83,6 +84,14 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(std::string_view text);
 
+// Connections right now (for the status page, and for tests that must know
+// when a connection is being served instead of sleeping).
+struct ListenerStats {
+  std::size_t active = 0; // connections a worker thread is serving
+  std::size_t queued = 0; // accepted, waiting for a worker
+  std::uint64_t shed = 0; // refused with 503 because the queue was full
+};
+
 class Listener {
 public:
   // `metrics` must outlive the Listener; `log` may be null (no request logs).
@@ -105,6 +114,8 @@ public:
 
   // The port actually bound (useful with port 0); -1 before start().
   int bound_port() const;
+
+  ListenerStats stats() const;
 
 private:
   struct Impl;

@@ -145,6 +145,18 @@ protected:
     return std::stod(text.substr(at + line_prefix.size() + 2));
   }
 
+  // Waits (at most 5 s) until the listener's connection counts satisfy `done`.
+  bool wait_for(const std::function<bool(const ListenerStats&)>& done) const {
+    const auto deadline = SteadyClock::now() + 5s;
+    while (SteadyClock::now() < deadline) {
+      if (done(m_listener->stats())) {
+        return true;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
   double webhook_count(std::string_view result) const {
     return metric("bobsync_webhook_requests_total{result=\"" + std::string(result) + "\"}");
   }
@@ -467,6 +479,7 @@ TEST_F(ListenerTest, SlowLorisDoesNotStallAValidWebhook) {
       std::this_thread::sleep_for(20ms); // the client's pace, not a wait for a result
     }
   });
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 1; }));
   // Meanwhile, one valid webhook after another goes through at once.
   for (int i = 0; i < 5; ++i) {
     const auto before = SteadyClock::now();
@@ -501,7 +514,7 @@ TEST_F(ListenerTest, SlowClientsOnEveryThreadDelayAWebhookOnlyUntilTheirDeadline
       std::this_thread::sleep_for(20ms);
     }
   });
-  std::this_thread::sleep_for(100ms); // the slow clients hold both threads now
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 2 && s.queued == 2; }));
   const auto before = SteadyClock::now();
   const auto result = post_signed(envelope("employee.updated", "5"));
   const auto took = SteadyClock::now() - before;
@@ -512,6 +525,26 @@ TEST_F(ListenerTest, SlowClientsOnEveryThreadDelayAWebhookOnlyUntilTheirDeadline
   // Two rounds of two slow clients at 400 ms each, then the webhook.
   EXPECT_LT(took, 3s);
   EXPECT_EQ(enqueued().size(), 1U);
+}
+
+TEST_F(ListenerTest, BeyondTheQueueNewConnectionsGet503AtOnce) {
+  ListenerOptions options;
+  options.threads = 1;
+  options.max_queued_connections = 1;
+  options.read_timeout = 5s;
+  options.request_timeout = 5s;
+  start(options);
+  RawClient busy(m_listener->bound_port()); // holds the only thread
+  ASSERT_TRUE(busy.send_text("POST /webhooks/bob HTTP/1.1\r\n"));
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 1; }));
+  RawClient queued(m_listener->bound_port()); // waits in the queue
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.queued == 1; }));
+  RawClient refused(m_listener->bound_port());
+  bool closed = false;
+  const auto answer = refused.read_until_closed(2s, closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0U) << answer;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(m_listener->stats().shed, 1U);
 }
 
 TEST_F(ListenerTest, AClientTricklingBytesIsCutOffAtTheRequestDeadline) {
@@ -545,8 +578,7 @@ TEST_F(ListenerTest, StopReturnsQuicklyWithIdleKeepAliveClients) {
   const auto health = kept.Get("/healthz");
   ASSERT_TRUE(health);
   RawClient silent(m_listener->bound_port());
-  // Let the accept loop hand the silent connection to a worker.
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 2; }));
   const auto before = SteadyClock::now();
   m_listener->stop();
   const auto took = SteadyClock::now() - before;
