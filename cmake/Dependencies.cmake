@@ -11,6 +11,8 @@ find_package(OpenSSL REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(Boost REQUIRED COMPONENTS program_options)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
+# RE2: the policy's regular expressions, matched in linear time.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -64,12 +64,13 @@ LiveSources make_live_sources(const policies::Policy& policy,
   return sources;
 }
 
-std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer) {
+std::unique_ptr<state::StateStore>
+open_store(const std::string& path, bool writer, const std::string& holder) {
   if (!writer && path != ":memory:" && !std::filesystem::exists(path)) {
     return std::make_unique<state::MemoryStore>(); // nothing recorded yet
   }
-  return state::SqliteStore::open(path,
-                                  writer ? state::OpenMode::writer : state::OpenMode::read_only);
+  return state::SqliteStore::open(
+      path, writer ? state::OpenMode::writer : state::OpenMode::read_only, holder);
 }
 
 } // namespace bobsync::cli
