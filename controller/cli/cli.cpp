@@ -315,7 +315,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     };
   }
   auto sources = live_sources(loaded->policy);
-  auto store = open_store(db_path(vm), true, "bobsync apply");
+  auto store = open_store(db_path(vm), true);
   const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
   if (outcome.recovered > 0) {
     out << "settled " << outcome.recovered
@@ -662,6 +662,7 @@ int run(const std::vector<std::string>& args,
     return k_exit_error;
   }
   const auto& command = it->second;
+  set_default_store_holder("bobsync " + args[0]); // names a writer in the lock file
   po::options_description options(command.usage + "\n\n" + command.summary + "\n\nOptions");
   add_common(options, command);
   command.add_options(options);

@@ -28,13 +28,18 @@ struct LiveSources {
 LiveSources make_live_sources(const policies::Policy& policy,
                               std::shared_ptr<controller::http::Clock> clock = nullptr);
 
+// The command open_store records as a writer's holder when it is given
+// none: cli::run sets it to "bobsync <command>".
+void set_default_store_holder(std::string holder);
+
 // The SQLite state store at `path`. A writer holds the database's lock (a
 // second writer is refused with a clear message naming `holder`, the
-// command that holds it: "bobsync apply", "bobsync run"); a reader does not
+// command that holds it: "bobsync apply", "bobsync run"; empty: the
+// default store holder); a reader does not
 // and only reads. A missing database is created for a writer and is an
 // empty store for a reader. A damaged database is refused. Throws
 // StoreError.
 std::unique_ptr<state::StateStore>
-open_store(const std::string& path, bool writer, const std::string& holder = "bobsync");
+open_store(const std::string& path, bool writer, const std::string& holder = "");
 
 } // namespace bobsync::cli

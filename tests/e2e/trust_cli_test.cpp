@@ -255,8 +255,8 @@ TEST_F(TrustCliE2E, AnUnreadablePolicyIsNotReportedAsMissing) {
   }
   ASSERT_EQ(::chmod(m_policy.c_str(), 0), 0);
   const auto r = raw({"validate", "-f", m_policy});
-  EXPECT_EQ(r.err, "bobsync: error: policy file '" + m_policy
-                       + "' cannot be read: permission denied\n");
+  EXPECT_EQ(r.err,
+            "bobsync: error: policy file '" + m_policy + "' cannot be read: permission denied\n");
 }
 
 TEST_F(TrustCliE2E, PolicyDiagnosticsArePrintedUpToACap) {
@@ -285,7 +285,9 @@ TEST_F(TrustCliE2E, ApplyByASymlinkOrAnotherPathIsRefusedWhileTheDatabaseIsHeld)
   fs::create_symlink(m_db, link);
   const auto writes = m_sandbox->jumpcloud().write_count();
 
-  for (const auto& path : {link, m_dir + "/./state.db", m_dir + "/../" + fs::path(m_dir).filename().string() + "/state.db"}) {
+  for (const auto& path : {link,
+                           m_dir + "/./state.db",
+                           m_dir + "/../" + fs::path(m_dir).filename().string() + "/state.db"}) {
     const auto r = cli({"apply", "--db", path});
     EXPECT_EQ(r.code, 1) << path;
     EXPECT_NE(r.err.find("another bobsync process is applying to " + path
@@ -299,6 +301,9 @@ TEST_F(TrustCliE2E, ApplyByASymlinkOrAnotherPathIsRefusedWhileTheDatabaseIsHeld)
   held.reset();
   const auto applied = cli({"apply", "--db", link});
   EXPECT_EQ(applied.code, 0) << applied.err;
+  // apply recorded itself in the lock file of the file the link names.
+  EXPECT_EQ(read_all(m_db + ".lock"), std::to_string(::getpid()) + " bobsync apply\n");
+  EXPECT_FALSE(fs::exists(link + ".lock"));
 }
 
 // ---- §5: a damaged database ---------------------------------------------------------
@@ -314,8 +319,8 @@ TEST_F(TrustCliE2E, ADamagedDatabaseIsRefusedWithWhatToDo) {
   }
   const auto writes = m_sandbox->jumpcloud().write_count();
   for (const auto* command : {"apply", "plan", "status"}) {
-    const auto r = std::string(command) == "status" ? raw({"status", "--db", m_db})
-                                                   : cli({command});
+    const auto r =
+        std::string(command) == "status" ? raw({"status", "--db", m_db}) : cli({command});
     EXPECT_EQ(r.code, 1) << command;
     EXPECT_NE(r.err.find("state database " + m_db + " is damaged"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("Restore it from a backup"), std::string::npos) << r.err;
@@ -329,16 +334,15 @@ TEST_F(TrustCliE2E, VersionIsPrinted) {
   for (const auto* flag : {"--version", "version"}) {
     const auto r = raw({flag});
     EXPECT_EQ(r.code, 0) << flag;
-    EXPECT_TRUE(std::regex_search(r.out, std::regex("^bobsync [0-9]+\\.[0-9]+\\.[0-9]+")))
-        << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("^bobsync [0-9]+\\.[0-9]+\\.[0-9]+"))) << r.out;
   }
 }
 
 // Every option a command's --help lists is in its usage line, and no
 // command lists an option it does not use.
 TEST_F(TrustCliE2E, UsageLinesListEveryOptionOfTheirCommand) {
-  for (const auto* command : {"validate", "plan", "apply", "status", "history", "explain",
-                              "sandbox"}) {
+  for (const auto* command :
+       {"validate", "plan", "apply", "status", "history", "explain", "sandbox"}) {
     const auto r = raw({command, "--help"});
     ASSERT_EQ(r.code, 0) << command;
     const auto usage = r.out.substr(0, r.out.find('\n'));
