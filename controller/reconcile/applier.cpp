@@ -152,6 +152,9 @@ private:
         std::lock_guard lock(m_mutex);
         m_results.push_back(std::move(result));
         ++m_done;
+        if (m_options.on_result) {
+          m_options.on_result(m_results.back());
+        }
         if (m_options.progress) {
           m_options.progress(m_done, m_total);
         }

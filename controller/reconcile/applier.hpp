@@ -18,12 +18,17 @@
 
 namespace bobsync::controller {
 
+struct ChangeResult;
+
 struct ApplyOptions {
   int concurrency = 4;
   std::string run_id;
   std::string policy_hash;
   // Called after each change (from worker threads, serialized): done, total.
   std::function<void(int, int)> progress;
+  // Called with each change's result as it completes (serialized, before
+  // progress): the CLI prints it at once.
+  std::function<void(const ChangeResult&)> on_result;
   // Test hook: called at named points ("after_intent", "after_call"); may
   // abort the process to simulate a crash.
   std::function<void(std::string_view)> fault_point;

@@ -22,7 +22,7 @@ TEST(SqliteStoreClock, LinkAndSettleTimesComeFromTheInjectedClock) {
   const auto when = std::chrono::sys_days{std::chrono::year{2031} / 1 / 2} + std::chrono::hours(3)
                     + std::chrono::minutes(4) + std::chrono::seconds(5);
   {
-    auto store = SqliteStore::open(path, OpenMode::writer, [when] { return when; });
+    auto store = SqliteStore::open(path, OpenMode::writer, "bobsync", [when] { return when; });
     store->upsert_link({"e1", "u1", false});
     JournalEntry intent;
     intent.run_id = "r1";
