@@ -305,6 +305,7 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
   const int max_attempts = std::max(1, m_options.retry.max_attempts);
   const std::string op(operation);
   Request request = original;
+  request.fresh_connection = request.fresh_connection || idempotency == Idempotency::once;
   std::string content_type_problem;
   bool received_body = false;
   if (consumer != nullptr) {

@@ -324,6 +324,11 @@ TransportResult CurlTransport::send(const Request& request) {
                    static_cast<long>(std::min(options.connect_timeout, request.timeout).count()));
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (request.fresh_connection) {
+    // libcurl 7.88 re-sends only on a reused connection (Curl_retry_request
+    // checks conn->bits.reuse); CURLOPT_FORBID_RETRY_ON_REUSE needs 8.16.
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  }
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (options.accept_gzip) {
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");

@@ -25,6 +25,12 @@ struct Request {
   Headers headers;
   std::string body;
   std::chrono::milliseconds timeout{30000}; // whole exchange, connect included
+  // Sent on a new connection, never a kept-alive one. libcurl re-sends a
+  // request on its own when a reused connection turns out dead before the
+  // first byte of the answer ("Connection died, retrying a fresh connect");
+  // on a new connection it never does. ApiClient sets this for requests that
+  // must not be sent twice blindly (Idempotency::once).
+  bool fresh_connection = false;
   // Optional: receives the body of a 2xx response chunk by chunk instead of
   // Response::body (which then stays empty), so a large answer is never held
   // whole. `head` has the status and headers. Returning false aborts the
