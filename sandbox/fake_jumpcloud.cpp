@@ -276,6 +276,9 @@ struct FakeJumpCloud::Impl {
       }
       return static_cast<long long>(skip + 2 * limit);
     }
+    case ListingFault::Kind::empty:
+      selected.clear();
+      return 0;
     }
     return total; // unreachable
   }

@@ -40,6 +40,7 @@ struct ListingFault {
                    // instead of its own first one (count right, an id twice)
     endless,       // every page is full (users repeated) and reports a totalCount one
                    // page beyond it: the listing never ends
+    empty,         // every page is empty with totalCount 0 (as another org would answer)
   };
   Kind kind = Kind::short_page;
   long long total = 0; // wrong_total

@@ -72,6 +72,15 @@ void add_common(po::options_description& options) {
                       "text|json: the format of the controller's logs (bobsync run)");
 }
 
+// plan, apply and explain list JumpCloud fresh unless --cached.
+void add_observe(po::options_description& options) {
+  options.add_options()("cached",
+                        "use the JumpCloud cache in the database (listed again only when older "
+                        "than schedule.fullRefreshInterval) instead of listing JumpCloud now; "
+                        "apply --plan always lists")(
+      "refresh", "list every JumpCloud user now (the default; kept for old scripts)");
+}
+
 void add_policy(po::options_description& options) {
   options.add_options()("file,f", po::value<std::string>(), "policy file (YAML)");
 }
@@ -149,7 +158,7 @@ int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& e
   return k_exit_ok;
 }
 
-// The request plan and apply share: policy, time, --employee, --refresh.
+// The request plan and apply share: policy, time, --employee, --cached.
 controller::ReconcileRequest
 reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, controller::Mode mode) {
   controller::ReconcileRequest request;
@@ -160,7 +169,10 @@ reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, contr
     request.pass.only_employee = vm["employee"].as<std::string>();
   }
   request.mode = mode;
-  request.force_refresh = vm.count("refresh") > 0;
+  // The command line observes JumpCloud fresh unless told to use the cache
+  // (--refresh, the old opt-in, is the default now).
+  request.observe =
+      vm.count("cached") > 0 ? controller::Observe::cached : controller::Observe::fresh;
   return request;
 }
 
@@ -439,29 +451,29 @@ std::map<std::string, Command> commands() {
                    {}};
   c["plan"] = {"read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
                "changes, 1 error, 3 blocked by safety)",
-               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID]",
+               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--cached]",
                [](po::options_description& o) {
                  add_policy(o);
                  o.add_options()("json", "print the plan as JSON")(
                      "out", po::value<std::string>(), "also save the plan as JSON to this file")(
-                     "employee", po::value<std::string>(), "plan only this Bob employee id")(
-                     "refresh", "list every JumpCloud user even if the cache is fresh");
+                     "employee", po::value<std::string>(), "plan only this Bob employee id");
+                 add_observe(o);
                },
                cmd_plan,
                {}};
-  c["apply"] = {"converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
-                "blocked)",
-                "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes]",
-                [](po::options_description& o) {
-                  add_policy(o);
-                  o.add_options()(
-                      "plan", po::value<std::string>(), "apply exactly this saved plan")(
-                      "employee", po::value<std::string>(), "sync only this Bob employee id")(
-                      "allow-mass-changes", "apply a plan blocked by the safety limits")(
-                      "refresh", "list every JumpCloud user even if the cache is fresh");
-                },
-                cmd_apply,
-                {}};
+  c["apply"] = {
+      "converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
+      "blocked)",
+      "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes] [--cached]",
+      [](po::options_description& o) {
+        add_policy(o);
+        o.add_options()("plan", po::value<std::string>(), "apply exactly this saved plan")(
+            "employee", po::value<std::string>(), "sync only this Bob employee id")(
+            "allow-mass-changes", "apply a plan blocked by the safety limits");
+        add_observe(o);
+      },
+      cmd_apply,
+      {}};
   c["run"] = {"the controller: periodic reconcile, Bob webhooks, /healthz, /readyz, /metrics",
               "bobsync run -f POLICY [--listen HOST:PORT]",
               [](po::options_description& o) {
@@ -489,10 +501,11 @@ std::map<std::string, Command> commands() {
                   {}};
   c["explain"] = {"how each field of one employee's JumpCloud user is derived, and why it is (not) "
                   "created, activated or suspended now",
-                  "bobsync explain ID -f POLICY",
+                  "bobsync explain ID -f POLICY [--cached]",
                   [](po::options_description& o) {
                     add_policy(o);
                     o.add_options()("id", po::value<std::string>(), "Bob employee id");
+                    add_observe(o);
                   },
                   cmd_explain,
                   {"id"}};

@@ -49,6 +49,7 @@ LiveSources make_live_sources(const policies::Policy& policy,
   // Every secret is redacted by both clients, whichever one an error names.
   for (auto* settings : {&bob.extra_secrets, &jumpcloud.extra_secrets}) {
     settings->push_back(jumpcloud.api_key);
+    settings->push_back(bob.service_user_id);
     settings->push_back(bob.service_user_token);
     if (webhook_secret) {
       settings->push_back(*webhook_secret);
