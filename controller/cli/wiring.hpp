@@ -7,11 +7,13 @@
 #include "policies/policy.hpp"
 #include "state/store.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace bobsync::controller::http {
 class Clock;
+struct AttemptInfo;
 } // namespace bobsync::controller::http
 
 namespace bobsync::cli {
@@ -23,10 +25,15 @@ struct LiveSources {
 };
 
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
-// from the environment (throws Fatal when one is missing or a URL is refused).
+// from the environment (throws Fatal when one is missing or a URL is refused;
+// the message names the variable or policy key the URL came from).
 // `clock` (may be null: the system clock) times retries and rate limits.
-LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::http::Clock> clock = nullptr);
+// `on_attempt` (optional) is called once per HTTP attempt of either client
+// (metrics).
+LiveSources
+make_live_sources(const policies::Policy& policy,
+                  std::shared_ptr<controller::http::Clock> clock = nullptr,
+                  std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr);
 
 // The SQLite state store at `path`. A writer holds the database's lock (a
 // second writer is refused with a clear message); a reader does not and only

@@ -239,9 +239,9 @@ TEST_F(TrustJumpCloudE2E, IncompleteListingFailsThePassAndKeepsTheCache) {
   ASSERT_EQ(cli({"apply"}).code, 0);
   const auto cache = cache_line();
   const auto writes = jumpcloud().write_count();
-  jumpcloud().set_listing_fault(sandbox::ListingFault{sandbox::ListingFault::Kind::wrong_total,
-                                                      static_cast<long long>(
-                                                          jumpcloud().user_count() + 7)});
+  jumpcloud().set_listing_fault(
+      sandbox::ListingFault{sandbox::ListingFault::Kind::wrong_total,
+                            static_cast<long long>(jumpcloud().user_count() + 7)});
 
   const auto plan = cli({"plan"});
   const auto apply = cli({"apply"});
@@ -277,6 +277,31 @@ TEST_F(TrustJumpCloudE2E, BobCredentialsEchoedByAServerErrorAreRedactedEverywher
   for (const auto& secret : {k_bob_user, k_bob_token, basic}) {
     EXPECT_EQ(everything.find(secret), std::string::npos) << secret << "\n" << m_transcript;
   }
+}
+
+TEST_F(TrustJumpCloudE2E, UrlAndConnectionErrorsNameTheVariableAndTheUrl) {
+  setenv("BOB_API_URL", "http://127.0.0.1:1/v1", 1);
+  const auto unreachable = cli({"plan"});
+  EXPECT_EQ(unreachable.code, 1);
+  EXPECT_NE(unreachable.err.find("cannot reach Bob at http://127.0.0.1:1/v1 (BOB_API_URL)"),
+            std::string::npos)
+      << unreachable.err;
+
+  setenv("JUMPCLOUD_API_URL", "http://10.1.2.3/api", 1);
+  const auto refused = cli({"plan"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("JUMPCLOUD_API_URL 'http://10.1.2.3/api' cannot be used: plain "
+                             "http:// is only allowed to a loopback host"),
+            std::string::npos)
+      << refused.err;
+
+  setenv("JUMPCLOUD_API_URL", "https://admin:pa55w0rd-xyz@console.example.com/api?k=v", 1);
+  const auto credentials = cli({"plan"});
+  EXPECT_EQ(credentials.code, 1);
+  EXPECT_NE(credentials.err.find("JUMPCLOUD_API_URL 'https://***@console.example.com/api'"),
+            std::string::npos)
+      << credentials.err;
+  EXPECT_EQ(credentials.err.find("pa55w0rd-xyz"), std::string::npos);
 }
 
 } // namespace

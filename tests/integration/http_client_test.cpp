@@ -174,6 +174,127 @@ TEST_F(HttpClientTest, RetryAfterLongerThanTheCapIsReportedNotSlept) {
   EXPECT_EQ(list_requests(), 1);
 }
 
+TEST_F(HttpClientTest, TheWholeRetrySequenceHasABudget) {
+  m_fake->faults().fail_next("/api/systemusers", 503, 10, "20");
+  RetryPolicy retry = fast_retry();
+  retry.max_attempts = 10;
+  retry.budget = 45s;
+  auto c = client(retry);
+
+  auto result = c.send("list users", list_request(), Idempotency::read);
+
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::transient);
+  EXPECT_EQ(m_clock.sleeps(), (std::vector<std::chrono::milliseconds>{20000ms, 20000ms}));
+  EXPECT_EQ(list_requests(), 3);
+  EXPECT_NE(result.error().message.find(
+                "gave up after 3 attempts: the server asked to wait 20 s, beyond the retry "
+                "budget of 45 s"),
+            std::string::npos)
+      << result.error().message;
+}
+
+TEST_F(HttpClientTest, RetryAfterBeyondTheRemainingBudgetEndsTheRetriesAtOnce) {
+  m_fake->faults().fail_next("/api/systemusers", 429, 1, "100");
+  RetryPolicy retry = fast_retry();
+  retry.budget = 60s; // the cap on one server delay (120 s) would allow it
+  auto c = client(retry);
+
+  auto result = c.send("list users", list_request(), Idempotency::read);
+
+  ASSERT_FALSE(result);
+  ASSERT_TRUE(result.error().retry_after.has_value());
+  EXPECT_EQ(*result.error().retry_after, 100000ms);
+  EXPECT_TRUE(m_clock.sleeps().empty());
+  EXPECT_NE(result.error().message.find("server asked to wait 100 s"), std::string::npos)
+      << result.error().message;
+}
+
+TEST_F(HttpClientTest, AServerThatNeverAnswersIsCutOffByTheStallLimit) {
+  m_fake->faults().set_latency(3600s); // accepts, reads, never answers (until destroyed)
+  RetryPolicy retry = fast_retry();
+  retry.max_attempts = 2;
+  auto c = client(retry);
+  Request request = list_request();
+  request.timeout = 600s;
+  request.stall_timeout = 1s;
+  const auto started = std::chrono::steady_clock::now();
+
+  auto result = c.send("list users", request, Idempotency::read);
+
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::transient);
+  EXPECT_NE(result.error().message.find("no data for 1 s"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(list_requests(), 2);
+  EXPECT_LT(took, 10s);
+}
+
+TEST_F(HttpClientTest, ConnectionErrorsNameTheApiAndWhereItsUrlComesFrom) {
+  RetryPolicy retry = fast_retry();
+  retry.max_attempts = 1;
+  ApiClientOptions options;
+  options.api_name = "JumpCloud";
+  options.retry = retry;
+  options.endpoint = "http://127.0.0.1:1/api (JUMPCLOUD_API_URL / target.jumpcloud.url)";
+  ApiClient c(m_transport, m_clock, Redactor({k_key}), options);
+  Request request = list_request();
+  request.url = "http://127.0.0.1:1/api/systemusers";
+
+  auto result = c.send("list users", request, Idempotency::read);
+
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find(
+                "JumpCloud list users: cannot reach JumpCloud at http://127.0.0.1:1/api "
+                "(JUMPCLOUD_API_URL / target.jumpcloud.url): "),
+            std::string::npos)
+      << result.error().message;
+}
+
+TEST_F(HttpClientTest, EveryAttemptIsReportedToTheObserver) {
+  m_fake->faults().fail_next("/api/systemusers", 503, 1);
+  std::vector<AttemptInfo> seen;
+  std::vector<std::string> apis;
+  std::vector<std::string> methods;
+  ApiClientOptions options;
+  options.api_name = "JumpCloud";
+  options.retry = fast_retry();
+  options.on_attempt = [&](const AttemptInfo& a) {
+    seen.push_back(a); // the views are only read in here
+    apis.emplace_back(a.api);
+    methods.emplace_back(a.method);
+  };
+  ApiClient c(m_transport, m_clock, Redactor({k_key}), options);
+
+  ASSERT_TRUE(c.send("list users", list_request(), Idempotency::read));
+  Request refused = list_request();
+  refused.url = "http://127.0.0.1:1/api/systemusers";
+  RetryPolicy once = fast_retry();
+  once.max_attempts = 1;
+  options.retry = once;
+  ApiClient d(m_transport, m_clock, Redactor({k_key}), options);
+  ASSERT_FALSE(d.send(
+      "create user",
+      [&] {
+        auto r = create_request("zoe");
+        r.url = refused.url;
+        return r;
+      }(),
+      Idempotency::once));
+
+  ASSERT_EQ(seen.size(), 3U);
+  EXPECT_EQ(apis, (std::vector<std::string>{"jumpcloud", "jumpcloud", "jumpcloud"}));
+  EXPECT_EQ(methods, (std::vector<std::string>{"GET", "GET", "POST"}));
+  EXPECT_EQ(seen[0].status, 503);
+  EXPECT_FALSE(seen[0].is_retry);
+  EXPECT_EQ(seen[1].status, 200);
+  EXPECT_TRUE(seen[1].is_retry);
+  EXPECT_EQ(seen[2].status, 0);
+  EXPECT_FALSE(seen[2].is_retry);
+  EXPECT_GE(seen[1].latency.count(), 0);
+}
+
 TEST_F(HttpClientTest, UnauthorizedIsNeverRetried) {
   auto c = client();
 
@@ -251,7 +372,8 @@ TEST_F(HttpClientTest, ConnectionRefusedIsTransient) {
   // Nothing was sent, so even a create may be retried.
   EXPECT_EQ(result.error().kind, ErrorKind::transient);
   EXPECT_EQ(m_clock.sleeps().size(), 1U);
-  EXPECT_NE(result.error().message.find("cannot connect"), std::string::npos)
+  EXPECT_NE(result.error().message.find("cannot reach JumpCloud at http://127.0.0.1:1"),
+            std::string::npos)
       << result.error().message;
 }
 

@@ -25,6 +25,10 @@ struct Request {
   Headers headers;
   std::string body;
   std::chrono::milliseconds timeout{30000}; // whole exchange, connect included
+  // Ends an exchange during which less than one byte a second went either way
+  // for this long (a server that accepts the connection and never answers);
+  // 0: none.
+  std::chrono::seconds stall_timeout{30};
   // Sent on a new connection, never a kept-alive one. libcurl re-sends a
   // request on its own when a reused connection turns out dead before the
   // first byte of the answer ("Connection died, retrying a fresh connect");
@@ -54,6 +58,7 @@ enum class FailureKind {
   connect,         // DNS failure, refused, unreachable: nothing was sent
   tls,             // TLS handshake or certificate verification failed: nothing was sent
   timeout,         // the connect or total timeout expired
+  stalled,         // nothing arrived for Request::stall_timeout
   connection_lost, // reset or closed before a complete response arrived
   too_large,       // the body exceeded the configured maximum
   aborted,         // Request::on_body returned false

@@ -24,9 +24,13 @@ constexpr std::string_view k_update = "update user";
 http::ApiClientOptions client_options(const JumpCloudSettings& settings) {
   http::ApiClientOptions options;
   options.api_name = "JumpCloud";
+  options.endpoint = settings.url_origin.empty()
+                         ? settings.base_url
+                         : settings.base_url + " (" + settings.url_origin + ")";
   options.retry = settings.retry;
   options.log = settings.log;
   options.on_response = settings.on_response;
+  options.on_attempt = settings.on_attempt;
   return options;
 }
 
@@ -70,6 +74,7 @@ http::Request JumpCloudDirectory::request(std::string method,
   }
   request.body = std::move(body);
   request.timeout = m_settings.timeout;
+  request.stall_timeout = m_settings.stall_timeout;
   return request;
 }
 

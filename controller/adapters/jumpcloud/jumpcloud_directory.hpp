@@ -21,16 +21,20 @@ namespace bobsync::controller {
 
 struct JumpCloudSettings {
   std::string base_url = "https://console.jumpcloud.com/api";
-  std::string api_key;               // secret: redacted everywhere
-  std::optional<std::string> org_id; // sent as x-org-id (multi-tenant admins)
-  int page_size = 100;               // JumpCloud's maximum
-  int write_concurrency = 4;         // concurrent POST/PUT at most
-  int list_concurrency = 8;          // pages of a listing read at once at most
-  std::chrono::milliseconds timeout{30000};
-  http::RetryPolicy retry;
+  std::string api_key;                      // secret: redacted everywhere
+  std::optional<std::string> org_id;        // sent as x-org-id (multi-tenant admins)
+  int page_size = 100;                      // JumpCloud's maximum
+  int write_concurrency = 4;                // concurrent POST/PUT at most
+  int list_concurrency = 8;                 // pages of a listing read at once at most
+  std::chrono::milliseconds timeout{30000}; // one request, whole exchange
+  std::chrono::seconds stall_timeout{20};   // no byte either way for this long ends a try
+  std::string url_origin;                   // named by connection errors, e.g.
+                                            // "JUMPCLOUD_API_URL / target.jumpcloud.url"
+  http::RetryPolicy retry;                  // budget: 60 s per request and its retries
   std::vector<std::string> extra_secrets;
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response;
+  std::function<void(const http::AttemptInfo& attempt)> on_attempt; // metrics, per HTTP attempt
 };
 
 // Lists with GET /systemusers?limit=100&skip=N&sort=_id: the first page gives
