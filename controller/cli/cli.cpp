@@ -293,6 +293,14 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
       << " failed; " << plan.summary.count(state::Action::conflict) << " conflicts and "
       << plan.summary.count(state::Action::defer) << " deferred not applied (run " << outcome.run_id
       << ").\n";
+  if (outcome.applied->stopped_rate_limited) {
+    const auto wait = outcome.applied->rate_limit_wait;
+    out << "Stopped writing: JumpCloud answered 429 Too Many Requests"
+        << (wait ? " and asked to wait " + std::to_string((wait->count() + 999) / 1000) + " s"
+                 : std::string())
+        << ", longer than a run waits; " << outcome.applied->left_for_next_pass
+        << " changes not started are left for the next pass.\n";
+  }
   if (outcome.applied->stopped_unauthorized) {
     err << "bobsync: error: JumpCloud refused the API key; the remaining changes were skipped. "
            "Check JUMPCLOUD_API_KEY.\n";

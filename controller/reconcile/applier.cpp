@@ -105,6 +105,12 @@ public:
       (r.ok ? out.succeeded : out.failed) += 1;
     }
     out.stopped_unauthorized = m_unauthorized.load();
+    out.stopped_rate_limited = m_rate_limited.load();
+    out.left_for_next_pass = m_left.load();
+    {
+      std::lock_guard lock(m_mutex);
+      out.rate_limit_wait = m_rate_limit_wait;
+    }
     return out;
   }
 
@@ -113,6 +119,10 @@ private:
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
       for (std::size_t i = next++; i < batch.size(); i = next++) {
+        if (m_rate_limited.load()) {
+          ++m_left; // not started, not journaled: the next pass plans it again
+          continue;
+        }
         ChangeResult result = m_unauthorized.load() ? skipped(batch[i]) : apply_one(batch[i]);
         std::lock_guard lock(m_mutex);
         m_results.push_back(std::move(result));
@@ -226,6 +236,12 @@ private:
       if (outcome.error().kind == ErrorKind::unauthorized) {
         m_unauthorized.store(true);
       }
+      if (outcome.error().http_status == 429) {
+        // The client has waited what a run waits; JumpCloud still says wait.
+        std::lock_guard lock(m_mutex);
+        m_rate_limit_wait = outcome.error().retry_after;
+        m_rate_limited.store(true);
+      }
     }
     m_store.settle(settled);
     result.change = std::move(c);
@@ -242,6 +258,9 @@ private:
       last = m_directory.create_user(fields, state);
       if (last) {
         return last;
+      }
+      if (last.error().http_status == 429) {
+        return last; // not applied, and JumpCloud asks to wait: stop here
       }
       const auto kind = last.error().kind;
       const bool uncertain = kind == ErrorKind::transient || kind == ErrorKind::unknown_outcome
@@ -272,6 +291,9 @@ private:
   std::vector<ChangeResult> m_results;
   std::map<std::string, std::vector<state::FieldChange>> m_deferred_fields;
   std::atomic<bool> m_unauthorized{false};
+  std::atomic<bool> m_rate_limited{false};
+  std::optional<std::chrono::milliseconds> m_rate_limit_wait; // guarded by m_mutex
+  std::atomic<int> m_left{0};
   int m_done = 0;
   int m_total = 0;
 };

@@ -68,6 +68,9 @@ std::string summary_of(const ReconcileOutcome& o) {
   if (o.applied) {
     add("applied", o.applied->succeeded);
     add("failed", o.applied->failed);
+    if (o.applied->left_for_next_pass > 0) {
+      add("left", o.applied->left_for_next_pass); // JumpCloud asked to wait (429)
+    }
   }
   if (o.recovered > 0) {
     add("recovered", o.recovered);

@@ -304,5 +304,41 @@ TEST_F(TrustJumpCloudE2E, UrlAndConnectionErrorsNameTheVariableAndTheUrl) {
   EXPECT_EQ(credentials.err.find("pa55w0rd-xyz"), std::string::npos);
 }
 
+TEST_F(TrustJumpCloudE2E, ARateLimitLongerThanTheRunWaitsStopsWritingAndLeavesTheRest) {
+  sandbox::Fault limited;
+  limited.kind = sandbox::FaultKind::status;
+  limited.status = 429;
+  limited.method = "POST";
+  limited.retry_after = "3600";
+  limited.times = 1000;
+  jumpcloud().faults().add(limited);
+
+  const auto stopped = cli({"apply"});
+
+  EXPECT_EQ(stopped.code, 1);
+  const int posts = jumpcloud().stats().count("POST", "/api/systemusers");
+  EXPECT_GE(posts, 1);
+  EXPECT_LE(posts, 4) << "at most the writes already in flight (write concurrency 4)";
+  EXPECT_EQ(jumpcloud().write_count(), 0);
+  EXPECT_NE(stopped.out.find("JumpCloud answered 429 Too Many Requests and asked to wait 3600 s"),
+            std::string::npos)
+      << stopped.out << stopped.err;
+  EXPECT_NE(stopped.out.find("left for the next pass"), std::string::npos) << stopped.out;
+  // Only what was attempted is journaled and audited as failed.
+  const auto history = cli({"history"}).out;
+  int failed = 0;
+  for (std::size_t at = history.find("  failed  "); at != std::string::npos;
+       at = history.find("  failed  ", at + 1)) {
+    ++failed;
+  }
+  EXPECT_EQ(failed, posts) << history;
+  EXPECT_NE(cli({"status"}).out.find("left="), std::string::npos);
+
+  jumpcloud().faults().clear();
+  const auto next = cli({"apply"});
+  EXPECT_EQ(next.code, 0) << next.out << next.err;
+  EXPECT_TRUE(user_of(k_amelia));
+}
+
 } // namespace
 } // namespace bobsync
