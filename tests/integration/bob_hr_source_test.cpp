@@ -295,7 +295,7 @@ TEST_F(BobHrSourceTest, ABobThatNeverAnswersFailsWithinTheConfiguredBounds) {
   auto s = settings();
   s.search_timeout = 600s;
   s.stall_timeout = 1s;
-  s.retry.max_attempts = 3;
+  s.retry.max_attempts = 2;
   s.url_origin = "BOB_API_URL / source.bob.url";
   BobHrSource silent(m_transport, m_clock, s);
   const auto started = std::chrono::steady_clock::now();
@@ -309,10 +309,10 @@ TEST_F(BobHrSourceTest, ABobThatNeverAnswersFailsWithinTheConfiguredBounds) {
                                            + " (BOB_API_URL / source.bob.url): no data for 1 s"),
             std::string::npos)
       << employees.error().message;
-  EXPECT_EQ(m_fake->stats().count("POST", "/v1/people/search"), 3);
+  EXPECT_EQ(m_fake->stats().count("POST", "/v1/people/search"), 2);
   // libcurl averages speed over about five seconds, and the request body
   // went out at once: a POST is seen stalled some 6 s after its last byte.
-  EXPECT_LT(took, 30s);
+  EXPECT_LT(took, 20s);
 }
 
 TEST(BobSettingsDefaults, ANeverAnsweringBobFailsWellWithinTwoMinutes) {
