@@ -8,10 +8,15 @@
 #include "sandbox/fake_jumpcloud.hpp"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <array>
+#include <atomic>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bobsync::controller::http {
@@ -357,6 +362,57 @@ TEST_F(HttpClientTest, TlsFailureIsAClearNonRetriedError) {
   EXPECT_NE(result.error().message.find("JumpCloud list users: TLS failure"), std::string::npos)
       << result.error().message;
   EXPECT_TRUE(m_clock.sleeps().empty());
+}
+
+// TLS verification is always on, loopback included (so a fortiori for any
+// other host): CurlOptions has no switch to turn it off, only an extra CA.
+TEST(TlsVerification, AServerWithAnUntrustedCertificateGetsNoRequest) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  httplib::SSLServer server(cert, key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  ASSERT_TRUE(server.is_valid());
+  std::atomic<int> served{0};
+  server.Get("/api/systemusers", [&](const httplib::Request&, httplib::Response& response) {
+    ++served;
+    response.set_content(R"({"totalCount": 0, "results": []})", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  while (!server.is_running()) {
+    std::this_thread::yield();
+  }
+  CurlTransport transport;
+  ManualClock clock;
+  ApiClientOptions options;
+  options.api_name = "JumpCloud";
+  ApiClient c(transport, clock, Redactor(), options);
+  Request request;
+  request.url = "https://127.0.0.1:" + std::to_string(port) + "/api/systemusers";
+  request.timeout = 5s;
+
+  auto result = c.send("list users", request, Idempotency::read);
+
+  server.stop();
+  serving.join();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::protocol);
+  EXPECT_NE(result.error().message.find("TLS failure"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(served.load(), 0);
+  EXPECT_TRUE(clock.sleeps().empty()) << "not retried";
 }
 
 TEST_F(HttpClientTest, ConnectionRefusedIsTransient) {
