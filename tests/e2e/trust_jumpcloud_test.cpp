@@ -4,8 +4,8 @@
 // the sandbox's fakes over loopback HTTP and a temporary SQLite database.
 
 #include "controller/adapters/bob/bob_payload.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/timestamp.hpp"
 
@@ -88,7 +88,7 @@ protected:
     }
     args.insert(args.end(), {"--db", m_db});
     cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::http::ManualClock>();
+    hooks.clock = std::make_shared<controller::ManualClock>();
     std::ostringstream out;
     std::ostringstream err;
     CliResult r;
