@@ -22,8 +22,6 @@ namespace {
 using state::Employee;
 using state::Phase;
 
-constexpr std::string_view k_machine_suffix = "@machine";
-
 // Longest field value bobsync writes. JumpCloud declares 1024 characters for
 // most string fields; anything past this bound is bad data (or an attack),
 // not a name: the employee gets no write and the value is not echoed.
@@ -41,7 +39,7 @@ std::string shown(std::string_view value) {
 // The machine value of a field: Bob's human-readable form of a date follows
 // the company's display format, so dates and statuses are read raw.
 std::string_view raw_value(const Employee& employee, std::string_view field_id) {
-  constexpr std::string_view k_suffix = k_machine_suffix;
+  constexpr std::string_view k_suffix = state::k_machine_suffix;
   char buffer[128]; // field ids are short: no allocation per lookup
   std::string long_key;
   std::string_view key;
@@ -666,7 +664,8 @@ void check_duplicate_ids(const std::vector<Employee>& employees, state::DesiredS
 
 // A field is absent when neither its value nor its machine form was sent.
 bool has_field(const Employee& e, const std::string& field) {
-  return e.fields.contains(field) || e.fields.contains(field + std::string(k_machine_suffix));
+  return e.fields.contains(field)
+         || e.fields.contains(field + std::string(state::k_machine_suffix));
 }
 
 // Fields hidden from the service user: Bob omits them for everybody (absent)

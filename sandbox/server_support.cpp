@@ -111,8 +111,8 @@ FakeServer::FakeServer(std::string name)
   m_server.set_write_timeout(10);
   m_server.new_task_queue = [] { return new httplib::ThreadPool(16); };
   m_server.set_post_routing_handler(
-      [this](const httplib::Request& /*request*/, httplib::Response& response) {
-        after_handling(response);
+      [this](const httplib::Request& request, httplib::Response& response) {
+        after_handling(request, response);
       });
   m_server.set_exception_handler([](const httplib::Request& /*request*/,
                                     httplib::Response& response,
@@ -135,6 +135,13 @@ FakeServer::~FakeServer() {
 
 void FakeServer::start(const std::string& host, int port) {
   m_host = host;
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind a
+  // port in use and share its connections: only SO_REUSEADDR (a port in
+  // TIME_WAIT is reusable; a listening one is not).
+  m_server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   if (port == 0) {
     m_port = m_server.bind_to_any_port(host);
   } else {
@@ -142,7 +149,7 @@ void FakeServer::start(const std::string& host, int port) {
   }
   if (m_port <= 0) {
     throw std::runtime_error(m_name + ": cannot listen on " + host + ":" + std::to_string(port)
-                             + " (port in use?)");
+                             + ": the port is in use (or not allowed); choose another --port");
   }
   // The socket is listening already: connections queue until accept starts.
   m_thread = std::thread([this] {
@@ -228,6 +235,7 @@ bool FakeServer::before_handling(const httplib::Request& request, httplib::Respo
     }
     return false;
   case FaultKind::lost_response:
+  case FaultKind::applied_then_reset:
   case FaultKind::truncated_json:
   case FaultKind::wrong_content_type:
     t_pending_fault = std::move(fault);
@@ -236,7 +244,7 @@ bool FakeServer::before_handling(const httplib::Request& request, httplib::Respo
   return false; // unreachable
 }
 
-void FakeServer::after_handling(httplib::Response& response) {
+void FakeServer::after_handling(const httplib::Request& request, httplib::Response& response) {
   if (!t_pending_fault) {
     return;
   }
@@ -245,6 +253,11 @@ void FakeServer::after_handling(httplib::Response& response) {
   switch (fault.kind) {
   case FaultKind::lost_response:
     cut_short(response);
+    return;
+  case FaultKind::applied_then_reset:
+    if (!abort_connection(request)) {
+      cut_short(response);
+    }
     return;
   case FaultKind::truncated_json:
     // A complete HTTP message whose body is cut: Content-Length must match.

@@ -7,11 +7,16 @@
 #include "policies/policy.hpp"
 #include "state/store.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
-namespace bobsync::controller::http {
+namespace bobsync::controller {
 class Clock;
+} // namespace bobsync::controller
+
+namespace bobsync::controller::http {
+struct AttemptInfo;
 } // namespace bobsync::controller::http
 
 namespace bobsync::cli {
@@ -22,16 +27,36 @@ struct LiveSources {
   std::unique_ptr<controller::Directory> directory;
 };
 
+// The process's one clock, which the sources, the store and the pass share:
+// `injected` when given (tests pass a ManualClock), else the system clock.
+std::shared_ptr<controller::Clock>
+make_clock(std::shared_ptr<controller::Clock> injected = nullptr);
+
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
-// from the environment (throws Fatal when one is missing or a URL is refused).
+// from the environment (throws Fatal when one is missing or a URL is refused;
+// the message names the variable or policy key the URL came from).
 // `clock` (may be null: the system clock) times retries and rate limits.
-LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::http::Clock> clock = nullptr);
+// `on_attempt` (optional) is called once per HTTP attempt of either client
+// (metrics).
+LiveSources
+make_live_sources(const policies::Policy& policy,
+                  std::shared_ptr<controller::Clock> clock = nullptr,
+                  std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr);
+
+// The command open_store records as a writer's holder when it is given
+// none: cli::run sets it to "bobsync <command>".
+void set_default_store_holder(std::string holder);
 
 // The SQLite state store at `path`. A writer holds the database's lock (a
-// second writer is refused with a clear message); a reader does not and only
-// reads. A missing database is created for a writer and is an empty store
-// for a reader. Throws StoreError.
-std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer);
+// second writer is refused with a clear message naming `holder`, the
+// command that holds it: "bobsync apply", "bobsync run"; empty: the
+// default store holder); a reader does not and only reads. A missing
+// database is created for a writer and is an empty store for a reader. A
+// damaged database is refused. `clock` (may be null: the system clock)
+// times what the store stamps itself. Throws StoreError.
+std::unique_ptr<state::StateStore> open_store(const std::string& path,
+                                              bool writer,
+                                              std::shared_ptr<controller::Clock> clock = nullptr,
+                                              const std::string& holder = "");
 
 } // namespace bobsync::cli

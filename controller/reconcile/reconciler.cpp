@@ -63,15 +63,6 @@ PassResult plan_from(std::shared_ptr<const std::vector<state::Employee>> employe
 
 namespace {
 
-std::string iso(std::chrono::system_clock::time_point tp) {
-  const auto t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::optional<std::chrono::system_clock::time_point> parse_iso(const std::string& text) {
   std::tm tm{};
   if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
@@ -98,9 +89,15 @@ std::string summary_of(const ReconcileOutcome& o) {
   if (o.applied) {
     add("applied", o.applied->succeeded);
     add("failed", o.applied->failed);
+    if (o.applied->left_for_next_pass > 0) {
+      add("left", o.applied->left_for_next_pass); // JumpCloud asked to wait (429)
+    }
   }
   if (o.recovered > 0) {
     add("recovered", o.recovered);
+  }
+  if (o.applied && o.applied->aborted) {
+    s += "; stopped: " + *o.applied->aborted;
   }
   return s.empty() ? "no changes" : s;
 }
@@ -134,20 +131,23 @@ std::vector<state::Link> links_from_attributes(const std::vector<state::Director
   return out;
 }
 
-ReconcileOutcome
-reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request) {
+ReconcileOutcome reconcile(HrSource& hr,
+                           Directory& directory,
+                           state::StateStore& store,
+                           Clock& clock,
+                           ReconcileRequest request) {
   ReconcileOutcome outcome;
-  const auto& policy = *request.pass.policy;
+  // The pass holds its snapshot of the policy to the end, whatever a reload
+  // does meanwhile.
+  const std::shared_ptr<const policies::Policy> snapshot = request.pass.policy;
+  const auto& policy = *snapshot;
   const bool apply = request.mode == Mode::apply;
-  if (!request.apply.now_iso) {
-    request.apply.now_iso = [] { return iso(std::chrono::system_clock::now()); };
-  }
   outcome.run_id = request.apply.run_id;
   state::RunRecord run;
   run.id = request.apply.run_id;
   run.kind = request.kind;
   run.policy_hash = request.pass.policy_hash;
-  run.started_at = request.apply.now_iso();
+  run.started_at = iso_utc(clock.wall_now());
   if (apply) {
     store.start_run(run);
   }
@@ -155,14 +155,14 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     if (!apply) {
       return;
     }
-    run.finished_at = request.apply.now_iso();
+    run.finished_at = iso_utc(clock.wall_now());
     run.outcome = result;
     run.summary = outcome.error ? outcome.error->message : summary_of(outcome);
     store.finish_run(run);
   };
 
   if (apply) {
-    auto recovered = recover_journal(directory, store, request.apply);
+    auto recovered = recover_journal(directory, store, clock, request.apply);
     if (!recovered) {
       outcome.error = recovered.error();
       finish("failed");
@@ -171,14 +171,16 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     outcome.recovered = *recovered;
   }
 
-  // JumpCloud: the cache, refreshed in full when it is old.
+  // JumpCloud: a fresh listing, or the cache, listed again when it is old.
   std::vector<state::DirectoryUser> users;
+  auto links = store.load_links();
   const auto last = store.last_full_refresh();
   const auto last_time = last ? parse_iso(*last) : std::nullopt;
-  const bool stale = request.force_refresh || !last_time
-                     || request.wall_now - *last_time >= policy.schedule.full_refresh_interval
-                     || outcome.recovered > 0;
-  if (stale) {
+  const auto wall_now = clock.wall_now();
+  const bool list = request.observe == Observe::fresh || request.expected.has_value() || !last_time
+                    || wall_now - *last_time >= policy.schedule.full_refresh_interval
+                    || outcome.recovered > 0;
+  if (list) {
     auto listed = directory.list_users();
     if (!listed) {
       outcome.error = listed.error();
@@ -187,13 +189,24 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     }
     users = std::move(*listed);
     outcome.refreshed = true;
-    if (apply) {
-      store.replace_users(users, iso(request.wall_now));
-    }
   } else {
     users = store.load_users();
   }
-  auto links = store.load_links();
+  // No user at all while employees are linked to users: far likelier a bad
+  // read (another organization, a broken API) than a directory emptied by
+  // hand, and acting on it would re-create everyone.
+  std::optional<std::string> empty_directory;
+  if (users.empty() && !links.empty()) {
+    empty_directory =
+        std::string(list ? "JumpCloud listed no users" : "the JumpCloud cache is empty") + " while "
+        + std::to_string(links.size())
+        + " employees are linked to JumpCloud users: refusing to plan from it "
+          "(--allow-mass-changes does not override this). Check "
+          "target.jumpcloud.url, orgId and the API key; if JumpCloud really has "
+          "no users any more, start from a new database";
+  } else if (list && apply) {
+    store.replace_users(users, iso_utc(wall_now));
+  }
   const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
   if (apply && !rebuilt.empty()) {
     store.upsert_links(rebuilt);
@@ -266,6 +279,10 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
   } else {
     outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
   }
+  if (empty_directory) {
+    outcome.pass.plan.blocked = true;
+    outcome.pass.plan.block_reasons.push_back({state::BlockKind::bad_read, *empty_directory});
+  }
 
   if (!apply) {
     return outcome;
@@ -284,9 +301,11 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
   }
   if (!outcome.pass.plan.empty()) {
     request.apply.policy_hash = request.pass.policy_hash;
-    outcome.applied = apply_plan(outcome.pass.plan, directory, store, request.apply);
+    outcome.applied = apply_plan(outcome.pass.plan, directory, store, clock, request.apply);
   }
-  finish(outcome.applied && outcome.applied->failed > 0 ? "partial" : "converged");
+  finish(outcome.applied && outcome.applied->aborted      ? "failed"
+         : outcome.applied && outcome.applied->failed > 0 ? "partial"
+                                                          : "converged");
   return outcome;
 }
 

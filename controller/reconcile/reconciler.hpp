@@ -3,6 +3,7 @@
 // One level-triggered pass: read Bob and JumpCloud, build the desired state,
 // plan. Applying comes later (the applier).
 
+#include "controller/ports/clock.hpp"
 #include "controller/ports/directory.hpp"
 #include "controller/ports/hr_source.hpp"
 #include "controller/reconcile/applier.hpp"
@@ -30,7 +31,11 @@ struct PassResult {
 };
 
 struct PassRequest {
-  const policies::Policy* policy = nullptr;
+  // The policy of this pass: an immutable snapshot (required). A reload makes
+  // a new Policy and hands it to the next pass; a running pass keeps its own
+  // to the end, so the pass needs no lock. ARCHITECTURE.md says which keys a
+  // reload may change.
+  std::shared_ptr<const policies::Policy> policy;
   std::chrono::system_clock::time_point now;
   std::vector<state::Link> links;
   std::string policy_hash;
@@ -62,15 +67,23 @@ PassResult plan_from(std::shared_ptr<const std::vector<state::Employee>> employe
 
 enum class Mode { plan, apply };
 
+// How a pass observes JumpCloud.
+enum class Observe {
+  fresh,  // list every user now (plan, apply and explain from the command line)
+  cached, // the cache, listed again in full when older than
+          // schedule.fullRefreshInterval, empty, or after crash recovery (the controller,
+          // whose every write goes through to the cache; the CLI's --cached)
+};
+
 struct ReconcileRequest {
   PassRequest pass; // links are read from the store
   Mode mode = Mode::plan;
   bool allow_mass_changes = false;
-  bool force_refresh = false; // list every JumpCloud user even if the cache is fresh
-  std::string kind = "apply"; // run record kind: apply | run
+  Observe observe = Observe::cached; // a saved plan (`expected`) is always checked fresh
+  std::string kind = "apply";        // run record kind: apply | run
   // apply --plan: apply only if a fresh plan has exactly these changes.
   std::optional<state::Plan> expected;
-  ApplyOptions apply; // run_id, now_iso, progress, concurrency, ...
+  ApplyOptions apply; // run_id, progress, concurrency, ...
   // A targeted pass (pass.targets / pass.only_employee) normally reads every
   // employee (one search) so matching sees everybody. With a baseline (the
   // employees of the last full read) it reads only the targets, one by one,
@@ -78,8 +91,6 @@ struct ReconcileRequest {
   std::shared_ptr<const std::vector<state::Employee>> baseline;
   // Return the employees the pass used in outcome.pass.employees.
   bool keep_employees = false;
-  // The wall-clock time, for the full-refresh interval (not --now).
-  std::chrono::system_clock::time_point wall_now = std::chrono::system_clock::now();
 };
 
 struct ReconcileOutcome {
@@ -92,16 +103,30 @@ struct ReconcileOutcome {
   bool stale = false;                 // the saved plan no longer matches
   std::string run_id;
 
-  bool ok() const { return !error && !blocked && !stale && (!applied || applied->failed == 0); }
+  bool ok() const {
+    return !error && !blocked && !stale
+           && (!applied || (applied->failed == 0 && !applied->aborted));
+  }
 };
 
 // One level-triggered pass with the store: settle a crashed run's journal
-// (apply mode), refresh the JumpCloud cache when it is older than
-// schedule.fullRefreshInterval (or forced, or empty), read Bob, plan, and in
-// apply mode apply unless blocked. Store failures throw StoreError.
-// In plan mode the store is only read (a stale cache is refreshed in memory).
-ReconcileOutcome
-reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request);
+// (apply mode), observe JumpCloud (a fresh listing, or the cache as
+// `observe` says), read Bob, plan, and in apply mode apply unless blocked.
+// A listing that fails (including an incomplete or inconsistent one) fails
+// the pass and leaves the cache as it was. JumpCloud without a single user
+// while the store holds links is not believed: the plan is blocked (even
+// with allow_mass_changes) and the cache is not replaced. Store failures on
+// the calling thread throw StoreError; one while applying stops the applier
+// (ApplyResult::aborted: the run is recorded "failed", the journal keeps
+// what was not settled). In plan mode the store is only read (a listing is
+// kept in memory). `clock` gives the wall time of records and of the
+// full-refresh interval (dates are evaluated as of request.pass.now, which
+// --now may move).
+ReconcileOutcome reconcile(HrSource& hr,
+                           Directory& directory,
+                           state::StateStore& store,
+                           Clock& clock,
+                           ReconcileRequest request);
 
 // Links found in JumpCloud's link attribute for employees without a stored
 // link (a lost database is rebuilt this way).

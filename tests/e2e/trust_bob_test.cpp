@@ -3,8 +3,8 @@
 // The CLI in-process (cli::run) against the sandbox's fakes over loopback
 // HTTP and a temporary SQLite database (set up as in cli_test.cpp).
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/timestamp.hpp"
 
@@ -124,7 +124,7 @@ protected:
     }
     args.insert(args.end(), {"--db", m_db});
     cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::http::ManualClock>();
+    hooks.clock = std::make_shared<controller::ManualClock>();
     hooks.fault_point = m_fault_point;
     std::ostringstream out;
     std::ostringstream err;
@@ -201,6 +201,13 @@ protected:
     e.set("work.employeeIdInCompany", sandbox::BobValue::number(std::to_string(eid)));
     e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
     return m_sandbox->bob().hire(e);
+  }
+
+  // A converged plan: the seed's two Alex Morgans share an email, so it still
+  // reports that conflict, and `plan` exits 2 for conflicts (issue 9 §8).
+  static bool nothing_to_apply(const CliResult& r) {
+    return r.code == 2
+           && r.out.find("Nothing to apply, but 2 conflicts need attention") != std::string::npos;
   }
 
   sandbox::FakeBob& bob() { return m_sandbox->bob(); }

@@ -2,6 +2,7 @@
 // memory store: bad reads are never applied, targeted passes read and plan
 // like full ones.
 
+#include "controller/ports/clock.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "state/memory_store.hpp"
 #include "state/timestamp.hpp"
@@ -140,10 +141,10 @@ class ReconcileTrust : public ::testing::Test {
 protected:
   ReconcileRequest request(Mode mode) {
     ReconcileRequest r;
-    r.pass.policy = &m_policy;
+    r.pass.policy = std::make_shared<const policies::Policy>(m_policy);
     r.pass.now = state::parse_timestamp("2026-12-01T12:00:00Z").value();
     r.mode = mode;
-    r.force_refresh = true;
+    r.observe = Observe::fresh;
     r.apply.run_id = "run-" + std::to_string(++m_runs);
     r.apply.concurrency = 1;
     return r;
@@ -153,6 +154,7 @@ protected:
   StubHr m_hr;
   StubDirectory m_jc;
   state::MemoryStore m_store;
+  ManualClock m_clock;
   int m_runs = 0;
 };
 
@@ -162,7 +164,7 @@ TEST_F(ReconcileTrust, DuplicateEmployeeIdsApplyNothingEvenWithAllowMassChanges)
                     employee("1", "other@example.com", "other")};
   auto r = request(Mode::apply);
   r.allow_mass_changes = true;
-  const auto outcome = reconcile(m_hr, m_jc, m_store, r);
+  const auto outcome = reconcile(m_hr, m_jc, m_store, m_clock, r);
   EXPECT_TRUE(outcome.blocked);
   EXPECT_FALSE(outcome.ok());
   ASSERT_TRUE(outcome.pass.plan.blocked);
@@ -176,10 +178,10 @@ TEST_F(ReconcileTrust, AllowMassChangesStillLiftsSafetyLimits) {
                     employee("2", "bob@example.com", "bob")};
   m_policy.safety.max_changes = 1;
   auto r = request(Mode::apply);
-  EXPECT_TRUE(reconcile(m_hr, m_jc, m_store, r).blocked);
+  EXPECT_TRUE(reconcile(m_hr, m_jc, m_store, m_clock, r).blocked);
   r = request(Mode::apply);
   r.allow_mass_changes = true;
-  const auto outcome = reconcile(m_hr, m_jc, m_store, r);
+  const auto outcome = reconcile(m_hr, m_jc, m_store, m_clock, r);
   EXPECT_TRUE(outcome.ok()) << (outcome.error ? outcome.error->message : "");
   EXPECT_EQ(m_jc.users.size(), 2U);
 }
@@ -191,7 +193,7 @@ TEST_F(ReconcileTrust, TargetedPassSeesConflictsWithEveryone) {
                     employee("3", "carl@example.com", "carl")};
   auto r = request(Mode::apply);
   r.pass.only_employee = "2";
-  const auto outcome = reconcile(m_hr, m_jc, m_store, r);
+  const auto outcome = reconcile(m_hr, m_jc, m_store, m_clock, r);
   ASSERT_FALSE(outcome.error) << outcome.error->message;
   ASSERT_EQ(outcome.pass.plan.changes.size(), 1U);
   EXPECT_EQ(outcome.pass.plan.changes[0].action, state::Action::conflict);
@@ -205,10 +207,10 @@ TEST_F(ReconcileTrust, UsernamesDoNotDependOnWhoWasSyncedFirst) {
                     employee("2", "a2@example.com", "john")};
   auto r = request(Mode::apply);
   r.pass.only_employee = "2";
-  ASSERT_TRUE(reconcile(m_hr, m_jc, m_store, r).ok());
+  ASSERT_TRUE(reconcile(m_hr, m_jc, m_store, m_clock, r).ok());
   r = request(Mode::apply);
   r.pass.only_employee = "1";
-  ASSERT_TRUE(reconcile(m_hr, m_jc, m_store, r).ok());
+  ASSERT_TRUE(reconcile(m_hr, m_jc, m_store, m_clock, r).ok());
   std::map<std::string, std::string> username_of;
   for (const auto& [id, u] : m_jc.users) {
     username_of[std::string(u.get("email"))] = u.get("username");
@@ -221,7 +223,7 @@ TEST_F(ReconcileTrust, UnknownTargetIsAnErrorNamingTheId) {
   m_hr.employees = {employee("1", "ann@example.com", "ann")};
   auto r = request(Mode::plan);
   r.pass.only_employee = "999";
-  const auto outcome = reconcile(m_hr, m_jc, m_store, r);
+  const auto outcome = reconcile(m_hr, m_jc, m_store, m_clock, r);
   ASSERT_TRUE(outcome.error);
   EXPECT_NE(outcome.error->message.find("999"), std::string::npos) << outcome.error->message;
   EXPECT_EQ(outcome.error->message.find("no employees"), std::string::npos);
@@ -233,7 +235,7 @@ TEST_F(ReconcileTrust, BaselineReadsOnlyTheTargetsAndReturnsTheListUsed) {
                     employee("3", "carl@example.com", "carl")};
   auto r = request(Mode::apply);
   r.keep_employees = true;
-  auto first = reconcile(m_hr, m_jc, m_store, r);
+  auto first = reconcile(m_hr, m_jc, m_store, m_clock, r);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(first.pass.employees);
   EXPECT_EQ(first.pass.employees->size(), 3U);
@@ -246,7 +248,7 @@ TEST_F(ReconcileTrust, BaselineReadsOnlyTheTargetsAndReturnsTheListUsed) {
   r.baseline = first.pass.employees;
   r.pass.targets = {"2", "3"};
   r.keep_employees = true;
-  const auto second = reconcile(m_hr, m_jc, m_store, r);
+  const auto second = reconcile(m_hr, m_jc, m_store, m_clock, r);
   ASSERT_TRUE(second.ok()) << (second.error ? second.error->message : "");
   EXPECT_EQ(m_hr.searches, 1) << "no second search";
   EXPECT_EQ(m_hr.reads, 2);

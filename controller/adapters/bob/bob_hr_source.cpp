@@ -1,8 +1,8 @@
 #include "controller/adapters/bob/bob_hr_source.hpp"
 
 #include "controller/adapters/bob/bob_payload.hpp"
+#include "controller/adapters/bob/bob_record.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
-#include "policies/bob_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +36,13 @@ std::vector<std::string> with_id(const std::vector<std::string>& fields) {
 http::ApiClientOptions client_options(const BobSettings& settings) {
   http::ApiClientOptions options;
   options.api_name = "Bob";
+  options.endpoint = settings.url_origin.empty()
+                         ? settings.base_url
+                         : settings.base_url + " (" + settings.url_origin + ")";
   options.retry = settings.retry;
   options.log = settings.log;
   options.on_response = settings.on_response;
+  options.on_attempt = settings.on_attempt;
   return options;
 }
 
@@ -201,6 +205,8 @@ private:
         parse(std::move(batch));
       } catch (const std::exception& e) {
         set_error(std::string("cannot parse employees: ") + e.what());
+      } catch (...) { // a thread's entry point: nothing may escape it
+        set_error("cannot parse employees: unknown error");
       }
       {
         const std::lock_guard lock(m_mutex);
@@ -240,7 +246,7 @@ private:
     }
   }
 
-  const policies::EmployeeReader m_reader; // read() is safe from several threads
+  const EmployeeReader m_reader; // read() is safe from several threads
   int m_threads;
   SearchSplitter m_splitter;
   std::vector<std::string> m_batch;
@@ -269,7 +275,7 @@ int parse_threads(int configured) {
 
 } // namespace
 
-BobHrSource::BobHrSource(http::Transport& transport, http::Clock& clock, BobSettings settings)
+BobHrSource::BobHrSource(http::Transport& transport, Clock& clock, BobSettings settings)
     : m_settings(std::move(settings)),
       m_authorization(
           basic_authorization(m_settings.service_user_id, m_settings.service_user_token)),
@@ -291,6 +297,7 @@ http::Request BobHrSource::request(const std::string& path,
                      {"Content-Type", "application/json"}};
   request.body = std::move(body);
   request.timeout = timeout;
+  request.stall_timeout = m_settings.stall_timeout;
   return request;
 }
 
@@ -329,7 +336,7 @@ BobHrSource::get_employee(const state::EmployeeId& id, const std::vector<std::st
     return Unexpected<ApiError>{response.error()};
   }
   std::string error;
-  auto employee = policies::employee_from_json_text(response->body, fields, error);
+  auto employee = employee_from_json_text(response->body, fields, error);
   if (!employee) {
     return Unexpected<ApiError>{
         m_client.error(ErrorKind::protocol, k_read_one, "employee " + id + ": " + error, 200)};
