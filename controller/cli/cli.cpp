@@ -556,19 +556,20 @@ std::map<std::string, Command> commands() {
                    {},
                    false,
                    false};
-  c["plan"] = {"read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
-               "changes, 1 error, 3 blocked by safety)",
-               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--cached] [--refresh] "
-               "[--db PATH] [--now TIME]",
-               [](po::options_description& o) {
-                 add_policy(o);
-                 o.add_options()("json", "print the plan as JSON")(
-                     "out", po::value<std::string>(), "also save the plan as JSON to this file")(
-                     "employee", po::value<std::string>(), "plan only this Bob employee id");
-                 add_observe(o);
-               },
-               cmd_plan,
-               {}};
+  c["plan"] = {
+      "read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
+      "changes, 1 error, 3 blocked by safety)",
+      "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--cached] [--refresh] "
+      "[--db PATH] [--now TIME]",
+      [](po::options_description& o) {
+        add_policy(o);
+        o.add_options()("json", "print the plan as JSON")(
+            "out", po::value<std::string>(), "also save the plan as JSON to this file")(
+            "employee", po::value<std::string>(), "plan only this Bob employee id");
+        add_observe(o);
+      },
+      cmd_plan,
+      {}};
   c["apply"] = {"converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
                 "blocked)",
                 "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes] "

@@ -3,8 +3,8 @@
 // in-process (cli::run) against the sandbox's fakes over loopback HTTP, as
 // in cli_test.cpp; one test runs the real binary.
 
-#include "controller/ports/clock.hpp"
 #include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 #include "state/timestamp.hpp"
