@@ -355,8 +355,14 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   const auto& plan = outcome.pass.plan;
   if (outcome.blocked) {
     out << state::render_text(plan);
-    err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
-           "then run again with --allow-mass-changes if it is right.\n";
+    if (plan.overridable()) {
+      err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
+             "then run again with --allow-mass-changes if it is right.\n";
+    } else {
+      err << "bobsync: the plan is blocked because Bob or JumpCloud answered with data that "
+             "cannot be trusted (see the reasons above); nothing was applied. "
+             "--allow-mass-changes does not lift this: fix the read, then run again.\n";
+    }
     return k_exit_blocked;
   }
   if (!outcome.applied) {

@@ -238,7 +238,11 @@ TEST_F(TrustBobE2E, LifecycleFieldHiddenForEveryoneBlocksAndNoFlagOverrides) {
   EXPECT_EQ(plan.code, 3) << plan.out;
   EXPECT_NE(plan.out.find("internal.terminationDate"), std::string::npos) << plan.out;
   EXPECT_EQ(plan.out.find("in line"), std::string::npos) << plan.out;
-  EXPECT_EQ(cli({"apply", "--allow-mass-changes"}).code, 3);
+  const auto apply = cli({"apply", "--allow-mass-changes"});
+  EXPECT_EQ(apply.code, 3);
+  // The advice fits the block: the flag does not lift a bad read.
+  EXPECT_NE(apply.err.find("does not lift"), std::string::npos) << apply.err;
+  EXPECT_EQ(apply.err.find("if it is right"), std::string::npos) << apply.err;
   EXPECT_EQ(jumpcloud().write_count(), writes);
 }
 
