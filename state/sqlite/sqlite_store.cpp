@@ -684,11 +684,10 @@ template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& 
   }
 }
 
-std::unique_ptr<SqliteStore>
-SqliteStore::open(const std::string& path,
-                  OpenMode mode,
-                  const std::string& holder,
-                  WallClock clock) {
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
+                                               OpenMode mode,
+                                               const std::string& holder,
+                                               WallClock clock) {
   if (path.empty()) {
     throw StoreError("state database path is empty");
   }
