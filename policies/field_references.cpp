@@ -14,9 +14,10 @@ struct Walker {
       return;
     }
     const auto mark = node.Mark();
-    out.push_back({node.Scalar(),
-                   std::move(key),
-                   {file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0}});
+    out.push_back(
+        {node.Scalar(),
+         std::move(key),
+         {file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0}});
   }
 
   void filter(const YAML::Node& node, const std::string& key) {

@@ -11,8 +11,8 @@ nlohmann::ordered_json to_json(const Diagnostic& d) {
   nlohmann::ordered_json j;
   j["severity"] = d.severity == Severity::error ? "error" : "warning";
   j["message"] = d.message;
-  j["file"] = d.where.file.empty() ? nlohmann::ordered_json(nullptr)
-                                   : nlohmann::ordered_json(d.where.file);
+  j["file"] =
+      d.where.file.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.where.file);
   j["line"] = d.where.line > 0 ? nlohmann::ordered_json(d.where.line) : nullptr;
   j["column"] = d.where.column > 0 ? nlohmann::ordered_json(d.where.column) : nullptr;
   return j;

@@ -209,9 +209,9 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
   std::size_t i = 0;
   const auto& changes = plan.changes; // sorted by action, conflicts first
   if (i < changes.size() && changes[i].action == Action::conflict) {
-    const std::string heading = "#### ⚠️ Conflicts (" +
-                                std::to_string(plan.summary.count(Action::conflict)) +
-                                "): never applied; resolve them in Bob or JumpCloud\n\n";
+    const std::string heading = "#### ⚠️ Conflicts ("
+                                + std::to_string(plan.summary.count(Action::conflict))
+                                + "): never applied; resolve them in Bob or JumpCloud\n\n";
     if (!full && doc.size() + heading.size() <= budget) {
       doc += heading;
     } else {
@@ -234,8 +234,8 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
   // The other actions, each in a collapsible section.
   while (i < changes.size()) {
     const Action action = changes[i].action;
-    const std::string open = "<details><summary><b>" + title(action) + "</b> (" +
-                             std::to_string(plan.summary.count(action)) + ")</summary>\n\n";
+    const std::string open = "<details><summary><b>" + title(action) + "</b> ("
+                             + std::to_string(plan.summary.count(action)) + ")</summary>\n\n";
     const std::string close = "</details>\n\n";
     bool opened = false;
     if (!full && doc.size() + open.size() + close.size() <= budget) {
@@ -259,8 +259,8 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
   }
 
   if (left_out > 0) {
-    doc += "> [!NOTE]\n> " + std::to_string(left_out) + " of " + std::to_string(changes.size()) +
-           " changes are not shown: the comment would be too long. The whole plan is in ";
+    doc += "> [!NOTE]\n> " + std::to_string(left_out) + " of " + std::to_string(changes.size())
+           + " changes are not shown: the comment would be too long. The whole plan is in ";
     doc += options.json_artifact.empty()
                ? std::string("`bobsync plan --format json`")
                : "the JSON artifact `" + markdown_escape(cut(options.json_artifact, max)) + "`";

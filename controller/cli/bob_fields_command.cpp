@@ -1,10 +1,9 @@
 #include "controller/cli/bob_fields_command.hpp"
 
-#include "controller/cli/cli.hpp"
-
 #include "controller/adapters/bob/bob_field_catalog.hpp"
 #include "controller/adapters/bob/bob_hr_source.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
+#include "controller/cli/cli.hpp"
 #include "controller/cli/settings.hpp"
 #include "controller/ports/clock.hpp"
 #include "policies/catalog.hpp"
@@ -80,8 +79,9 @@ int run_bob_fields(const BobFieldsRequest& request,
                      {"label", f.name},
                      {"category", f.category},
                      {"type", f.type},
-                     {"listId", f.list_id.empty() ? nlohmann::ordered_json(nullptr)
-                                                  : nlohmann::ordered_json(f.list_id)},
+                     {"listId",
+                      f.list_id.empty() ? nlohmann::ordered_json(nullptr)
+                                        : nlohmann::ordered_json(f.list_id)},
                      {"historical", f.historical}});
     }
     out << doc.dump(2) << "\n";
@@ -191,11 +191,11 @@ state::Diagnostics check_policy_fields_online(const policies::Policy& policy,
     const auto* meta = by_id.at(field);
     diagnostics.push_back(
         {state::Severity::warning,
-         "the Bob service user cannot see '" + field + "'" +
-             (meta->name.empty() ? std::string() : " (" + meta->name + ")") +
-             ": Bob leaves it out of every employee it returns, so bobsync would read it as "
-             "empty; grant the service user's permission group the '" + meta->category +
-             "' category in Bob",
+         "the Bob service user cannot see '" + field + "'"
+             + (meta->name.empty() ? std::string() : " (" + meta->name + ")")
+             + ": Bob leaves it out of every employee it returns, so bobsync would read it as "
+               "empty; grant the service user's permission group the '"
+             + meta->category + "' category in Bob",
          where});
   }
   return diagnostics;

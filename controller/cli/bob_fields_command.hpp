@@ -19,7 +19,7 @@ class Clock;
 namespace bobsync::cli {
 
 struct BobFieldsRequest {
-  std::string bob_url; // the policy's source.bob.url after BOB_API_URL, or the default
+  std::string bob_url;    // the policy's source.bob.url after BOB_API_URL, or the default
   std::string url_origin; // "BOB_API_URL", "source.bob.url" or "default"
   std::string search;     // only fields whose id, label or category contain it
   bool json = false;

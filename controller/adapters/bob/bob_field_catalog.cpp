@@ -31,24 +31,27 @@ BobFieldCatalog::BobFieldCatalog(http::Transport& transport, Clock& clock, BobSe
     : m_settings(std::move(settings)),
       m_authorization(
           basic_authorization(m_settings.service_user_id, m_settings.service_user_token)),
-      m_client(transport, clock, [&] {
-        std::vector<std::string> secrets = m_settings.extra_secrets;
-        secrets.push_back(m_settings.service_user_token);
-        secrets.push_back(m_authorization.substr(std::string_view("Basic ").size()));
-        return http::Redactor(std::move(secrets));
-      }(),
-               [&] {
-                 http::ApiClientOptions options;
-                 options.api_name = "Bob";
-                 options.endpoint = m_settings.url_origin.empty()
-                                        ? m_settings.base_url
-                                        : m_settings.base_url + " (" + m_settings.url_origin + ")";
-                 options.retry = m_settings.retry;
-                 options.log = m_settings.log;
-                 options.on_response = m_settings.on_response;
-                 options.on_attempt = m_settings.on_attempt;
-                 return options;
-               }()) {
+      m_client(
+          transport,
+          clock,
+          [&] {
+            std::vector<std::string> secrets = m_settings.extra_secrets;
+            secrets.push_back(m_settings.service_user_token);
+            secrets.push_back(m_authorization.substr(std::string_view("Basic ").size()));
+            return http::Redactor(std::move(secrets));
+          }(),
+          [&] {
+            http::ApiClientOptions options;
+            options.api_name = "Bob";
+            options.endpoint = m_settings.url_origin.empty()
+                                   ? m_settings.base_url
+                                   : m_settings.base_url + " (" + m_settings.url_origin + ")";
+            options.retry = m_settings.retry;
+            options.log = m_settings.log;
+            options.on_response = m_settings.on_response;
+            options.on_attempt = m_settings.on_attempt;
+            return options;
+          }()) {
   while (!m_settings.base_url.empty() && m_settings.base_url.back() == '/') {
     m_settings.base_url.pop_back();
   }

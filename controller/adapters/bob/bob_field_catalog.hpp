@@ -42,8 +42,7 @@ private:
 
 // Parses the catalogue's JSON text; nullopt with `error` set when it is not
 // an array of field objects.
-std::optional<std::vector<BobField>> parse_field_catalog(std::string_view text,
-                                                         std::string& error);
+std::optional<std::vector<BobField>> parse_field_catalog(std::string_view text, std::string& error);
 
 // The fields whose id, label or category contains `text` (case-insensitive);
 // all of them when `text` is empty. Keeps the order.
