@@ -101,8 +101,8 @@ std::string change_block(const Change& c, std::size_t max) {
                                                                 : value_cell(new_value, max))
           << " |\n";
     }
-    out << "\n";
   }
+  out << "\n"; // a blank line ends the item (and its table)
   return out.str();
 }
 
@@ -263,7 +263,7 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
            + " changes are not shown: the comment would be too long. The whole plan is in ";
     doc += options.json_artifact.empty()
                ? std::string("`bobsync plan --format json`")
-               : "the JSON artifact `" + markdown_escape(cut(options.json_artifact, max)) + "`";
+               : "the JSON artifact **" + markdown_escape(cut(options.json_artifact, max)) + "**";
     doc += ".\n";
   }
   return doc;
