@@ -109,10 +109,10 @@ TEST(BobFieldCatalogParse, RejectsWhatIsNotACatalogue) {
 }
 
 TEST(BobFieldCatalogSearch, MatchesIdLabelOrCategoryIgnoringCase) {
-  const std::vector<BobField> fields = {{"work.title", "Title", "work", "list", "title", "", true},
-                                        {"root.email", "Email", "root", "text", "", "email", false},
-                                        {"work.custom.field_1", "Cost center", "work", "list", "", "",
-                                         false}};
+  const std::vector<BobField> fields = {
+      {"work.title", "Title", "work", "list", "title", "", true},
+      {"root.email", "Email", "root", "text", "", "email", false},
+      {"work.custom.field_1", "Cost center", "work", "list", "", "", false}};
   EXPECT_EQ(search_fields(fields, "").size(), 3U);
   EXPECT_EQ(search_fields(fields, "COST").size(), 1U);
   EXPECT_EQ(search_fields(fields, "root").size(), 1U);

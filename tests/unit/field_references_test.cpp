@@ -23,12 +23,12 @@ TEST(FieldReferences, FindsEveryBobFieldWithItsPosition) {
                            "    startDate: work.startDat\n";
   const auto refs = bob_field_references(yaml, "p.yaml");
   ASSERT_EQ(refs.size(), 6U);
-  auto expect = [&](std::size_t i, const std::string& field, const std::string& key, int line,
-                    int col) {
-    EXPECT_EQ(refs[i].field, field);
-    EXPECT_EQ(refs[i].key, key);
-    EXPECT_EQ(refs[i].where, (state::SourceLocation{"p.yaml", line, col})) << field;
-  };
+  auto expect =
+      [&](std::size_t i, const std::string& field, const std::string& key, int line, int col) {
+        EXPECT_EQ(refs[i].field, field);
+        EXPECT_EQ(refs[i].key, key);
+        EXPECT_EQ(refs[i].where, (state::SourceLocation{"p.yaml", line, col})) << field;
+      };
   expect(0, "root.email", "mapping[0].source", 10, 13);
   expect(1, "root.firstName", "mapping[1].sources[0]", 12, 15);
   expect(2, "root.surname", "mapping[1].sources[1]", 12, 31);

@@ -194,7 +194,8 @@ TEST(PlanMarkdown, TenThousandChangesStayUnderGitHubsCommentLimit) {
   const auto number_start = md.rfind("> ", note) + 2;
   const auto left_out = std::stoul(md.substr(number_start, note - number_start));
   EXPECT_EQ(shown + left_out, 10000U);
-  EXPECT_NE(md.find("the JSON artifact **bobsync-plan/plan.json**"), std::string::npos) << md.substr(note);
+  EXPECT_NE(md.find("the JSON artifact **bobsync-plan/plan.json**"), std::string::npos)
+      << md.substr(note);
   // All 50 conflicts are shown, before anything else.
   EXPECT_EQ(count(md, "two employees share this email"), 50U);
   EXPECT_EQ(count(md, "<details>"), count(md, "</details>"));
