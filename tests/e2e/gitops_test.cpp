@@ -96,7 +96,8 @@ protected:
     EXPECT_NE(at, std::string::npos) << needle;
     const auto line_start = text.rfind('\n', at);
     const int line = static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')) + 1;
-    const int col = static_cast<int>(at - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+    const int col =
+        static_cast<int>(at - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
     return {line, col};
   }
 
@@ -136,11 +137,11 @@ protected:
   CliResult ci_step(const std::string& step, const std::string& extra_env = "") {
     const auto out = m_dir + "/" + step + ".out";
     const auto err = m_dir + "/" + step + ".err";
-    const std::string command = "cd '" + m_dir + "' && BOBSYNC='" + BOBSYNC_BINARY + "' POLICY='" +
-                                m_policy + "' PLAN_DIR=bobsync-plan BOBSYNC_DB='" + m_db +
-                                "' BOBSYNC_NOW=2026-11-27 " + extra_env + " bash '" +
-                                BOBSYNC_SOURCE_DIR + "/examples/ci/bobsync-ci.sh' " + step + " >'" +
-                                out + "' 2>'" + err + "' </dev/null";
+    const std::string command = "cd '" + m_dir + "' && BOBSYNC='" + BOBSYNC_BINARY + "' POLICY='"
+                                + m_policy + "' PLAN_DIR=bobsync-plan BOBSYNC_DB='" + m_db
+                                + "' BOBSYNC_NOW=2026-11-27 " + extra_env + " bash '"
+                                + BOBSYNC_SOURCE_DIR + "/examples/ci/bobsync-ci.sh' " + step + " >'"
+                                + out + "' 2>'" + err + "' </dev/null";
     const int status = std::system(command.c_str());
     CliResult r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -198,19 +199,19 @@ TEST_F(GitOpsE2E, MarkdownPlanEscapesADisplayNameFullOfHtml) {
   EXPECT_EQ(r.code, cli::k_exit_changes) << r.err;
   EXPECT_EQ(r.out.find("<script>"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("@team"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("&lt;script&gt;x&lt;/script&gt; \\| &#64;team"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("&lt;script&gt;x&lt;/script&gt; \\| &#64;team"), std::string::npos) << r.out;
 }
 
 // ---- validate --format ----------------------------------------------------------
 
 TEST_F(GitOpsE2E, ValidateAsGithubAnnotationsPointsAtTheLine) {
-  const auto path = write_policy("broken.yaml", {{"source: work.department", "source: work.departmnt"}});
+  const auto path =
+      write_policy("broken.yaml", {{"source: work.department", "source: work.departmnt"}});
   const auto [line, col] = position(path, "work.departmnt");
   const auto r = cli({"validate", "-f", path, "--format", "github"});
   EXPECT_EQ(r.code, cli::k_exit_error);
-  const std::string expected = "::error file=" + path + ",line=" + std::to_string(line) +
-                               ",col=" + std::to_string(col) + ",title=bobsync::";
+  const std::string expected = "::error file=" + path + ",line=" + std::to_string(line)
+                               + ",col=" + std::to_string(col) + ",title=bobsync::";
   EXPECT_EQ(r.out.rfind(expected, 0), 0U) << r.out;
   EXPECT_NE(r.out.find("unknown Bob field 'work.departmnt' (did you mean 'work.department'?)"),
             std::string::npos)
@@ -219,8 +220,9 @@ TEST_F(GitOpsE2E, ValidateAsGithubAnnotationsPointsAtTheLine) {
 }
 
 TEST_F(GitOpsE2E, ValidateAsJson) {
-  const auto path = write_policy("broken.yaml", {{"source: work.department", "source: work.departmnt"},
-                                                 {"writeConcurrency: 4", "writeConcurrency: 99"}});
+  const auto path = write_policy("broken.yaml",
+                                 {{"source: work.department", "source: work.departmnt"},
+                                  {"writeConcurrency: 4", "writeConcurrency: 99"}});
   const auto r = cli({"validate", "-f", path, "--format", "json"});
   EXPECT_EQ(r.code, cli::k_exit_error);
   const auto doc = json::parse(r.out);
@@ -249,8 +251,8 @@ TEST_F(GitOpsE2E, ValidateOnlineFindsACustomFieldTheTenantDoesNotHave) {
   const auto [line, col] = position(path, "work.custom.field_1644932887287");
   const auto r = cli({"validate", "-f", path, "--online", "--format", "github"});
   EXPECT_EQ(r.code, cli::k_exit_error) << r.out << r.err;
-  EXPECT_NE(r.out.find("::error file=" + path + ",line=" + std::to_string(line) +
-                       ",col=" + std::to_string(col) + ","),
+  EXPECT_NE(r.out.find("::error file=" + path + ",line=" + std::to_string(line)
+                       + ",col=" + std::to_string(col) + ","),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("unknown Bob field 'work.custom.field_1644932887287' (did you mean "
@@ -265,9 +267,10 @@ TEST_F(GitOpsE2E, ValidateOnlineWarnsOnAFieldTheServiceUserCannotSee) {
   const auto [line, col] = position(m_policy, "work.workMobile");
   const auto r = cli({"validate", "-f", m_policy, "--online"});
   EXPECT_EQ(r.code, cli::k_exit_ok) << r.err; // a warning, not an error
-  EXPECT_NE(r.err.find(m_policy + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                       ": warning: the Bob service user cannot see 'work.workMobile' (Work mobile)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(m_policy + ":" + std::to_string(line) + ":" + std::to_string(col)
+                 + ": warning: the Bob service user cannot see 'work.workMobile' (Work mobile)"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.out.find("valid policy"), std::string::npos);
   // Offline nothing is asked of Bob.
