@@ -9,7 +9,9 @@
 #
 # Settings (environment): BOBSYNC (the binary; default: bobsync on PATH),
 # POLICY (default: bobsync.yaml), PLAN_DIR (default: bobsync-plan), FORMAT
-# (validate: text|github|json; default text), ALLOW_MASS_CHANGES=1 (apply: a
+# (validate: text|github|json; default text), ONLINE=1 (validate: also check
+# the policy's Bob fields against the tenant and the service user's
+# permissions; needs the Bob credentials), ALLOW_MASS_CHANGES=1 (apply: a
 # plan blocked by the safety limits; only from a reviewed, deliberate job),
 # BOBSYNC_DB (the state database; default: bobsync.db). Credentials come
 # from the CI system's secret store as BOB_SERVICE_USER_ID,
@@ -28,7 +30,11 @@ plan_dir=${PLAN_DIR:-bobsync-plan}
 step=${1:-}
 case "$step" in
 validate)
-  "$bobsync" validate -f "$policy" --format "${FORMAT:-text}"
+  args=(validate -f "$policy" --format "${FORMAT:-text}")
+  if [ "${ONLINE:-0}" = 1 ]; then
+    args+=(--online)
+  fi
+  "$bobsync" "${args[@]}"
   exit $?
   ;;
 plan)

@@ -338,9 +338,10 @@ TEST_F(GitOpsE2E, BobFieldsRefusesAWrongTokenAndAnUnknownSubcommand) {
 
 TEST_F(GitOpsE2E, ExamplePipelineStepsRunAgainstTheSandbox) {
   // Pull request: validate, plan (comment + artifact).
-  const auto validate = ci_step("validate", "FORMAT=github");
+  const auto validate = ci_step("validate", "FORMAT=github ONLINE=1");
   EXPECT_EQ(validate.code, 0) << validate.out << validate.err;
   EXPECT_NE(validate.out.find("valid policy"), std::string::npos);
+  EXPECT_NE(validate.out.find("checked against Bob's field catalogue"), std::string::npos);
   const auto plan = ci_step("plan");
   EXPECT_EQ(plan.code, 0) << plan.err; // changes to review: the job succeeds
   EXPECT_EQ(read_text(m_dir + "/bobsync-plan/exit-code"), "2\n");
