@@ -737,8 +737,8 @@ std::map<std::string, Command> commands() {
                     "contain TEXT (case-insensitive)")("json", "print JSON")(
                     "file,f",
                     po::value<std::string>(),
-                    "policy file whose source.bob.url to use (default: BOB_API_URL, else "
-                    "https://api.hibob.com/v1)");
+                    "policy file whose source.bob.url to use (BOB_API_URL overrides it; "
+                    "without -f: BOB_API_URL, else https://api.hibob.com/v1)");
               },
               cmd_bob,
               {"what"},
