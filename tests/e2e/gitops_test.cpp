@@ -307,6 +307,21 @@ TEST_F(GitOpsE2E, BobFieldsListsTheCatalogue) {
   EXPECT_NE(some.out.find("1 of "), std::string::npos);
 }
 
+TEST_F(GitOpsE2E, BobFieldsUsesThePolicysBobUrl) {
+  const auto path =
+      write_policy("url.yaml", {{"url: https://api.hibob.com/v1", "url: " + bob().base_url()}});
+  unsetenv("BOB_API_URL");
+  const auto r = cli({"bob", "fields", "-f", path, "--search", "work.title"});
+  EXPECT_EQ(r.code, cli::k_exit_ok) << r.err;
+  EXPECT_NE(r.out.find("work.title"), std::string::npos) << r.out;
+  // A plain-http URL to another host is refused, naming where it came from.
+  const auto remote = write_policy(
+      "remote.yaml", {{"url: https://api.hibob.com/v1", "url: http://bob.example.com/v1"}});
+  const auto refused = cli({"bob", "fields", "-f", remote});
+  EXPECT_EQ(refused.code, cli::k_exit_error);
+  EXPECT_NE(refused.err.find("source.bob.url"), std::string::npos) << refused.err;
+}
+
 TEST_F(GitOpsE2E, BobFieldsAsJson) {
   bob().add_field({"work.custom.field_1700000000002", "Badge", "work", "text", "", false});
   const auto r = cli({"bob", "fields", "--json", "--search", "department"});
