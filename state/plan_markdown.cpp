@@ -170,15 +170,21 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
   std::ostringstream head;
   head << "### bobsync plan\n\n";
   if (plan.blocked) {
-    head << "> [!CAUTION]\n> **Blocked by the safety limits: nothing will be applied.**\n";
+    head << "> [!CAUTION]\n> **Blocked: nothing will be applied.**\n";
     for (const auto& reason : plan.block_reasons) {
-      head << "> - " << markdown_escape(cut(reason, 4 * max)) << "\n";
+      head << "> - " << (reason.kind == BlockKind::bad_read ? "bad read: " : "safety limit: ")
+           << markdown_escape(cut(reason.message, 4 * max)) << "\n";
     }
-    head << ">\n> If these changes are intended, applying them needs `--allow-mass-changes`: a "
-            "deliberate step that someone reviews (see docs/gitops.md).\n\n";
+    if (plan.overridable()) {
+      head << ">\n> If these changes are intended, applying them needs `--allow-mass-changes`: a "
+              "deliberate step that someone reviews (see docs/gitops.md).\n\n";
+    } else {
+      head << ">\n> Bob or JumpCloud answered with data that cannot be trusted: fix the read "
+              "first; `--allow-mass-changes` does not lift this.\n\n";
+    }
   }
   head << "**Plan:** " << summary_line(plan);
-  if (plan.empty()) {
+  if (plan.empty() && !plan.blocked && plan.summary.count(Action::conflict) == 0) {
     head << " No changes: JumpCloud is in line with Bob.";
   }
   head << "\n\n";
