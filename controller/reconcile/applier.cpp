@@ -245,12 +245,24 @@ private:
 
     const auto fields = resolve_fields(c);
     ApiResult<DirectoryUser> outcome = unexpected(ApiError{});
+    bool unknown = false; // a create that may have happened: nobody could tell
     if (c.action == Action::create) {
-      outcome = create(c, fields, result.recovered);
+      outcome = create(c, fields, result.recovered, unknown);
     } else {
       outcome = m_directory.update_user(c.user_id, fields, c.target_state);
     }
     fault("after_call");
+
+    if (unknown) {
+      // Settling it as failed would be a guess: the user may exist. The
+      // intent stays pending; the next run's recovery reads JumpCloud and
+      // records what really happened (with its audit row).
+      result.error = "the outcome of the create is unknown (" + outcome.error().message
+                     + "); left pending for the next run to settle";
+      result.error_kind = ErrorKind::unknown_outcome;
+      result.change = std::move(c);
+      return result;
+    }
 
     state::SettledChange settled;
     settled.journal_id = journal_id;
@@ -299,8 +311,12 @@ private:
 
   // A create is retried only after checking that the previous attempt did
   // not happen after all (lost response, timeout, duplicate).
-  ApiResult<DirectoryUser>
-  create(const Change& c, const state::FlatMap<std::string>& fields, bool& recovered) {
+  // `unknown` is set when a create may have happened and the lookup that
+  // should tell failed too.
+  ApiResult<DirectoryUser> create(const Change& c,
+                                  const state::FlatMap<std::string>& fields,
+                                  bool& recovered,
+                                  bool& unknown) {
     const auto state = c.target_state.value_or(state::UserState::activated);
     ApiResult<DirectoryUser> last = unexpected(ApiError{});
     for (int attempt = 0; attempt < std::max(1, m_options.max_create_attempts); ++attempt) {
@@ -319,6 +335,7 @@ private:
       }
       auto existing = find_created_user(m_directory, c);
       if (!existing) {
+        unknown = true;
         return unexpected(existing.error());
       }
       if (*existing) {

@@ -201,5 +201,39 @@ TEST_F(ApplierTest, ALostCreateResponseIsFoundInsteadOfCreatingTwice) {
   EXPECT_EQ(m_directory.calls(MemoryDirectory::Operation::create), 1);
 }
 
+// Found by the chaos suite: the create's answer is lost after JumpCloud made
+// the user, and the lookup that should tell fails too. Settling it "failed"
+// would be a guess (the user exists, and the next pass would link it with no
+// audit row): the intent stays pending, and recovery records what happened.
+TEST_F(ApplierTest, ACreateWhoseLookupAlsoFailsStaysPendingAndRecoveryAuditsIt) {
+  ApiError lost;
+  lost.kind = ErrorKind::unknown_outcome;
+  lost.message = "connection reset after sending";
+  m_directory.fail_next(MemoryDirectory::Operation::create, lost, 1, /*after_write=*/true);
+  ApiError broken;
+  broken.kind = ErrorKind::protocol;
+  broken.message = "truncated answer";
+  m_directory.fail_next(MemoryDirectory::Operation::find, broken, 1);
+
+  const auto result = apply_plan(plan_of_creates(1), m_directory, m_store, m_clock, options(1));
+
+  ASSERT_EQ(result.results.size(), 1U);
+  EXPECT_FALSE(result.results[0].ok);
+  EXPECT_EQ(result.results[0].error_kind, ErrorKind::unknown_outcome);
+  EXPECT_EQ(m_directory.users().size(), 1U); // JumpCloud made it
+  EXPECT_EQ(pending(), std::set<std::string>{"1000"});
+  EXPECT_TRUE(m_store.audit("", 0).empty()) << "no guess recorded";
+
+  const auto recovered = recover_journal(m_directory, m_store, m_clock, options(1));
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(*recovered, 1);
+  EXPECT_TRUE(pending().empty());
+  const auto audit = m_store.audit("", 0);
+  ASSERT_EQ(audit.size(), 1U);
+  EXPECT_EQ(audit[0].outcome, "recovered");
+  EXPECT_EQ(audit[0].user_id, m_directory.users()[0].id);
+  EXPECT_EQ(m_directory.users().size(), 1U);
+}
+
 } // namespace
 } // namespace bobsync::controller
