@@ -1,0 +1,56 @@
+#pragma once
+
+// The loop's passes over the real pass: controller::reconcile in apply mode
+// against the state store, with the Bob and JumpCloud clients the factory
+// builds for the policy. A policy reload that changes a URL, the JumpCloud
+// organisation or writeConcurrency rebuilds the clients before the next pass.
+
+#include "controller/ports/directory.hpp"
+#include "controller/ports/hr_source.hpp"
+#include "controller/run/loop.hpp"
+#include "state/store.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bobsync::controller::run {
+
+struct RunnerSources {
+  std::shared_ptr<void> keep_alive; // what the clients borrow
+  std::unique_ptr<HrSource> hr;
+  std::unique_ptr<Directory> directory;
+};
+
+using SourcesFactory = std::function<RunnerSources(const policies::Policy&)>;
+
+struct ReconcileRunnerOptions {
+  std::function<std::string()> new_run_id;
+  std::function<std::string()> now_iso; // timestamps of run and audit records
+  // Test hook (BOBSYNC_CRASH_AT): named points of the applier.
+  std::function<void(std::string_view)> fault_point;
+};
+
+// The next local midnight after `now` in any time zone the policy judges
+// dates in (lifecycle.timeZone and siteTimeZones): every date boundary (start
+// dates, provisioning lead time, terminations, last days of work) falls on
+// one, so waking there never misses one.
+std::optional<WallTime> next_local_midnight(const policies::Policy& policy, WallTime now);
+
+class ReconcileRunner final : public PassRunner {
+public:
+  ReconcileRunner(state::StateStore& store, SourcesFactory factory, ReconcileRunnerOptions options);
+  PassReport run(const PassSpec& spec) override;
+
+private:
+  void ensure_sources(const policies::Policy& policy);
+
+  state::StateStore& m_store;
+  SourcesFactory m_factory;
+  ReconcileRunnerOptions m_options;
+  RunnerSources m_sources;
+  std::shared_ptr<const policies::Policy> m_sources_policy;
+};
+
+} // namespace bobsync::controller::run
