@@ -457,7 +457,7 @@ private:
 
   // As duration(); `milliseconds` also accepts the unit ms (300ms, 1s500ms).
   std::optional<std::chrono::milliseconds> duration_ms(const Value& value, bool milliseconds) {
-    const std::string what = milliseconds ? "a duration such as 300ms, 2s, 5m or 1h"
+    const std::string what = milliseconds ? "a duration such as 30s, 5m, 1h or 300ms"
                                           : "a duration such as 30s, 5m, 1h, 1d or 1h30m";
     if (!value.node.IsScalar()) {
       expected(value, what);
