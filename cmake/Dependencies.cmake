@@ -11,6 +11,12 @@ find_package(OpenSSL REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(Boost REQUIRED COMPONENTS program_options)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
+# Logging and metrics of `run`: spdlog 1.10 (with the fmt package), and only
+# the core library of prometheus-cpp 1.0 (registry + text serializer; its
+# pull server and push gateway are not used, so their CMake package is not
+# loaded: it would demand civetweb, zlib and curl).
+find_package(spdlog 1.10 REQUIRED)
+pkg_check_modules(PROMETHEUS_CORE REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcpp-httplib-dev
   libicu-dev libhowardhinnant-date-dev tzdata
+  libspdlog-dev prometheus-cpp-dev
 )
 
 missing=()
