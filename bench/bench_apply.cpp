@@ -8,10 +8,10 @@
 // Not a timed test: the figures go in the closing note.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/sandbox.hpp"
@@ -57,7 +57,7 @@ void add_employees(sandbox::FakeBob& bob, int n) {
 struct Rig {
   sandbox::Sandbox sandbox{sandbox::SandboxConfig{}};
   controller::http::CurlTransport transport;
-  controller::http::SystemClock clock;
+  controller::SystemClock clock;
   std::unique_ptr<controller::BobHrSource> bob;
   std::unique_ptr<controller::JumpCloudDirectory> jumpcloud;
   std::unique_ptr<state::StateStore> store;
@@ -89,13 +89,13 @@ struct Rig {
   controller::ReconcileOutcome reconcile(bool force_refresh,
                                          controller::Mode mode = controller::Mode::apply) {
     controller::ReconcileRequest request;
-    request.pass.policy = &policy;
+    request.pass.policy = std::make_shared<const policies::Policy>(policy);
     request.pass.now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27};
     request.mode = mode;
     request.force_refresh = force_refresh;
     request.apply.concurrency = policy.write_concurrency;
     request.apply.run_id = "bench-" + std::to_string(++runs);
-    return controller::reconcile(*bob, *jumpcloud, *store, request);
+    return controller::reconcile(*bob, *jumpcloud, *store, clock, request);
   }
 };
 

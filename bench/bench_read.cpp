@@ -6,9 +6,9 @@
 // search and exactly ceil(N/100) JumpCloud list requests.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/desired_state_builder.hpp"
 #include "policies/policy_parser.hpp"
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     const long rss_seeded = bench::peak_rss_mb();
 
     controller::http::CurlTransport transport;
-    controller::http::SystemClock clock;
+    controller::SystemClock clock;
     controller::BobSettings bob_settings;
     bob_settings.base_url = bob.base_url();
     bob_settings.service_user_id = "sandbox-user";
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
     const auto employee_count = employees->size();
     const auto user_count = users->size();
     controller::PassRequest request;
-    request.policy = &policy;
+    request.policy = std::make_shared<const policies::Policy>(policy);
     request.now = clock.wall_now();
     const auto pass = controller::plan_from(std::move(*employees), std::move(*users), request);
     const auto& plan = pass.plan;

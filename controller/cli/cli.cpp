@@ -31,8 +31,14 @@ namespace po = boost::program_options;
 // The hooks of the current in-process run (tests); empty for the binary.
 const Hooks* g_hooks = nullptr;
 
+// The process's one clock (the test's, or the system clock).
+std::shared_ptr<controller::Clock> process_clock() {
+  static const auto system = make_clock();
+  return g_hooks != nullptr && g_hooks->clock ? g_hooks->clock : system;
+}
+
 LiveSources live_sources(const policies::Policy& policy) {
-  return make_live_sources(policy, g_hooks != nullptr ? g_hooks->clock : nullptr);
+  return make_live_sources(policy, process_clock());
 }
 
 // BOBSYNC_CRASH_AT=<point>:<n> makes apply exit abruptly the n-th time it
@@ -91,7 +97,7 @@ std::chrono::system_clock::time_point evaluation_time(const po::variables_map& v
   if (const char* env = std::getenv("BOBSYNC_NOW"); env != nullptr && *env != '\0') {
     return parse_now(env);
   }
-  return std::chrono::system_clock::now();
+  return process_clock()->wall_now();
 }
 
 std::string db_path(const po::variables_map& vm) {
@@ -154,7 +160,7 @@ int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& e
 controller::ReconcileRequest
 reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, controller::Mode mode) {
   controller::ReconcileRequest request;
-  request.pass.policy = &loaded.policy;
+  request.pass.policy = std::make_shared<const policies::Policy>(loaded.policy);
   request.pass.now = evaluation_time(vm);
   request.pass.policy_hash = loaded.hash;
   if (vm.count("employee")) {
@@ -180,7 +186,8 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   auto request = reconcile_request(vm, *loaded, controller::Mode::plan);
   auto sources = live_sources(loaded->policy);
   auto store = open_store(db_path(vm), false);
-  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  const auto outcome =
+      controller::reconcile(*sources.hr, *sources.directory, *store, *process_clock(), request);
   if (outcome.error) {
     err << "bobsync: error: " << outcome.error->message << "\n";
     return k_exit_error;
@@ -251,8 +258,9 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     };
   }
   auto sources = live_sources(loaded->policy);
-  auto store = open_store(db_path(vm), true);
-  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  auto store = open_store(db_path(vm), true, process_clock());
+  const auto outcome =
+      controller::reconcile(*sources.hr, *sources.directory, *store, *process_clock(), request);
   if (outcome.recovered > 0) {
     out << "settled " << outcome.recovered
         << " journal entries left by an interrupted run (see 'bobsync history')\n";
@@ -375,7 +383,8 @@ int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& er
   request.pass.only_employee = id;
   request.pass.record_matches = true;
   auto store = open_store(db_path(vm), false);
-  const auto outcome = controller::reconcile(*sources.hr, *sources.directory, *store, request);
+  const auto outcome =
+      controller::reconcile(*sources.hr, *sources.directory, *store, *process_clock(), request);
   if (outcome.error) {
     err << "bobsync: error: " << outcome.error->message << "\n";
     return k_exit_error;

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-namespace bobsync::controller::http {
+namespace bobsync::controller {
 class Clock;
-} // namespace bobsync::controller::http
+} // namespace bobsync::controller
 
 namespace bobsync::cli {
 
@@ -20,7 +20,7 @@ namespace bobsync::cli {
 struct Hooks {
   // Time for HTTP retries, backoff and rate limits (a manual clock makes
   // backoff instant). Default: the system clock.
-  std::shared_ptr<controller::http::Clock> clock;
+  std::shared_ptr<controller::Clock> clock;
   // Called by apply at named points ("after_intent", "after_call").
   std::function<void(std::string_view)> fault_point;
 };

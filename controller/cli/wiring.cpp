@@ -1,10 +1,10 @@
 #include "controller/cli/wiring.hpp"
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 #include "controller/cli/settings.hpp"
+#include "controller/ports/clock.hpp"
 #include "state/memory_store.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 
@@ -16,25 +16,27 @@ namespace {
 // What the adapters borrow; lives as long as the LiveSources.
 struct Shared {
   controller::http::CurlTransport transport;
-  controller::http::SystemClock system_clock;
-  std::shared_ptr<controller::http::Clock> injected;
-
-  controller::http::Clock& clock() {
-    return injected ? *injected : static_cast<controller::http::Clock&>(system_clock);
-  }
+  std::shared_ptr<controller::Clock> clock;
 };
 
 } // namespace
 
+std::shared_ptr<controller::Clock> make_clock(std::shared_ptr<controller::Clock> injected) {
+  if (injected) {
+    return injected;
+  }
+  return std::make_shared<controller::SystemClock>();
+}
+
 LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::http::Clock> clock) {
+                              std::shared_ptr<controller::Clock> clock) {
   for (const auto* url : {&policy.bob_url, &policy.jumpcloud_url}) {
     if (auto refused = controller::http::check_url_allowed(*url)) {
       throw Fatal(*refused);
     }
   }
   auto shared = std::make_shared<Shared>();
-  shared->injected = std::move(clock);
+  shared->clock = make_clock(std::move(clock));
   const auto webhook_secret = read_secret("BOB_WEBHOOK_SECRET");
 
   controller::BobSettings bob;
@@ -57,19 +59,22 @@ LiveSources make_live_sources(const policies::Policy& policy,
 
   LiveSources sources;
   sources.hr =
-      std::make_unique<controller::BobHrSource>(shared->transport, shared->clock(), std::move(bob));
+      std::make_unique<controller::BobHrSource>(shared->transport, *shared->clock, std::move(bob));
   sources.directory = std::make_unique<controller::JumpCloudDirectory>(
-      shared->transport, shared->clock(), std::move(jumpcloud));
+      shared->transport, *shared->clock, std::move(jumpcloud));
   sources.keep_alive = shared;
   return sources;
 }
 
-std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer) {
+std::unique_ptr<state::StateStore>
+open_store(const std::string& path, bool writer, std::shared_ptr<controller::Clock> clock) {
   if (!writer && path != ":memory:" && !std::filesystem::exists(path)) {
     return std::make_unique<state::MemoryStore>(); // nothing recorded yet
   }
+  clock = make_clock(std::move(clock));
   return state::SqliteStore::open(path,
-                                  writer ? state::OpenMode::writer : state::OpenMode::read_only);
+                                  writer ? state::OpenMode::writer : state::OpenMode::read_only,
+                                  [clock] { return clock->wall_now(); });
 }
 
 } // namespace bobsync::cli

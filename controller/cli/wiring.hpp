@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-namespace bobsync::controller::http {
+namespace bobsync::controller {
 class Clock;
-} // namespace bobsync::controller::http
+} // namespace bobsync::controller
 
 namespace bobsync::cli {
 
@@ -22,16 +22,24 @@ struct LiveSources {
   std::unique_ptr<controller::Directory> directory;
 };
 
+// The process's one clock, which the sources, the store and the pass share:
+// `injected` when given (tests pass a ManualClock), else the system clock.
+std::shared_ptr<controller::Clock>
+make_clock(std::shared_ptr<controller::Clock> injected = nullptr);
+
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
 // from the environment (throws Fatal when one is missing or a URL is refused).
 // `clock` (may be null: the system clock) times retries and rate limits.
 LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::http::Clock> clock = nullptr);
+                              std::shared_ptr<controller::Clock> clock = nullptr);
 
 // The SQLite state store at `path`. A writer holds the database's lock (a
 // second writer is refused with a clear message); a reader does not and only
 // reads. A missing database is created for a writer and is an empty store
-// for a reader. Throws StoreError.
-std::unique_ptr<state::StateStore> open_store(const std::string& path, bool writer);
+// for a reader. `clock` (may be null: the system clock) times what the store
+// stamps itself. Throws StoreError.
+std::unique_ptr<state::StateStore> open_store(const std::string& path,
+                                              bool writer,
+                                              std::shared_ptr<controller::Clock> clock = nullptr);
 
 } // namespace bobsync::cli

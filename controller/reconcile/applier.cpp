@@ -58,9 +58,10 @@ private:
 
 class Applier {
 public:
-  Applier(Directory& directory, state::StateStore& store, const ApplyOptions& options)
+  Applier(Directory& directory, state::StateStore& store, Clock& clock, const ApplyOptions& options)
       : m_directory(directory),
         m_store(store),
+        m_clock(clock),
         m_options(options) {}
 
   ApplyResult run(const state::Plan& plan) {
@@ -180,7 +181,7 @@ private:
     intent.employee_id = c.employee_id;
     intent.user_id = c.user_id;
     intent.payload = state::change_to_json(c);
-    intent.created_at = m_options.now_iso();
+    intent.created_at = iso_utc(m_clock.wall_now());
     const auto journal_id = m_store.add_intent(intent);
     fault("after_intent");
 
@@ -195,7 +196,7 @@ private:
 
     state::SettledChange settled;
     settled.journal_id = journal_id;
-    settled.audit.time = m_options.now_iso();
+    settled.audit.time = iso_utc(m_clock.wall_now());
     settled.audit.run_id = m_options.run_id;
     settled.audit.action = c.action;
     settled.audit.employee_id = c.employee_id;
@@ -266,6 +267,7 @@ private:
 
   Directory& m_directory;
   state::StateStore& m_store;
+  Clock& m_clock;
   const ApplyOptions& m_options;
   CreatedUsers m_created;
   std::mutex m_mutex;
@@ -310,17 +312,20 @@ ApiResult<std::optional<DirectoryUser>> find_created_user(Directory& directory,
 ApplyResult apply_plan(const state::Plan& plan,
                        Directory& directory,
                        state::StateStore& store,
+                       Clock& clock,
                        const ApplyOptions& options) {
-  return Applier(directory, store, options).run(plan);
+  return Applier(directory, store, clock, options).run(plan);
 }
 
-ApiResult<int>
-recover_journal(Directory& directory, state::StateStore& store, const ApplyOptions& options) {
+ApiResult<int> recover_journal(Directory& directory,
+                               state::StateStore& store,
+                               Clock& clock,
+                               const ApplyOptions& options) {
   int settled_count = 0;
   for (const auto& entry : store.pending_intents()) {
     state::SettledChange settled;
     settled.journal_id = entry.id;
-    settled.audit.time = options.now_iso();
+    settled.audit.time = iso_utc(clock.wall_now());
     settled.audit.run_id = entry.run_id;
     settled.audit.action = entry.action;
     settled.audit.employee_id = entry.employee_id;

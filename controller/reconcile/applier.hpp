@@ -5,6 +5,7 @@
 // audit record in one transaction. A failed change is recorded and does not
 // stop the others.
 
+#include "controller/ports/clock.hpp"
 #include "controller/ports/directory.hpp"
 #include "state/plan.hpp"
 #include "state/store.hpp"
@@ -21,7 +22,6 @@ struct ApplyOptions {
   int concurrency = 4;
   std::string run_id;
   std::string policy_hash;
-  std::function<std::string()> now_iso; // ISO 8601 UTC timestamps for records
   // Called after each change (from worker threads, serialized): done, total.
   std::function<void(int, int)> progress;
   // Test hook: called at named points ("after_intent", "after_call"); may
@@ -49,17 +49,21 @@ struct ApplyResult {
 // deferrals are skipped). Creates run first, so that references to users
 // created in this run (manager placeholders "bob:<employee id>") can be
 // resolved in a second step. Thread-safe use of `directory` and `store`.
+// Records are timed by `clock` (wall time).
 ApplyResult apply_plan(const state::Plan& plan,
                        Directory& directory,
                        state::StateStore& store,
+                       Clock& clock,
                        const ApplyOptions& options);
 
 // Settles journal entries left pending by a crash: reads JumpCloud to learn
 // whether each write happened, then records the outcome (cache, link, audit
 // with outcome "recovered" or "failed"). Returns how many were settled.
 // Errors reaching JumpCloud leave the entries pending and are returned.
-ApiResult<int>
-recover_journal(Directory& directory, state::StateStore& store, const ApplyOptions& options);
+ApiResult<int> recover_journal(Directory& directory,
+                               state::StateStore& store,
+                               Clock& clock,
+                               const ApplyOptions& options);
 
 // Looks for a user a create may already have made: by employeeIdentifier,
 // then email, then username (each must identify exactly one user whose email

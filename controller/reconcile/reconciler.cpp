@@ -33,15 +33,6 @@ PassResult plan_from(std::vector<state::Employee> employees,
 
 namespace {
 
-std::string iso(std::chrono::system_clock::time_point tp) {
-  const auto t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::optional<std::chrono::system_clock::time_point> parse_iso(const std::string& text) {
   std::tm tm{};
   if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
@@ -104,20 +95,23 @@ std::vector<state::Link> links_from_attributes(const std::vector<state::Director
   return out;
 }
 
-ReconcileOutcome
-reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request) {
+ReconcileOutcome reconcile(HrSource& hr,
+                           Directory& directory,
+                           state::StateStore& store,
+                           Clock& clock,
+                           ReconcileRequest request) {
   ReconcileOutcome outcome;
-  const auto& policy = *request.pass.policy;
+  // The pass holds its snapshot of the policy to the end, whatever a reload
+  // does meanwhile.
+  const std::shared_ptr<const policies::Policy> snapshot = request.pass.policy;
+  const auto& policy = *snapshot;
   const bool apply = request.mode == Mode::apply;
-  if (!request.apply.now_iso) {
-    request.apply.now_iso = [] { return iso(std::chrono::system_clock::now()); };
-  }
   outcome.run_id = request.apply.run_id;
   state::RunRecord run;
   run.id = request.apply.run_id;
   run.kind = request.kind;
   run.policy_hash = request.pass.policy_hash;
-  run.started_at = request.apply.now_iso();
+  run.started_at = iso_utc(clock.wall_now());
   if (apply) {
     store.start_run(run);
   }
@@ -125,14 +119,14 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     if (!apply) {
       return;
     }
-    run.finished_at = request.apply.now_iso();
+    run.finished_at = iso_utc(clock.wall_now());
     run.outcome = result;
     run.summary = outcome.error ? outcome.error->message : summary_of(outcome);
     store.finish_run(run);
   };
 
   if (apply) {
-    auto recovered = recover_journal(directory, store, request.apply);
+    auto recovered = recover_journal(directory, store, clock, request.apply);
     if (!recovered) {
       outcome.error = recovered.error();
       finish("failed");
@@ -145,8 +139,9 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
   std::vector<state::DirectoryUser> users;
   const auto last = store.last_full_refresh();
   const auto last_time = last ? parse_iso(*last) : std::nullopt;
+  const auto wall_now = clock.wall_now();
   const bool stale = request.force_refresh || !last_time
-                     || request.wall_now - *last_time >= policy.schedule.full_refresh_interval
+                     || wall_now - *last_time >= policy.schedule.full_refresh_interval
                      || outcome.recovered > 0;
   if (stale) {
     auto listed = directory.list_users();
@@ -158,7 +153,7 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     users = std::move(*listed);
     outcome.refreshed = true;
     if (apply) {
-      store.replace_users(users, iso(request.wall_now));
+      store.replace_users(users, iso_utc(wall_now));
     }
   } else {
     users = store.load_users();
@@ -173,7 +168,6 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
 
   // Bob: always read in full (it has no "changed since"), or one employee.
   std::vector<state::Employee> employees;
-  policies::Policy one_policy;
   if (request.pass.only_employee) {
     auto one = hr.get_employee(*request.pass.only_employee, policy.bob_fields());
     if (!one) {
@@ -186,10 +180,10 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     }
     // One employee is not the whole company: the empty-source and
     // absent-field guards do not apply.
-    one_policy = policy;
-    one_policy.safety.block_on_empty_source = false;
-    one_policy.safety.block_on_missing_field = false;
-    request.pass.policy = &one_policy;
+    auto one_policy = std::make_shared<policies::Policy>(policy);
+    one_policy->safety.block_on_empty_source = false;
+    one_policy->safety.block_on_missing_field = false;
+    request.pass.policy = std::move(one_policy);
   } else {
     auto all = hr.list_employees(policy.bob_fields());
     if (!all) {
@@ -200,7 +194,7 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
     employees = std::move(*all);
   }
   outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
-  request.pass.policy = &policy;
+  request.pass.policy = snapshot;
 
   if (!apply) {
     return outcome;
@@ -217,7 +211,7 @@ reconcile(HrSource& hr, Directory& directory, state::StateStore& store, Reconcil
   }
   if (!outcome.pass.plan.empty()) {
     request.apply.policy_hash = request.pass.policy_hash;
-    outcome.applied = apply_plan(outcome.pass.plan, directory, store, request.apply);
+    outcome.applied = apply_plan(outcome.pass.plan, directory, store, clock, request.apply);
   }
   finish(outcome.applied && outcome.applied->failed > 0 ? "partial" : "converged");
   return outcome;

@@ -3,6 +3,7 @@
 // One level-triggered pass: read Bob and JumpCloud, build the desired state,
 // plan. Applying comes later (the applier).
 
+#include "controller/ports/clock.hpp"
 #include "controller/ports/directory.hpp"
 #include "controller/ports/hr_source.hpp"
 #include "controller/reconcile/applier.hpp"
@@ -11,6 +12,7 @@
 #include "state/store.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +28,11 @@ struct PassResult {
 };
 
 struct PassRequest {
-  const policies::Policy* policy = nullptr;
+  // The policy of this pass: an immutable snapshot (required). A reload makes
+  // a new Policy and hands it to the next pass; a running pass keeps its own
+  // to the end, so the pass needs no lock. ARCHITECTURE.md says which keys a
+  // reload may change.
+  std::shared_ptr<const policies::Policy> policy;
   std::chrono::system_clock::time_point now;
   std::vector<state::Link> links;
   std::string policy_hash;
@@ -55,9 +61,7 @@ struct ReconcileRequest {
   std::string kind = "apply"; // run record kind: apply | run
   // apply --plan: apply only if a fresh plan has exactly these changes.
   std::optional<state::Plan> expected;
-  ApplyOptions apply; // run_id, now_iso, progress, concurrency, ...
-  // The wall-clock time, for the full-refresh interval (not --now).
-  std::chrono::system_clock::time_point wall_now = std::chrono::system_clock::now();
+  ApplyOptions apply; // run_id, progress, concurrency, ...
 };
 
 struct ReconcileOutcome {
@@ -78,8 +82,13 @@ struct ReconcileOutcome {
 // schedule.fullRefreshInterval (or forced, or empty), read Bob, plan, and in
 // apply mode apply unless blocked. Store failures throw StoreError.
 // In plan mode the store is only read (a stale cache is refreshed in memory).
-ReconcileOutcome
-reconcile(HrSource& hr, Directory& directory, state::StateStore& store, ReconcileRequest request);
+// `clock` gives the wall time of records and of the full-refresh interval
+// (dates are evaluated as of request.pass.now, which --now may move).
+ReconcileOutcome reconcile(HrSource& hr,
+                           Directory& directory,
+                           state::StateStore& store,
+                           Clock& clock,
+                           ReconcileRequest request);
 
 // Links found in JumpCloud's link attribute for employees without a stored
 // link (a lost database is rebuilt this way).

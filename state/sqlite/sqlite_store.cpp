@@ -34,8 +34,8 @@ std::string errno_text(int error) {
   return std::strerror(error);
 }
 
-std::string now_utc() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string format_utc(std::chrono::system_clock::time_point when) {
+  const auto now = std::chrono::system_clock::to_time_t(when);
   std::tm parts{};
   gmtime_r(&now, &parts);
   std::array<char, 32> text{};
@@ -575,7 +575,7 @@ void write_user(SQLite::Database& db, const DirectoryUser& user) {
   write_user(insert, user, fields);
 }
 
-void write_link(SQLite::Database& db, const Link& link) {
+void write_link(SQLite::Database& db, const Link& link, const std::string& updated_at) {
   require_link_ids(link);
   // One user belongs to one employee: relinking moves it.
   SQLite::Statement drop(db, "DELETE FROM links WHERE user_id = ?1 AND employee_id <> ?2");
@@ -590,7 +590,7 @@ void write_link(SQLite::Database& db, const Link& link) {
   upsert.bind(1, link.employee_id);
   upsert.bind(2, link.user_id);
   upsert.bind(3, link.suspended_as_leaver ? 1 : 0);
-  upsert.bind(4, now_utc());
+  upsert.bind(4, updated_at);
   upsert.exec();
 }
 
@@ -629,7 +629,8 @@ template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& 
   }
 }
 
-std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, OpenMode mode) {
+std::unique_ptr<SqliteStore>
+SqliteStore::open(const std::string& path, OpenMode mode, WallClock clock) {
   if (path.empty()) {
     throw StoreError("state database path is empty");
   }
@@ -653,7 +654,8 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, OpenMode
     } else {
       sqlite::require_current(*db, path);
     }
-    return std::unique_ptr<SqliteStore>(new SqliteStore(path, mode, lock.release(), std::move(db)));
+    return std::unique_ptr<SqliteStore>(
+        new SqliteStore(path, mode, lock.release(), std::move(db), std::move(clock)));
   } catch (const SQLite::Exception& e) {
     throw StoreError("state database " + path + ": open: " + e.what());
   }
@@ -662,11 +664,17 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, OpenMode
 SqliteStore::SqliteStore(std::string path,
                          OpenMode mode,
                          int lock_fd,
-                         std::unique_ptr<SQLite::Database> db)
+                         std::unique_ptr<SQLite::Database> db,
+                         WallClock clock)
     : m_path(std::move(path)),
       m_mode(mode),
       m_lock_fd(lock_fd),
-      m_db(std::move(db)) {}
+      m_db(std::move(db)),
+      m_clock(std::move(clock)) {}
+
+std::string SqliteStore::now_utc() const {
+  return format_utc(m_clock ? m_clock() : std::chrono::system_clock::now());
+}
 
 SqliteStore::~SqliteStore() {
   m_db.reset(); // checkpoint and close before another writer may start
@@ -803,7 +811,7 @@ std::optional<std::string> SqliteStore::last_full_refresh() const {
 void SqliteStore::upsert_link(const Link& link) {
   guarded("upsert_link", [&](SQLite::Database& db) {
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
-    write_link(db, link);
+    write_link(db, link, now_utc());
     transaction.commit();
   });
 }
@@ -811,8 +819,9 @@ void SqliteStore::upsert_link(const Link& link) {
 void SqliteStore::upsert_links(const std::vector<Link>& links) {
   guarded("upsert_links", [&](SQLite::Database& db) {
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    const auto updated_at = now_utc();
     for (const auto& link : links) {
-      write_link(db, link);
+      write_link(db, link, updated_at);
     }
     transaction.commit();
   });
@@ -902,7 +911,7 @@ void SqliteStore::settle(const SettledChange& change) {
       write_user(db, *change.user);
     }
     if (change.link) {
-      write_link(db, *change.link);
+      write_link(db, *change.link, now_utc());
     }
     write_audit(db, change.audit);
     transaction.commit();

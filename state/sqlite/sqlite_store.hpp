@@ -6,7 +6,9 @@
 
 #include "state/store.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +27,10 @@ enum class OpenMode {
   writer,    // apply, run: holds "<path>.lock" for the life of the store
 };
 
+// Wall time for the store's own timestamps (a link's updated_at, a settle
+// without an audit time). Empty: the system clock.
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
 // A StateStore on SQLite. Thread-safe: one mutex serializes every operation
 // on the single connection, so multi-statement transactions never interleave.
 // Every failure is a StoreError naming the database path and the operation.
@@ -37,8 +43,11 @@ public:
   // "another bobsync process is applying to <path> (pid N); ..." when another
   // store holds it. read_only takes no lock and throws StoreError when the
   // file does not exist or its schema is not this binary's. ":memory:" opens
-  // a private in-memory database (no file, no lock) in either mode.
-  static std::unique_ptr<SqliteStore> open(const std::string& path, OpenMode mode);
+  // a private in-memory database (no file, no lock) in either mode. `clock`
+  // times what the store stamps itself (the composition root passes the
+  // process's one clock; empty: the system clock).
+  static std::unique_ptr<SqliteStore>
+  open(const std::string& path, OpenMode mode, WallClock clock = {});
 
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -94,7 +103,14 @@ public:
   std::vector<RunRecord> recent_runs(int limit) const override;
 
 private:
-  SqliteStore(std::string path, OpenMode mode, int lock_fd, std::unique_ptr<SQLite::Database> db);
+  SqliteStore(std::string path,
+              OpenMode mode,
+              int lock_fd,
+              std::unique_ptr<SQLite::Database> db,
+              WallClock clock);
+
+  // Now as ISO 8601 UTC, from m_clock.
+  std::string now_utc() const;
 
   // Runs `body` under the mutex, turning SQLite and JSON failures into
   // StoreError "state database <path>: <operation>: <what>".
@@ -105,6 +121,7 @@ private:
   int m_lock_fd = -1; // -1: no lock held (read_only, ":memory:")
   mutable std::mutex m_mutex;
   std::unique_ptr<SQLite::Database> m_db; // guarded by m_mutex
+  WallClock m_clock;
 };
 
 } // namespace bobsync::state

@@ -2,8 +2,8 @@
 // loopback HTTP and a temporary SQLite database. Assertions are on what
 // JumpCloud ends up holding.
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/timestamp.hpp"
 
@@ -123,7 +123,7 @@ protected:
     }
     args.insert(args.end(), {"--db", m_db});
     cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::http::ManualClock>();
+    hooks.clock = std::make_shared<controller::ManualClock>();
     hooks.fault_point = m_fault_point;
     std::ostringstream out;
     std::ostringstream err;

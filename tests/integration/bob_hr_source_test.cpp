@@ -3,8 +3,8 @@
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
 #include "controller/adapters/bob/bob_payload.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/fake_bob.hpp"
 #include "tests/integration/support.hpp"
 
@@ -79,7 +79,7 @@ protected:
     return *m_source;
   }
 
-  http::ManualClock m_clock;
+  ManualClock m_clock;
   std::unique_ptr<sandbox::FakeBob> m_fake;
   http::CurlTransport m_transport;
   std::unique_ptr<BobHrSource> m_source;
@@ -321,7 +321,7 @@ protected:
     return s;
   }
 
-  http::ManualClock m_clock;
+  ManualClock m_clock;
   testing::StubTransport m_stub;
 };
 

@@ -2,8 +2,8 @@
 // errors, and the admin operations with their signed webhooks.
 
 #include "controller/adapters/bob/bob_payload.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/fake_bob.hpp"
 #include "tests/integration/support.hpp"
 
@@ -113,7 +113,7 @@ protected:
     return json::parse(response.body);
   }
 
-  http::ManualClock m_clock{
+  controller::ManualClock m_clock{
       std::chrono::system_clock::time_point(std::chrono::seconds(1795000000))};
   Receiver m_receiver;
   std::unique_ptr<FakeBob> m_fake;

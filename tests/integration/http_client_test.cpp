@@ -2,9 +2,9 @@
 // HTTP on loopback: retries, server-chosen delays, faults, refusals, redaction.
 
 #include "controller/adapters/http/api_client.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/http/rate_limiter.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/fake_jumpcloud.hpp"
 
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // JumpCloudDirectory against FakeJumpCloud over real HTTP on loopback.
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/fake_jumpcloud.hpp"
 #include "tests/integration/support.hpp"
 
@@ -74,7 +74,7 @@ protected:
   }
 
   std::unique_ptr<sandbox::FakeJumpCloud> m_fake;
-  http::ManualClock m_clock;
+  ManualClock m_clock;
   http::CurlTransport m_transport;
   std::unique_ptr<JumpCloudDirectory> m_directory;
 };
@@ -509,7 +509,7 @@ TEST(JumpCloudPaging, UsersRepeatedByAShiftedPageAreReportedOnce) {
   stub.push(200,
             R"({"totalCount": 5, "results": [{"_id": "a3"}, {"_id": "a4"}]})"); // a2 was created
   stub.push(200, R"({"totalCount": 5, "results": [{"_id": "a5"}]})");
-  http::ManualClock clock;
+  ManualClock clock;
   JumpCloudSettings s;
   s.base_url = "https://console.jumpcloud.com/api";
   s.api_key = "k";
@@ -534,7 +534,7 @@ TEST(JumpCloudPaging, UsersOutOfOrderFailTheListing) {
     testing::StubTransport stub;
     stub.push(200, R"({"totalCount": 4, "results": [{"_id": "a1"}, {"_id": "a3"}]})");
     stub.push(200, second);
-    http::ManualClock clock;
+    ManualClock clock;
     JumpCloudSettings s;
     s.base_url = "https://console.jumpcloud.com/api";
     s.api_key = "k";

@@ -1,9 +1,9 @@
 // The sandbox: both fakes from the example seed, and `bobsync sandbox`'s entry point.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_main.hpp"
 
@@ -21,7 +21,7 @@ TEST(Sandbox, ServesTheExampleSeedToTheClients) {
   SandboxConfig config;
   config.seed_dir = k_seed;
   Sandbox sandbox(config);
-  controller::http::ManualClock clock;
+  controller::ManualClock clock;
   controller::http::CurlTransport transport;
   controller::BobSettings bob;
   bob.base_url = sandbox.bob().base_url();

@@ -269,7 +269,7 @@ int parse_threads(int configured) {
 
 } // namespace
 
-BobHrSource::BobHrSource(http::Transport& transport, http::Clock& clock, BobSettings settings)
+BobHrSource::BobHrSource(http::Transport& transport, Clock& clock, BobSettings settings)
     : m_settings(std::move(settings)),
       m_authorization(
           basic_authorization(m_settings.service_user_id, m_settings.service_user_token)),

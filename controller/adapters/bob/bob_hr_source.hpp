@@ -3,9 +3,9 @@
 // HrSource over HiBob's REST API (service-user credentials, HTTP Basic).
 
 #include "controller/adapters/http/api_client.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/rate_limiter.hpp"
 #include "controller/adapters/http/transport.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/ports/hr_source.hpp"
 
 #include <chrono>
@@ -45,7 +45,7 @@ struct BobSettings {
 // Thread-compatible (HrSource contract); the limiter itself is thread-safe.
 class BobHrSource final : public HrSource {
 public:
-  BobHrSource(http::Transport& transport, http::Clock& clock, BobSettings settings);
+  BobHrSource(http::Transport& transport, Clock& clock, BobSettings settings);
 
   ApiResult<std::vector<state::Employee>>
   list_employees(const std::vector<std::string>& fields) override;

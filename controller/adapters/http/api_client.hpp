@@ -4,11 +4,11 @@
 // error mapping. Every error it returns names the API and the operation and is
 // redacted.
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/rate_limiter.hpp"
 #include "controller/adapters/http/redactor.hpp"
 #include "controller/adapters/http/transport.hpp"
 #include "controller/ports/api_error.hpp"
+#include "controller/ports/clock.hpp"
 
 #include <chrono>
 #include <cstdint>

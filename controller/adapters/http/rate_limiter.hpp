@@ -2,7 +2,7 @@
 
 // Client-side request rate limits (Bob's people search: 50 a minute).
 
-#include "controller/adapters/http/clock.hpp"
+#include "controller/ports/clock.hpp"
 
 #include <chrono>
 #include <condition_variable>

@@ -40,7 +40,7 @@ std::string strip_trailing_slash(std::string url) {
 } // namespace
 
 JumpCloudDirectory::JumpCloudDirectory(http::Transport& transport,
-                                       http::Clock& clock,
+                                       Clock& clock,
                                        JumpCloudSettings settings)
     : m_settings(std::move(settings)),
       m_client(transport, clock, redactor_for(m_settings), client_options(m_settings)),

@@ -3,9 +3,9 @@
 // Directory over JumpCloud's v1 system users API (x-api-key).
 
 #include "controller/adapters/http/api_client.hpp"
-#include "controller/adapters/http/clock.hpp"
 #include "controller/adapters/http/rate_limiter.hpp"
 #include "controller/adapters/http/transport.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/ports/directory.hpp"
 
 #include <array>
@@ -50,7 +50,7 @@ struct JumpCloudSettings {
 // "JumpCloud <operation>: ...". Thread-safe.
 class JumpCloudDirectory final : public Directory {
 public:
-  JumpCloudDirectory(http::Transport& transport, http::Clock& clock, JumpCloudSettings settings);
+  JumpCloudDirectory(http::Transport& transport, Clock& clock, JumpCloudSettings settings);
 
   ApiResult<std::vector<state::DirectoryUser>> list_users() override;
   ApiResult<state::DirectoryUser> get_user(const state::UserId& id) override;

@@ -1,16 +1,19 @@
 #pragma once
 
-// Time and sleeping for retries and rate limits, injected so that tests never
-// really sleep.
+// The one clock of the process: time for records, dates and intervals, and
+// sleeping for retries and rate limits. Injected (from the composition root)
+// so that tests drive time and never really sleep.
 
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <vector>
 
-namespace bobsync::controller::http {
+namespace bobsync::controller {
 
-// Monotonic time, wall time (for Retry-After dates and X-RateLimit-Reset) and
-// sleeping. Implementations are thread-safe.
+// Monotonic time (intervals, rate limits), wall time (records, the full-refresh
+// interval, Retry-After dates and X-RateLimit-Reset) and sleeping.
+// Implementations are thread-safe.
 class Clock {
 public:
   virtual ~Clock() = default;
@@ -52,4 +55,8 @@ private:
   std::vector<std::chrono::milliseconds> m_sleeps;
 };
 
-} // namespace bobsync::controller::http
+// `when` as ISO 8601 UTC to the second ("2026-11-27T09:00:00Z"): the form of
+// every timestamp bobsync records.
+std::string iso_utc(std::chrono::system_clock::time_point when);
+
+} // namespace bobsync::controller

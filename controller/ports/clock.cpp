@@ -1,8 +1,9 @@
-#include "controller/adapters/http/clock.hpp"
+#include "controller/ports/clock.hpp"
 
+#include <ctime>
 #include <thread>
 
-namespace bobsync::controller::http {
+namespace bobsync::controller {
 
 std::chrono::steady_clock::time_point SystemClock::now() {
   return std::chrono::steady_clock::now();
@@ -54,4 +55,13 @@ void ManualClock::clear_sleeps() {
   m_sleeps.clear();
 }
 
-} // namespace bobsync::controller::http
+std::string iso_utc(std::chrono::system_clock::time_point when) {
+  const auto t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  const auto length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buffer, length);
+}
+
+} // namespace bobsync::controller
