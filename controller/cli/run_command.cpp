@@ -221,7 +221,7 @@ struct Controller::Impl {
   std::unique_ptr<obs::Logger> log;
   std::unique_ptr<obs::Metrics> metrics;
   std::unique_ptr<run::PolicySource> policy;
-  std::unique_ptr<run::ShiftedClock> clock;
+  std::shared_ptr<run::ShiftedClock> clock;
   std::unique_ptr<state::StateStore> store;
   std::unique_ptr<run::ReconcileRunner> runner;
   std::unique_ptr<Observer> observer;
@@ -277,7 +277,7 @@ Controller::Controller(RunSettings settings)
   }
   const auto offset = s.start_at ? *s.start_at - std::chrono::system_clock::now()
                                  : std::chrono::system_clock::duration{};
-  d.clock = std::make_unique<run::ShiftedClock>(offset);
+  d.clock = std::make_shared<run::ShiftedClock>(offset);
 
   obs::LoggerOptions log_options;
   log_options.format = *format;
@@ -323,20 +323,23 @@ Controller::Controller(RunSettings settings)
   }
 
   // Fails at start, not in every pass, when a credential or URL is wrong.
-  auto http_clock = s.http_clock;
+  std::shared_ptr<controller::Clock> http_clock = s.http_clock;
+  if (!http_clock) {
+    http_clock = d.clock;
+  }
   run::SourcesFactory factory = [http_clock](const policies::Policy& policy) {
     auto live = make_live_sources(policy, http_clock);
     return run::RunnerSources{live.keep_alive, std::move(live.hr), std::move(live.directory)};
   };
   (void)factory(*d.policy->current()->policy);
 
-  d.store = open_store(s.db_path, true); // refused, naming the holder, while another writer runs
+  // Refused, naming the holder, while another writer runs.
+  d.store = open_store(s.db_path, true, d.clock);
 
   run::ReconcileRunnerOptions runner_options;
   runner_options.new_run_id = run_id;
-  runner_options.now_iso = [clock = d.clock.get()] { return iso(clock->wall_now()); };
   runner_options.fault_point = s.fault_point;
-  d.runner = std::make_unique<run::ReconcileRunner>(*d.store, factory, runner_options);
+  d.runner = std::make_unique<run::ReconcileRunner>(*d.store, *d.clock, factory, runner_options);
   d.observer = std::make_unique<Observer>(*d.log, *d.metrics, *d.clock);
   d.loop = std::make_unique<run::Loop>(*d.clock, *d.policy, *d.runner, d.observer.get(), s.loop);
   d.observer->attach(d.loop.get());

@@ -43,7 +43,7 @@ struct RunSettings {
   std::optional<std::string> webhook_secret; // BOB_WEBHOOK_SECRET(_FILE)
   std::ostream* log_out = nullptr;           // logs; null: stderr
   // Tests: the HTTP clients' clock (a manual clock makes retries instant).
-  std::shared_ptr<controller::http::Clock> http_clock;
+  std::shared_ptr<controller::Clock> http_clock;
   std::function<void(std::string_view)> fault_point;
   controller::run::LoopOptions loop;
 };

@@ -12,7 +12,7 @@
 // waits on a condition variable until the next thing is due, an event
 // arrives or stop() is called.
 
-#include "controller/adapters/http/clock.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/run/backoff.hpp"
 #include "controller/run/policy_source.hpp"
 #include "controller/run/work_queue.hpp"
@@ -31,7 +31,7 @@
 
 namespace bobsync::controller::run {
 
-using Clock = http::Clock;
+using Clock = controller::Clock;
 using WallTime = std::chrono::system_clock::time_point;
 
 enum class PassKind { full, targeted };

@@ -32,9 +32,11 @@ std::optional<WallTime> next_local_midnight(const policies::Policy& policy, Wall
 }
 
 ReconcileRunner::ReconcileRunner(state::StateStore& store,
+                                 Clock& clock,
                                  SourcesFactory factory,
                                  ReconcileRunnerOptions options)
     : m_store(store),
+      m_clock(clock),
       m_factory(std::move(factory)),
       m_options(std::move(options)) {}
 
@@ -57,8 +59,7 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
 
   auto pass = [&](const std::optional<std::string>& only) {
     ReconcileRequest request;
-    // SEAM(prep): PassRequest::policy becomes the shared snapshot itself.
-    request.pass.policy = spec.policy->policy.get();
+    request.pass.policy = spec.policy->policy; // the snapshot, shared for the whole pass
     request.pass.now = spec.now;
     request.pass.policy_hash = spec.policy->hash;
     request.pass.only_employee = only;
@@ -66,9 +67,9 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     request.kind = "run";
     request.apply.concurrency = policy.write_concurrency;
     request.apply.run_id = m_options.new_run_id ? m_options.new_run_id() : std::string();
-    request.apply.now_iso = m_options.now_iso;
     request.apply.fault_point = m_options.fault_point;
-    auto outcome = reconcile(*m_sources.hr, *m_sources.directory, m_store, std::move(request));
+    auto outcome =
+        reconcile(*m_sources.hr, *m_sources.directory, m_store, m_clock, std::move(request));
 
     report.run_ids.push_back(outcome.run_id);
     report.refreshed = report.refreshed || outcome.refreshed;

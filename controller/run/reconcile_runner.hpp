@@ -27,7 +27,6 @@ using SourcesFactory = std::function<RunnerSources(const policies::Policy&)>;
 
 struct ReconcileRunnerOptions {
   std::function<std::string()> new_run_id;
-  std::function<std::string()> now_iso; // timestamps of run and audit records
   // Test hook (BOBSYNC_CRASH_AT): named points of the applier.
   std::function<void(std::string_view)> fault_point;
 };
@@ -40,13 +39,18 @@ std::optional<WallTime> next_local_midnight(const policies::Policy& policy, Wall
 
 class ReconcileRunner final : public PassRunner {
 public:
-  ReconcileRunner(state::StateStore& store, SourcesFactory factory, ReconcileRunnerOptions options);
+  // `clock`: the wall time of records and of the full-refresh interval.
+  ReconcileRunner(state::StateStore& store,
+                  Clock& clock,
+                  SourcesFactory factory,
+                  ReconcileRunnerOptions options);
   PassReport run(const PassSpec& spec) override;
 
 private:
   void ensure_sources(const policies::Policy& policy);
 
   state::StateStore& m_store;
+  Clock& m_clock;
   SourcesFactory m_factory;
   ReconcileRunnerOptions m_options;
   RunnerSources m_sources;

@@ -5,13 +5,13 @@
 // controller a few seconds before a start date's midnight and watch the
 // starter being created. Steady time and sleeping are real.
 
-#include "controller/adapters/http/clock.hpp"
+#include "controller/ports/clock.hpp"
 
 #include <thread>
 
 namespace bobsync::controller::run {
 
-class ShiftedClock final : public http::Clock {
+class ShiftedClock final : public Clock {
 public:
   explicit ShiftedClock(std::chrono::system_clock::duration offset = {})
       : m_offset(offset) {}

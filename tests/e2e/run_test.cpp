@@ -4,9 +4,9 @@
 // what JumpCloud and the store end up holding. Waits are on conditions (a
 // pass finished, the fake's state) with bounded deadlines.
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
 #include "controller/cli/run_command.hpp"
+#include "controller/ports/clock.hpp"
 #include "controller/server/webhook.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/timestamp.hpp"
@@ -136,7 +136,7 @@ protected:
     s.webhook_secret = k_webhook_secret;
     s.log_out = &m_log;
     s.log_format = "json";
-    s.http_clock = std::make_shared<controller::http::ManualClock>();
+    s.http_clock = std::make_shared<controller::ManualClock>();
     s.loop.policy_check_every = 200ms;
     return s;
   }
@@ -230,7 +230,7 @@ protected:
 
   cli::Hooks hooks() const {
     cli::Hooks h;
-    h.clock = std::make_shared<controller::http::ManualClock>();
+    h.clock = std::make_shared<controller::ManualClock>();
     return h;
   }
 
