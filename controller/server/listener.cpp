@@ -421,6 +421,13 @@ struct Listener::Impl {
 void Listener::Impl::configure() {
   auto& http = server;
   http.set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, with which a second controller could
+  // bind the same port and silently take half of the webhooks. SO_REUSEADDR
+  // alone still allows a quick restart (TIME_WAIT).
+  http.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.read_timeout);
   http.set_write_timeout(options.write_timeout);
