@@ -13,7 +13,10 @@ packages=(
   libcpp-httplib-dev
   libicu-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev prometheus-cpp-dev
+  systemd procps
 )
+# tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
+# (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,15 +25,27 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Any Node.js with npm will do (Debian's, or one installed otherwise).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  sudo="sudo"
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The npm packages of the deployment checks, exactly as locked.
+deploy_check="$(dirname "$0")/deploy-check"
+stamp="$deploy_check/node_modules/.bobsync-lock"
+if ! cmp -s "$deploy_check/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "install-deps: npm ci in $deploy_check"
+  npm ci --prefix "$deploy_check" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$deploy_check/package-lock.json" "$stamp"
+fi

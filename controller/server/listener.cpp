@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -39,6 +40,9 @@ constexpr std::size_t k_read_buffer = 4096;
 constexpr auto k_linger_time = std::chrono::milliseconds(1000);
 constexpr std::size_t k_linger_bytes = 8 * 1024 * 1024;
 constexpr auto k_rejection_log_interval = std::chrono::seconds(10);
+// What one request may send besides its body: the request line and headers.
+// httplib 0.11 limits the length of a header line but not their number.
+constexpr std::size_t k_max_header_bytes = 64 * 1024;
 constexpr const char* k_text_type = "text/plain; charset=utf-8";
 
 std::once_flag g_ignore_sigpipe;
@@ -83,7 +87,16 @@ public:
         m_options(options),
         m_stopping(stopping) {}
 
-  void set_request_deadline(Clock::time_point deadline) { m_deadline = deadline; }
+  // Starts a request: it must be read by `deadline` and may not read more
+  // than `budget` bytes (headers and body).
+  void start_request(Clock::time_point deadline, std::size_t budget) {
+    m_deadline = deadline;
+    m_budget = budget;
+  }
+  void end_request() {
+    m_deadline = Clock::time_point::max();
+    m_budget = std::numeric_limits<std::size_t>::max();
+  }
   bool has_buffered() const { return m_offset < m_length; }
 
   // Waits for the first byte of a request.
@@ -111,9 +124,13 @@ public:
       m_offset = 0;
       m_length = static_cast<std::size_t>(n);
     }
-    const std::size_t n = std::min(size, m_length - m_offset);
+    const std::size_t n = std::min({size, m_length - m_offset, m_budget});
+    if (n == 0) {
+      return -1; // the request is over its size budget
+    }
     std::memcpy(ptr, m_buffer.data() + m_offset, n);
     m_offset += n;
+    m_budget -= n;
     return static_cast<ssize_t>(n);
   }
 
@@ -174,9 +191,16 @@ private:
   const ListenerOptions& m_options;
   const std::function<bool()>& m_stopping;
   Clock::time_point m_deadline = Clock::time_point::max();
+  std::size_t m_budget = std::numeric_limits<std::size_t>::max();
   std::array<char, k_read_buffer> m_buffer{};
   std::size_t m_offset = 0;
   std::size_t m_length = 0;
+};
+
+struct PoolCounters {
+  std::atomic<std::size_t> active{0};
+  std::atomic<std::size_t> queued{0};
+  std::atomic<std::uint64_t> shed{0};
 };
 
 // httplib's task queue with a bound: `threads` workers and at most
@@ -185,8 +209,9 @@ private:
 // microseconds and never blocks.
 class BoundedPool final : public httplib::TaskQueue {
 public:
-  BoundedPool(std::size_t threads, std::size_t max_queued)
-      : m_max_queued(max_queued) {
+  BoundedPool(std::size_t threads, std::size_t max_queued, std::shared_ptr<PoolCounters> counters)
+      : m_max_queued(max_queued),
+        m_counters(std::move(counters)) {
     for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
       m_workers.emplace_back([this] { work(); });
     }
@@ -200,10 +225,12 @@ public:
       const std::lock_guard lock(m_mutex);
       if (!m_shutting_down && m_tasks.size() < m_max_queued) {
         m_tasks.push_back(std::move(task));
+        ++m_counters->queued;
         m_cv.notify_one();
         return;
       }
     }
+    ++m_counters->shed;
     t_shed = true;
     task();
     t_shed = false;
@@ -234,12 +261,16 @@ private:
         }
         task = std::move(m_tasks.front());
         m_tasks.pop_front();
+        --m_counters->queued;
+        ++m_counters->active;
       }
       task();
+      --m_counters->active;
     }
   }
 
   std::size_t m_max_queued;
+  std::shared_ptr<PoolCounters> m_counters;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<std::function<void()>> m_tasks;
@@ -280,11 +311,12 @@ private:
       if (!stream.wait_for_request(idle)) {
         break;
       }
-      stream.set_request_deadline(Clock::now() + m_options.request_timeout);
+      stream.start_request(Clock::now() + m_options.request_timeout,
+                           m_options.max_body_bytes + k_max_header_bytes);
       bool connection_closed = false;
       const bool last = served + 1 == max_requests || m_stopping();
       ok = process_request(stream, last, connection_closed, nullptr);
-      stream.set_request_deadline(Clock::time_point::max());
+      stream.end_request();
       if (!ok || connection_closed || state.close_after || m_stopping()) {
         break;
       }
@@ -400,6 +432,7 @@ struct Listener::Impl {
   bool started = false;
   std::atomic<Clock::rep> last_rejection_log{0};
   std::atomic<std::uint64_t> rejections_unlogged{0};
+  std::shared_ptr<PoolCounters> counters = std::make_shared<PoolCounters>();
 
   Impl(ListenerOptions o, ListenerCallbacks c, observability::Metrics& m, observability::Logger* l)
       : options(std::move(o)),
@@ -436,7 +469,9 @@ void Listener::Impl::configure() {
   http.set_keep_alive_max_count(std::max<std::size_t>(options.keep_alive_max_requests, 1));
   const std::size_t threads = std::max<std::size_t>(options.threads, 1);
   const std::size_t queued = options.max_queued_connections;
-  http.new_task_queue = [threads, queued] { return new BoundedPool(threads, queued); };
+  http.new_task_queue = [threads, queued, counters = counters] {
+    return new BoundedPool(threads, queued, counters);
+  };
 
   const std::size_t max_body = options.max_body_bytes;
   const auto too_long = [max_body](const httplib::Request& request) {
@@ -451,9 +486,23 @@ void Listener::Impl::configure() {
     return std::stoull(value) > max_body;
   };
   // A client that waits for "100 Continue" is told 413 before it sends a byte.
+  // (httplib writes the response as it is: the status must be set here too.)
   http.set_expect_100_continue_handler(
-      [too_long](const httplib::Request& request, httplib::Response& /*response*/) {
-        return too_long(request) ? 413 : 100;
+      [this, too_long](const httplib::Request& request, httplib::Response& response) {
+        if (!too_long(request)) {
+          return 100;
+        }
+        close_after_response();
+        if (request.path == "/webhooks/bob") {
+          rejected(WebhookResult::too_large,
+                   request,
+                   "body over " + std::to_string(options.max_body_bytes) + " bytes",
+                   response,
+                   413);
+        } else {
+          reply(response, 413, "request body too large\n");
+        }
+        return 413;
       });
   // Runs after the headers, before any body byte is read.
   http.set_pre_routing_handler([this, too_long](const httplib::Request& request,
@@ -738,6 +787,14 @@ void Listener::stop() {
 
 int Listener::bound_port() const {
   return m_impl->port;
+}
+
+ListenerStats Listener::stats() const {
+  ListenerStats stats;
+  stats.active = m_impl->counters->active;
+  stats.queued = m_impl->counters->queued;
+  stats.shed = m_impl->counters->shed;
+  return stats;
 }
 
 } // namespace bobsync::controller::server

@@ -25,7 +25,9 @@
 // Slow clients: each connection is served on a bounded pool of threads; every
 // read and write waits at most the read/write timeout, and a whole request
 // (headers and body) must arrive within `request_timeout`, so a client that
-// trickles bytes loses its connection instead of holding a thread. Idle
+// trickles bytes loses its connection instead of holding a thread; and a
+// request may send at most max_body_bytes + 64 KiB in all (httplib 0.11
+// limits the length of a header line, not the number of headers). Idle
 // keep-alive connections are closed after `keep_alive_timeout` or at stop().
 // When every thread is busy and `max_queued_connections` are waiting, new
 // connections get a 503 and are closed at once.
@@ -35,6 +37,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -81,6 +84,14 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(std::string_view text);
 
+// Connections right now (for the status page, and for tests that must know
+// when a connection is being served instead of sleeping).
+struct ListenerStats {
+  std::size_t active = 0; // connections a worker thread is serving
+  std::size_t queued = 0; // accepted, waiting for a worker
+  std::uint64_t shed = 0; // refused with 503 because the queue was full
+};
+
 class Listener {
 public:
   // `metrics` must outlive the Listener; `log` may be null (no request logs).
@@ -103,6 +114,8 @@ public:
 
   // The port actually bound (useful with port 0); -1 before start().
   int bound_port() const;
+
+  ListenerStats stats() const;
 
 private:
   struct Impl;

@@ -8,16 +8,15 @@
 #include <httplib.h>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace bobsync::controller::server {
@@ -146,6 +145,18 @@ protected:
     return std::stod(text.substr(at + line_prefix.size() + 2));
   }
 
+  // Waits (at most 5 s) until the listener's connection counts satisfy `done`.
+  bool wait_for(const std::function<bool(const ListenerStats&)>& done) const {
+    const auto deadline = SteadyClock::now() + 5s;
+    while (SteadyClock::now() < deadline) {
+      if (done(m_listener->stats())) {
+        return true;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
   double webhook_count(std::string_view result) const {
     return metric("bobsync_webhook_requests_total{result=\"" + std::string(result) + "\"}");
   }
@@ -231,11 +242,12 @@ TEST_F(ListenerTest, NoConfiguredSecretRefusesEverySignature) {
 
 TEST_F(ListenerTest, MalformedSignedBodiesAre400) {
   start();
-  for (const std::string& body : {std::string("{not json"),
-                                 std::string(R"(["employee.updated"])"),
-                                 std::string(R"({"type":"employee.updated","data":{}})"),
-                                 std::string(R"({"type":"employee.updated","data":{"employeeId":"a/b"}})"),
-                                 std::string()}) {
+  for (const std::string& body :
+       {std::string("{not json"),
+        std::string(R"(["employee.updated"])"),
+        std::string(R"({"type":"employee.updated","data":{}})"),
+        std::string(R"({"type":"employee.updated","data":{"employeeId":"a/b"}})"),
+        std::string()}) {
     const auto result = post_signed(body);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 400) << body;
@@ -246,7 +258,8 @@ TEST_F(ListenerTest, MalformedSignedBodiesAre400) {
 
 TEST_F(ListenerTest, PingsAreAnswered200) {
   start();
-  for (const std::string& body : {std::string("Ping test"), std::string(R"({"text":"Ping test"})")}) {
+  for (const std::string& body :
+       {std::string("Ping test"), std::string(R"({"text":"Ping test"})")}) {
     const auto unsigned_ping = post(body, std::nullopt);
     ASSERT_TRUE(unsigned_ping);
     EXPECT_EQ(unsigned_ping->status, 200) << body;
@@ -329,11 +342,42 @@ TEST_F(ListenerTest, BodiesOverOneMebibyteAre413) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0U) << answer;
   EXPECT_TRUE(closed);
 
+  // A client that waits for "100 Continue" is told 413 instead, and sends nothing.
+  RawClient polite(m_listener->bound_port());
+  ASSERT_TRUE(polite.send_text("POST /webhooks/bob HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                               "2000000\r\nExpect: 100-continue\r\nBob-Signature: AAAA\r\n\r\n"));
+  const auto refused = polite.read_until_closed(3s, closed);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 413", 0), 0U) << refused;
+  EXPECT_TRUE(closed);
+
   // A body of exactly the limit is read (and here refused for its signature).
   std::string exact(1024 * 1024, ' ');
   const auto at_limit = post(exact, "AAAA");
   ASSERT_TRUE(at_limit);
   EXPECT_EQ(at_limit->status, 401);
+}
+
+TEST_F(ListenerTest, EndlessHeadersAreCutOff) {
+  start();
+  RawClient flood(m_listener->bound_port());
+  ASSERT_TRUE(flood.send_text("POST /webhooks/bob HTTP/1.1\r\nHost: x\r\n"));
+  const std::string header = "X-Junk: " + std::string(100, 'j') + "\r\n";
+  std::string chunk;
+  for (int i = 0; i < 100; ++i) {
+    chunk += header;
+  }
+  // 4 MiB of headers: far over the 1 MiB + 64 KiB a request may send.
+  bool sent_all = true;
+  for (int i = 0; i < 400 && sent_all; ++i) {
+    sent_all = flood.send_text(chunk);
+  }
+  bool closed = false;
+  (void)flood.read_until_closed(3s, closed);
+  EXPECT_TRUE(closed || !sent_all) << "the server kept reading headers";
+  // And it still serves everyone else.
+  const auto health = client().Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 TEST_F(ListenerTest, CompressedBodiesAreRefused) {
@@ -435,6 +479,7 @@ TEST_F(ListenerTest, SlowLorisDoesNotStallAValidWebhook) {
       std::this_thread::sleep_for(20ms); // the client's pace, not a wait for a result
     }
   });
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 1; }));
   // Meanwhile, one valid webhook after another goes through at once.
   for (int i = 0; i < 5; ++i) {
     const auto before = SteadyClock::now();
@@ -469,7 +514,7 @@ TEST_F(ListenerTest, SlowClientsOnEveryThreadDelayAWebhookOnlyUntilTheirDeadline
       std::this_thread::sleep_for(20ms);
     }
   });
-  std::this_thread::sleep_for(100ms); // the slow clients hold both threads now
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 2 && s.queued == 2; }));
   const auto before = SteadyClock::now();
   const auto result = post_signed(envelope("employee.updated", "5"));
   const auto took = SteadyClock::now() - before;
@@ -482,9 +527,29 @@ TEST_F(ListenerTest, SlowClientsOnEveryThreadDelayAWebhookOnlyUntilTheirDeadline
   EXPECT_EQ(enqueued().size(), 1U);
 }
 
+TEST_F(ListenerTest, BeyondTheQueueNewConnectionsGet503AtOnce) {
+  ListenerOptions options;
+  options.threads = 1;
+  options.max_queued_connections = 1;
+  options.read_timeout = 5s;
+  options.request_timeout = 5s;
+  start(options);
+  RawClient busy(m_listener->bound_port()); // holds the only thread
+  ASSERT_TRUE(busy.send_text("POST /webhooks/bob HTTP/1.1\r\n"));
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 1; }));
+  RawClient queued(m_listener->bound_port()); // waits in the queue
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.queued == 1; }));
+  RawClient refused(m_listener->bound_port());
+  bool closed = false;
+  const auto answer = refused.read_until_closed(2s, closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0U) << answer;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(m_listener->stats().shed, 1U);
+}
+
 TEST_F(ListenerTest, AClientTricklingBytesIsCutOffAtTheRequestDeadline) {
   ListenerOptions options;
-  options.read_timeout = 2s;        // each byte arrives well within this
+  options.read_timeout = 2s;       // each byte arrives well within this
   options.request_timeout = 300ms; // but the whole request must be done by then
   start(options);
   RawClient slow(m_listener->bound_port());
@@ -513,8 +578,7 @@ TEST_F(ListenerTest, StopReturnsQuicklyWithIdleKeepAliveClients) {
   const auto health = kept.Get("/healthz");
   ASSERT_TRUE(health);
   RawClient silent(m_listener->bound_port());
-  // Let the accept loop hand the silent connection to a worker.
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(wait_for([](const ListenerStats& s) { return s.active == 2; }));
   const auto before = SteadyClock::now();
   m_listener->stop();
   const auto took = SteadyClock::now() - before;
@@ -538,10 +602,11 @@ TEST_F(ListenerTest, ManyConcurrentWebhooksAreAllCounted) {
       c.set_keep_alive(true);
       for (int i = 0; i < 25; ++i) {
         const auto body = envelope("employee.updated", std::to_string(t * 1000 + i));
-        const auto result = c.Post("/webhooks/bob",
-                                   httplib::Headers{{"Bob-Signature", bob_signature(k_secret, body)}},
-                                   body,
-                                   "application/json");
+        const auto result =
+            c.Post("/webhooks/bob",
+                   httplib::Headers{{"Bob-Signature", bob_signature(k_secret, body)}},
+                   body,
+                   "application/json");
         if (result && result->status == 202) {
           ++accepted;
         }
@@ -597,8 +662,16 @@ TEST(ParseListenAddress, Forms) {
   EXPECT_EQ(parse_listen_address(":9090").port, 9090);
   EXPECT_EQ(parse_listen_address("[::1]:80").host, "::1");
   EXPECT_EQ(parse_listen_address("localhost:0").port, 0);
-  for (const char* bad : {"", "8080", "host:", "host:http", "host:65536", "::1:80", "[::1]80",
-                          "[]:80", "host:-1", "host:123456"}) {
+  for (const char* bad : {"",
+                          "8080",
+                          "host:",
+                          "host:http",
+                          "host:65536",
+                          "::1:80",
+                          "[::1]80",
+                          "[]:80",
+                          "host:-1",
+                          "host:123456"}) {
     EXPECT_THROW(parse_listen_address(bad), std::invalid_argument) << bad;
   }
   try {
