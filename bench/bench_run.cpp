@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <dirent.h>
@@ -36,6 +37,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -312,23 +314,74 @@ int flood(int seconds, int valid) {
 }
 
 // The loop itself (no listener): a manual clock makes every step a full pass.
+// The fakes run in a child process, so that the figures are the controller's
+// alone. Their clock runs 1,000 times faster than real time (Bob's 50
+// searches a minute would otherwise throttle back-to-back passes).
+struct FakesProcess {
+  pid_t pid = -1;
+  std::string bob_url;
+  std::string jumpcloud_url;
+
+  explicit FakesProcess(int n) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+      throw std::runtime_error("pipe failed");
+    }
+    pid = fork(); // no thread exists yet
+    if (pid == 0) {
+      close(fds[0]);
+      const auto start = std::chrono::steady_clock::now();
+      const auto base = std::chrono::system_clock::time_point(
+                            std::chrono::sys_days{std::chrono::year{2026} / 11 / 27})
+                        + 10h;
+      sandbox::SandboxConfig config;
+      config.clock = [start, base] {
+        return base + (std::chrono::steady_clock::now() - start) * 1000;
+      };
+      sandbox::Sandbox fakes(config);
+      add_employees(fakes.bob(), n);
+      const auto line = fakes.bob().base_url() + " " + fakes.jumpcloud().base_url() + "\n";
+      if (write(fds[1], line.data(), line.size()) < 0) {
+        _exit(1);
+      }
+      close(fds[1]);
+      pause(); // until the parent's SIGTERM
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string line;
+    char c = 0;
+    while (read(fds[0], &c, 1) == 1 && c != '\n') {
+      line += c;
+    }
+    close(fds[0]);
+    const auto space = line.find(' ');
+    if (space == std::string::npos) {
+      throw std::runtime_error("the fakes did not start");
+    }
+    bob_url = line.substr(0, space);
+    jumpcloud_url = line.substr(space + 1);
+  }
+  ~FakesProcess() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// The loop itself (no listener), its passes back to back: a manual clock
+// makes the interval pass at once.
 int memory(int n, int passes) {
-  std::atomic<std::chrono::system_clock::time_point> fake_now{
-      std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + 10h};
-  sandbox::SandboxConfig config;
-  config.clock = [&fake_now] { return fake_now.load(); };
-  sandbox::Sandbox sandbox(config);
-  add_employees(sandbox.bob(), n);
+  FakesProcess fakes(n);
   const auto dir = std::filesystem::temp_directory_path() / "bobsync-bench-run-memory";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  setenv("BOB_API_URL", sandbox.bob().base_url().c_str(), 1);
-  setenv("JUMPCLOUD_API_URL", sandbox.jumpcloud().base_url().c_str(), 1);
+  setenv("BOB_API_URL", fakes.bob_url.c_str(), 1);
+  setenv("JUMPCLOUD_API_URL", fakes.jumpcloud_url.c_str(), 1);
   const auto policy_path = policy_file(dir.string());
 
-  // Converged before the loop starts: JumpCloud seeded with what a pass
-  // would create (faster than N creates).
-  controller::ManualClock clock(fake_now.load());
+  controller::ManualClock clock(std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + 10h);
   controller::http::CurlTransport transport;
   auto store = state::SqliteStore::open((dir / "state.db").string(), state::OpenMode::writer);
   controller::run::PolicySource policy(
@@ -336,8 +389,8 @@ int memory(int n, int passes) {
       controller::run::file_loader(
           [](const std::string& text) { return std::to_string(text.size()); },
           [&](policies::Policy& p) {
-            p.bob_url = sandbox.bob().base_url();
-            p.jumpcloud_url = sandbox.jumpcloud().base_url();
+            p.bob_url = fakes.bob_url;
+            p.jumpcloud_url = fakes.jumpcloud_url;
           }));
   policy.check();
   controller::run::SourcesFactory factory = [&](const policies::Policy& p) {
@@ -354,27 +407,6 @@ int memory(int n, int passes) {
     s.directory = std::make_unique<controller::JumpCloudDirectory>(transport, clock, j);
     return s;
   };
-  {
-    auto sources = factory(*policy.current()->policy);
-    controller::ReconcileRequest request;
-    request.pass.policy = policy.current()->policy;
-    request.pass.now = clock.wall_now();
-    request.mode = controller::Mode::plan;
-    const auto planned =
-        controller::reconcile(*sources.hr, *sources.directory, *store, clock, request);
-    for (const auto& c : planned.pass.plan.changes) {
-      if (c.action != state::Action::create) {
-        continue;
-      }
-      state::FlatMap<std::string> fields;
-      for (const auto& f : c.fields) {
-        fields.set(f.name, f.new_value);
-      }
-      if (auto body = controller::create_body(fields, *c.target_state)) {
-        sandbox.jumpcloud().add_user(*body);
-      }
-    }
-  }
   int counter = 0;
   controller::run::ReconcileRunner runner(
       *store, clock, factory, {[&counter] { return "bench-" + std::to_string(++counter); }, {}});
@@ -390,7 +422,10 @@ int memory(int n, int passes) {
       clock.advance(
           std::chrono::duration_cast<std::chrono::milliseconds>(loop.next_wake() - clock.now())
           + 1ms);
-      fake_now.store(clock.wall_now()); // Bob's rate-limit window moves on too
+    }
+    if (i % 100 == 0 || (i < 100 && i % 20 == 0)) {
+      std::printf("  pass %d: RSS %ld MB, open fds %d\n", i, rss_kb() / 1024, open_fds());
+      std::fflush(stdout);
     }
     if (i == 10) {
       rss10 = rss_kb();
@@ -402,8 +437,8 @@ int memory(int n, int passes) {
   const auto status = loop.status();
   const long rss = rss_kb();
   const int fds = open_fds();
-  std::printf("memory: %d full passes over %d employees (%.2f s per pass after the first 10; "
-              "failed %llu)\n",
+  std::printf("memory: %d full passes over %d employees, the first creating them (%.2f s per "
+              "pass after the first 10; failed %llu)\n",
               passes,
               n,
               (total - t10) / std::max(1, passes - 10),
