@@ -5,6 +5,7 @@
 #include <date/tz.h>
 
 #include <set>
+#include <stdexcept>
 
 namespace bobsync::controller::run {
 
@@ -38,7 +39,11 @@ ReconcileRunner::ReconcileRunner(state::StateStore& store,
     : m_store(store),
       m_clock(clock),
       m_factory(std::move(factory)),
-      m_options(std::move(options)) {}
+      m_options(std::move(options)) {
+  if (!m_options.new_run_id) {
+    throw std::invalid_argument("ReconcileRunner: new_run_id is required");
+  }
+}
 
 void ReconcileRunner::ensure_sources(const policies::Policy& policy) {
   const auto* built = m_sources_policy.get();
@@ -66,7 +71,7 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     request.mode = Mode::apply;
     request.kind = "run";
     request.apply.concurrency = policy.write_concurrency;
-    request.apply.run_id = m_options.new_run_id ? m_options.new_run_id() : std::string();
+    request.apply.run_id = m_options.new_run_id();
     request.apply.fault_point = m_options.fault_point;
     auto outcome =
         reconcile(*m_sources.hr, *m_sources.directory, m_store, m_clock, std::move(request));

@@ -26,7 +26,7 @@ struct RunnerSources {
 using SourcesFactory = std::function<RunnerSources(const policies::Policy&)>;
 
 struct ReconcileRunnerOptions {
-  std::function<std::string()> new_run_id;
+  std::function<std::string()> new_run_id; // required: a new unique id per run record
   // Test hook (BOBSYNC_CRASH_AT): named points of the applier.
   std::function<void(std::string_view)> fault_point;
 };

@@ -6,9 +6,13 @@
 
 #include "controller/cli/cli.hpp"
 #include "controller/cli/run_command.hpp"
+#include "controller/cli/wiring.hpp"
 #include "controller/ports/clock.hpp"
+#include "controller/run/reconcile_runner.hpp"
 #include "controller/server/webhook.hpp"
+#include "policies/policy_parser.hpp"
 #include "sandbox/sandbox.hpp"
+#include "state/memory_store.hpp"
 #include "state/timestamp.hpp"
 
 #include <gtest/gtest.h>
@@ -226,6 +230,12 @@ protected:
     ASSERT_TRUE(m_sandbox->bob().change(id, {{field, sandbox::BobValue::string(value)}}));
     m_sandbox->bob().set_webhook("http://127.0.0.1:" + std::to_string(m_port) + "/webhooks/bob",
                                  k_webhook_secret);
+  }
+
+  void change_quietly_before_start(const std::string& id,
+                                   const std::string& field,
+                                   const std::string& value) {
+    ASSERT_TRUE(m_sandbox->bob().change(id, {{field, sandbox::BobValue::string(value)}}));
   }
 
   cli::Hooks hooks() const {
@@ -525,6 +535,70 @@ TEST_F(RunE2E, StartUpErrorsAreClear) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--listen"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(m_db)) << "nothing opened before the settings were checked";
+}
+
+// The runner over the real pass: a reload that changes a URL or
+// writeConcurrency gets new clients; other changes keep them.
+TEST_F(RunE2E, TheRunnerRebuildsTheClientsOnlyWhenTheirSettingsChange) {
+  std::ifstream in(m_policy);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = policies::parse_policy(text.str(), "policy.yaml");
+  ASSERT_TRUE(parsed.policy);
+  parsed.policy->bob_url = m_sandbox->bob().base_url();
+  parsed.policy->jumpcloud_url = m_sandbox->jumpcloud().base_url();
+  int built = 0;
+  controller::run::SourcesFactory factory = [&built](const policies::Policy& p) {
+    ++built;
+    auto live = cli::make_live_sources(p, std::make_shared<controller::ManualClock>());
+    return controller::run::RunnerSources{
+        live.keep_alive, std::move(live.hr), std::move(live.directory)};
+  };
+  state::MemoryStore store;
+  controller::ManualClock clock(state::parse_timestamp("2026-11-27T10:00:00Z").value());
+  int runs = 0;
+  controller::run::ReconcileRunner runner(
+      store, clock, factory, {[&runs] { return "test-run-" + std::to_string(++runs); }, {}});
+  auto snapshot = [](const policies::Policy& p, std::uint64_t generation) {
+    auto s = std::make_shared<controller::run::PolicySnapshot>();
+    s->policy = std::make_shared<const policies::Policy>(p);
+    s->hash = "h" + std::to_string(generation);
+    s->generation = generation;
+    return s;
+  };
+  controller::run::PassSpec spec;
+  spec.now = clock.wall_now();
+  spec.policy = snapshot(*parsed.policy, 1);
+  auto report = runner.run(spec);
+  EXPECT_FALSE(report.failed) << report.error;
+  EXPECT_GT(report.applied, 20);
+  EXPECT_TRUE(user_of(k_amelia));
+  EXPECT_EQ(built, 1);
+
+  auto changed = *parsed.policy;
+  changed.safety.max_changes = 1000; // not a client setting
+  spec.policy = snapshot(changed, 2);
+  report = runner.run(spec);
+  EXPECT_FALSE(report.failed) << report.error;
+  EXPECT_EQ(report.applied, 0);
+  EXPECT_EQ(built, 1);
+
+  changed.write_concurrency = 2;
+  spec.policy = snapshot(changed, 3);
+  report = runner.run(spec);
+  EXPECT_FALSE(report.failed) << report.error;
+  EXPECT_EQ(built, 2);
+
+  // A targeted pass of one employee.
+  change_quietly_before_start(k_amelia, "root.firstName", "Targeted");
+  spec.kind = controller::run::PassKind::targeted;
+  spec.employee_ids = {k_amelia};
+  report = runner.run(spec);
+  EXPECT_FALSE(report.failed) << report.error;
+  EXPECT_EQ(report.applied, 1);
+  EXPECT_EQ((*user_of(k_amelia))["firstname"], "Targeted");
+  ASSERT_TRUE(report.next_transition);
+  EXPECT_GT(*report.next_transition, spec.now);
 }
 
 // --- the real binary ------------------------------------------------------
