@@ -202,6 +202,9 @@ public:
   }
 
   void enqueued(const std::string& employee_id, run::Enqueued what) override {
+    if (m_loop != nullptr) {
+      m_metrics.set_queue_depth(m_loop->status().queue_depth);
+    }
     if (what == run::Enqueued::overflow) {
       m_log.warn("work queue full: collapsed into one full pass", {{"employee_id", employee_id}});
     }
