@@ -455,6 +455,34 @@ TEST_F(RunE2E, ASecondControllerOnTheSameDatabaseRefusesNamingTheFirst) {
   EXPECT_EQ(get("/healthz")->status, 200);
 }
 
+TEST_F(RunE2E, APassThatKeepsFailingIsVisibleAndTheLoopGoesOn) {
+  auto s = settings();
+  s.loop.backoff = {50ms, 200ms, 10ms};
+  start(std::move(s));
+  sandbox::Fault outage;
+  outage.kind = sandbox::FaultKind::status;
+  outage.status = 503;
+  outage.times = 100000;
+  m_sandbox->bob().faults().add(outage);
+  change_quietly(k_amelia, "root.firstName", "Later");
+  const auto body = webhook_body("employee.updated", k_amelia);
+  EXPECT_EQ(post_webhook(body, controller::server::bob_signature(k_webhook_secret, body)), 202);
+  ASSERT_TRUE(eventually([&] { return loop().status().failing; }));
+  const auto ready = get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("passes failed"), std::string::npos) << ready->body;
+  EXPECT_NE(get("/metrics")->body.find("bobsync_consecutive_failed_passes"), std::string::npos);
+  EXPECT_EQ(get("/healthz")->status, 200);
+
+  // Bob is back: the retry converges the employee and the controller is ready.
+  m_sandbox->bob().faults().clear();
+  ASSERT_TRUE(eventually([&] { return (*user_of(k_amelia))["firstname"] == "Later"; }));
+  ASSERT_TRUE(eventually([&] { return !loop().status().failing; }));
+  EXPECT_EQ(get("/readyz")->status, 200);
+  EXPECT_NE(m_log.str().find("\"msg\":\"pass failed\""), std::string::npos);
+}
+
 // Prometheus text format 0.0.4, line by line.
 TEST_F(RunE2E, MetricsParseAsPrometheusText) {
   start(settings());
