@@ -75,8 +75,37 @@ std::string webhook_body(const std::string& type, const std::string& employee_id
       .dump();
 }
 
+// The controller's log: written by its threads while a test reads it.
+class LockedLog final : public std::streambuf {
+public:
+  std::string text() const {
+    const std::lock_guard lock(m_mutex);
+    return m_text;
+  }
+
+protected:
+  int overflow(int c) override {
+    if (c != traits_type::eof()) {
+      const std::lock_guard lock(m_mutex);
+      m_text.push_back(static_cast<char>(c));
+    }
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    const std::lock_guard lock(m_mutex);
+    m_text.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+
+private:
+  mutable std::mutex m_mutex;
+  std::string m_text;
+};
+
 class RunE2E : public ::testing::Test {
 protected:
+  std::string logs() const { return m_log_buffer.text(); }
+
   void SetUp() override {
     char dir[] = "/tmp/bobsync-run-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
@@ -154,7 +183,7 @@ protected:
     m_sandbox->bob().set_webhook("http://127.0.0.1:" + std::to_string(m_port) + "/webhooks/bob",
                                  k_webhook_secret);
     ASSERT_TRUE(loop().wait_for_passes(1, 60s));
-    ASSERT_EQ(loop().status().failed_passes, 0U) << m_log.str();
+    ASSERT_EQ(loop().status().failed_passes, 0U) << logs();
   }
 
   void stop() {
@@ -264,7 +293,8 @@ protected:
   std::string m_policy;
   std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
   std::unique_ptr<sandbox::Sandbox> m_sandbox;
-  std::ostringstream m_log;
+  LockedLog m_log_buffer;
+  std::ostream m_log{&m_log_buffer};
   std::unique_ptr<cli::Controller> m_controller;
   std::thread m_thread;
   std::atomic<int> m_code{-1};
@@ -274,7 +304,7 @@ protected:
 TEST_F(RunE2E, ASignedEmployeeUpdatedConvergesThatEmployeeWithinTwoSeconds) {
   start(settings());
   const auto before = user_of(k_amelia);
-  ASSERT_TRUE(before) << m_log.str();
+  ASSERT_TRUE(before) << logs();
   const auto passes = loop().status().passes;
   const auto sent_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(
@@ -390,7 +420,7 @@ TEST_F(RunE2E, APolicyEditTakesEffectWithoutRestartAndABrokenEditKeepsTheOldPoli
       m_sandbox->bob().change(k_amelia, {{"root.firstName", sandbox::BobValue::string("Still")}}));
   ASSERT_TRUE(loop().wait_for_passes(passes + 1, 5s));
   EXPECT_EQ((*user_of(k_amelia))["firstname"], "Still");
-  EXPECT_NE(m_log.str().find("policy rejected"), std::string::npos);
+  EXPECT_NE(logs().find("policy rejected"), std::string::npos);
 
   // Fixed with SIGHUP's path: ready again.
   write_policy("policy.yaml", {});
@@ -425,7 +455,7 @@ TEST_F(RunE2E, AStartDatePassingCreatesTheStarterWithNoWebhook) {
   EXPECT_EQ(*boundary, state::parse_timestamp("2026-12-06T13:00:00Z").value());
   ASSERT_TRUE(loop().wait_for_passes(2, 10s));
   const auto u = user_of(id);
-  ASSERT_TRUE(u) << m_log.str();
+  ASSERT_TRUE(u) << logs();
   EXPECT_EQ((*u)["state"], "ACTIVATED");
   EXPECT_EQ(loop().status().targeted_passes, 0U);
 }
@@ -480,7 +510,7 @@ TEST_F(RunE2E, APassThatKeepsFailingIsVisibleAndTheLoopGoesOn) {
   ASSERT_TRUE(eventually([&] { return (*user_of(k_amelia))["firstname"] == "Later"; }));
   ASSERT_TRUE(eventually([&] { return !loop().status().failing; }));
   EXPECT_EQ(get("/readyz")->status, 200);
-  EXPECT_NE(m_log.str().find("\"msg\":\"pass failed\""), std::string::npos);
+  EXPECT_NE(logs().find("\"msg\":\"pass failed\""), std::string::npos);
 }
 
 // Prometheus text format 0.0.4, line by line.
@@ -532,7 +562,7 @@ TEST_F(RunE2E, MetricsParseAsPrometheusText) {
 TEST_F(RunE2E, LogsAreJsonLinesWithoutSecrets) {
   start(settings());
   stop();
-  std::istringstream lines(m_log.str());
+  std::istringstream lines(logs());
   std::string line;
   int count = 0;
   while (std::getline(lines, line)) {
@@ -543,9 +573,9 @@ TEST_F(RunE2E, LogsAreJsonLinesWithoutSecrets) {
   }
   EXPECT_GE(count, 2);
   for (const auto& secret : {k_bob_token, k_jc_key, k_webhook_secret}) {
-    EXPECT_EQ(m_log.str().find(secret), std::string::npos);
+    EXPECT_EQ(logs().find(secret), std::string::npos);
   }
-  EXPECT_NE(m_log.str().find("\"msg\":\"pass finished\""), std::string::npos) << m_log.str();
+  EXPECT_NE(logs().find("\"msg\":\"pass finished\""), std::string::npos) << logs();
 }
 
 TEST_F(RunE2E, StartUpErrorsAreClear) {
