@@ -765,6 +765,63 @@ TEST_F(RunE2E, SigtermDuringAPassExitsZeroWithNothingLost) {
   }
 }
 
+// A pass stuck in JumpCloud calls outlives the stop grace: the process exits
+// 0 anyway, the calls in flight are in the journal, and the next start
+// settles them without duplicates.
+TEST_F(RunE2E, SigtermWithCallsStuckInFlightExitsZeroAndTheJournalSettlesThem) {
+  sandbox::Fault slow;
+  slow.kind = sandbox::FaultKind::delay;
+  slow.method = "POST";
+  slow.path_prefix = "/api/systemusers";
+  slow.times = 1000;
+  slow.delay = 10s;
+  m_sandbox->jumpcloud().faults().add(slow);
+  auto child = spawn_binary({"run",
+                             "-f",
+                             m_policy,
+                             "--db",
+                             m_db,
+                             "--listen",
+                             "127.0.0.1:0",
+                             "--now",
+                             "2026-11-27T10:00:00Z"},
+                            m_dir + "/stuck.err");
+  ASSERT_GT(child.pid, 0);
+  auto& stats = m_sandbox->jumpcloud().stats();
+  ASSERT_TRUE(eventually([&] { return stats.count("POST", "/api/systemusers") >= 1; }, 30s))
+      << read_all(child.err_path);
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(child.pid, SIGTERM), 0);
+  const int code = wait_exit(child, 20s);
+  if (code == -1) {
+    ::kill(child.pid, SIGKILL);
+    waitpid(child.pid, nullptr, 0);
+  }
+  EXPECT_EQ(code, 0) << read_all(child.err_path);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 12s);
+  EXPECT_NE(read_all(child.err_path).find("still in flight"), std::string::npos)
+      << read_all(child.err_path);
+  EXPECT_EQ(cli({"status", "--db", m_db}).out.find("pending journal entries: 0"), std::string::npos)
+      << "the calls in flight are journaled";
+
+  // The stuck calls land at JumpCloud after the process is gone.
+  m_sandbox->jumpcloud().faults().clear();
+  const int received = stats.count("POST", "/api/systemusers");
+  ASSERT_TRUE(eventually([&] { return m_sandbox->jumpcloud().write_count() >= received; }, 15s));
+  const auto again =
+      cli({"run", "--once", "-f", m_policy, "--db", m_db, "--now", "2026-11-27T10:00:00Z"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  expect_no_duplicates();
+  EXPECT_NE(cli({"status", "--db", m_db}).out.find("pending journal entries: 0"),
+            std::string::npos);
+  EXPECT_NE(cli({"history", "--limit", "0", "--db", m_db}).out.find("recovered"),
+            std::string::npos);
+  EXPECT_EQ(
+      cli({"plan", "--refresh", "-f", m_policy, "--db", m_db, "--now", "2026-11-27T10:00:00Z"})
+          .code,
+      0);
+}
+
 TEST_F(RunE2E, ASecondRunBinaryRefusesNamingTheFirst) {
   start(settings());
   auto child = spawn_binary({"run", "-f", m_policy, "--db", m_db, "--listen", "127.0.0.1:0"},
