@@ -155,6 +155,13 @@ bool Loop::step() {
     return false;
   }
 
+  if (!batch->full && batch->targets.size() > m_options.max_targets_per_pass) {
+    batch->full = true;
+    batch->full_attempts = 0;
+    batch->targets.clear();
+    m_full_reason = "webhook burst";
+  }
+
   PassSpec spec;
   spec.policy = m_policy.current();
   spec.now = wall;

@@ -42,9 +42,9 @@ struct PassSpec {
   std::vector<std::string> employee_ids; // targeted: sorted, unique
   std::shared_ptr<const PolicySnapshot> policy;
   WallTime now;       // the controller clock's wall time: dates are judged as of it
-  std::string reason; // startup | interval | webhook | date boundary | policy reload | retry |
-                      // queue overflow
-  int attempt = 0;    // 0: first try; n: the n-th retry
+  std::string reason; // startup | interval | webhook | webhook burst | date boundary | policy
+                      // reload | retry | queue overflow
+  int attempt = 0; // 0: first try; n: the n-th retry
 };
 
 // What a pass did, for the loop (retries, the next wake-up) and the observer
@@ -100,6 +100,10 @@ struct LoopOptions {
   BackoffOptions backoff; // cap: at most the policy's interval
   std::uint64_t seed = 0; // jitter; 0: random
   std::size_t max_queued_employees = 10000;
+  // A targeted pass of more employees than this is run as one full pass
+  // instead: each targeted employee costs a pass over the cached users, so
+  // past a handful one full pass is cheaper (and it subsumes them).
+  std::size_t max_targets_per_pass = 8;
   int failing_after = 3; // consecutive failed passes that make the loop "failing"
 };
 

@@ -194,6 +194,23 @@ TEST_F(LoopTest, AFloodOfDistinctEmployeesBecomesOneFullPass) {
   EXPECT_EQ(m_loop->status().queue_overflows, 1U);
 }
 
+TEST_F(LoopTest, ABurstOfManyEmployeesIsOneFullPassAFewAreATargetedOne) {
+  m_loop->step();
+  for (int i = 0; i < 8; ++i) {
+    m_loop->enqueue("e" + std::to_string(i));
+  }
+  run_for(1s);
+  ASSERT_EQ(passes_of(PassKind::targeted).size(), 1U);
+  EXPECT_EQ(passes_of(PassKind::targeted)[0].employee_ids.size(), 8U);
+  for (int i = 0; i < 9; ++i) {
+    m_loop->enqueue("e" + std::to_string(i));
+  }
+  run_for(1s);
+  EXPECT_EQ(passes_of(PassKind::targeted).size(), 1U);
+  ASSERT_EQ(passes_of(PassKind::full).size(), 2U);
+  EXPECT_EQ(m_runner.passes.back().reason, "webhook burst");
+}
+
 TEST_F(LoopTest, AFailingPassIsRetriedWithGrowingJitteredBackoffAndNeverStopsTheLoop) {
   m_runner.answer = [](const PassSpec&) {
     PassReport r;
