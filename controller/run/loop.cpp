@@ -155,7 +155,8 @@ bool Loop::step() {
     return false;
   }
 
-  if (!batch->full && batch->targets.size() > m_options.max_targets_per_pass) {
+  if (!batch->full && batch->targets.size() > m_options.max_targets_per_pass
+      && (!m_last_full_start || now - *m_last_full_start >= m_options.min_full_pass_gap)) {
     batch->full = true;
     batch->full_attempts = 0;
     batch->targets.clear();
@@ -183,6 +184,9 @@ bool Loop::step() {
     }
   }
   spec.attempt = attempts;
+  if (spec.kind == PassKind::full) {
+    m_last_full_start = now;
+  }
   {
     const std::lock_guard lock(m_status_mutex);
     m_status.queue_depth = m_queue.depth();

@@ -44,7 +44,7 @@ struct PassSpec {
   WallTime now;       // the controller clock's wall time: dates are judged as of it
   std::string reason; // startup | interval | webhook | webhook burst | date boundary | policy
                       // reload | retry | queue overflow
-  int attempt = 0; // 0: first try; n: the n-th retry
+  int attempt = 0;    // 0: first try; n: the n-th retry
 };
 
 // What a pass did, for the loop (retries, the next wake-up) and the observer
@@ -104,6 +104,9 @@ struct LoopOptions {
   // instead: each targeted employee costs a pass over the cached users, so
   // past a handful one full pass is cheaper (and it subsumes them).
   std::size_t max_targets_per_pass = 8;
+  // ... unless a full pass started less than this ago: Bob allows 50 full
+  // searches a minute, a stream of webhooks must not spend them all.
+  std::chrono::milliseconds min_full_pass_gap{2000};
   int failing_after = 3; // consecutive failed passes that make the loop "failing"
 };
 
@@ -179,6 +182,7 @@ private:
   SteadyTime m_next_policy_check;
   std::optional<WallTime> m_next_boundary;
   std::string m_full_reason = "startup";
+  std::optional<SteadyTime> m_last_full_start;
   std::uint64_t m_applied_generation = 0;
 
   std::atomic<bool> m_stop{false};

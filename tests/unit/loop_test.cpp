@@ -202,6 +202,7 @@ TEST_F(LoopTest, ABurstOfManyEmployeesIsOneFullPassAFewAreATargetedOne) {
   run_for(1s);
   ASSERT_EQ(passes_of(PassKind::targeted).size(), 1U);
   EXPECT_EQ(passes_of(PassKind::targeted)[0].employee_ids.size(), 8U);
+  run_for(2s);
   for (int i = 0; i < 9; ++i) {
     m_loop->enqueue("e" + std::to_string(i));
   }
@@ -209,6 +210,13 @@ TEST_F(LoopTest, ABurstOfManyEmployeesIsOneFullPassAFewAreATargetedOne) {
   EXPECT_EQ(passes_of(PassKind::targeted).size(), 1U);
   ASSERT_EQ(passes_of(PassKind::full).size(), 2U);
   EXPECT_EQ(m_runner.passes.back().reason, "webhook burst");
+  // Not two full passes within two seconds: the next burst is targeted.
+  for (int i = 0; i < 9; ++i) {
+    m_loop->enqueue("e" + std::to_string(i));
+  }
+  run_for(500ms);
+  ASSERT_EQ(passes_of(PassKind::targeted).size(), 2U);
+  EXPECT_EQ(passes_of(PassKind::targeted)[1].employee_ids.size(), 9U);
 }
 
 TEST_F(LoopTest, AFailingPassIsRetriedWithGrowingJitteredBackoffAndNeverStopsTheLoop) {
