@@ -430,6 +430,34 @@ TEST_F(RunE2E, APolicyEditTakesEffectWithoutRestartAndABrokenEditKeepsTheOldPoli
   EXPECT_EQ(get("/readyz")->status, 200);
 }
 
+TEST_F(RunE2E, AMassChangeFromANewPolicyIsHeldBySafetyLimits) {
+  start(settings());
+  std::size_t active = 0;
+  for (const auto& u : users()) {
+    active += u.value("state", "") == "ACTIVATED" ? 1 : 0;
+  }
+  write_policy("policy.yaml",
+               {{"emailDomains: [example.com]", "emailDomains: [nobody.invalid]"},
+                {"outOfScope: ignore", "outOfScope: suspend"}});
+  ASSERT_TRUE(eventually([&] {
+    const auto s = loop().status();
+    return s.policy->generation == 2 && s.passes >= 2;
+  }));
+  EXPECT_TRUE(loop().status().last_blocked);
+  std::size_t still_active = 0;
+  for (const auto& u : users()) {
+    still_active += u.value("state", "") == "ACTIVATED" ? 1 : 0;
+  }
+  EXPECT_EQ(still_active, active) << "nothing suspended";
+  const auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("bobsync_last_plan_blocked 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("bobsync_passes_total{kind=\"full\",result=\"blocked\"} 1"),
+            std::string::npos);
+  EXPECT_NE(logs().find("plan held by the safety limits"), std::string::npos) << logs();
+  EXPECT_EQ(get("/readyz")->status, 200) << "a held plan is not a failing controller";
+}
+
 TEST_F(RunE2E, AStartDatePassingCreatesTheStarterWithNoWebhook) {
   sandbox::BobEmployee e;
   e.set("root.firstName", sandbox::BobValue::string("Mia"));
