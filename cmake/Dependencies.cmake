@@ -17,6 +17,8 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 # loaded: it would demand civetweb, zlib and curl).
 find_package(spdlog 1.10 REQUIRED)
 pkg_check_modules(PROMETHEUS_CORE REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)
+# RE2: the policy's regular expressions, matched in linear time.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -25,7 +25,7 @@ using state::Phase;
 // The machine value of a field: Bob's human-readable form of a date follows
 // the company's display format, so dates and statuses are read raw.
 std::string_view raw_value(const Employee& employee, std::string_view field_id) {
-  constexpr std::string_view k_suffix = "@machine";
+  constexpr std::string_view k_suffix = state::k_machine_suffix;
   char buffer[128]; // field ids are short: no allocation per lookup
   std::string long_key;
   std::string_view key;

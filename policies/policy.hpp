@@ -23,7 +23,7 @@ struct Transform {
     lower,
     upper,
     default_value,        // arg: value used when empty
-    replace,              // pattern (ECMAScript regex) -> replacement ($1 ...)
+    replace,              // pattern (RE2 regex) -> replacement ($1 ...)
     lookup,               // table; `arg` is the fallback when `has_fallback`
     join,                 // arg: separator; empty elements are skipped
     normalize_diacritics, // José -> Jose, Straße -> Strasse; other scripts kept

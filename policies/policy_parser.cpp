@@ -1,6 +1,7 @@
 #include "policies/policy_parser.hpp"
 
 #include "policies/catalog.hpp"
+#include "policies/transforms.hpp"
 
 #include <date/tz.h>
 #include <yaml-cpp/yaml.h>
@@ -12,7 +13,6 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <regex>
 #include <stdexcept>
 #include <utility>
 
@@ -29,6 +29,10 @@ using state::UserState;
 
 constexpr std::size_t k_max_echo = 60; // longest value quoted back in a message
 constexpr long long k_max_seconds = 366LL * 24 * 3600;
+// A policy is a few hundred YAML values; these bound what a hostile one
+// (alias bombs, deep nesting) costs to walk.
+constexpr std::size_t k_max_yaml_nodes = 100000;
+constexpr int k_max_yaml_depth = 64;
 
 std::string quoted(std::string_view text) {
   std::string out = "'";
@@ -242,6 +246,54 @@ private:
   SourceLocation at(const YAML::Mark& mark) const {
     return {
         m_source_name, mark.line >= 0 ? mark.line + 1 : 1, mark.column >= 0 ? mark.column + 1 : 1};
+  }
+
+  // The first tab in the leading whitespace of a line up to `last_line`
+  // (0-based, as in YAML::Mark): yaml-cpp reports tab indentation as some
+  // other syntax error ("illegal map value", "end of map not found").
+  std::optional<SourceLocation> indentation_tab(std::string_view text, int last_line) const {
+    int line = 0;
+    std::size_t start = 0;
+    while (start <= text.size() && line <= last_line) {
+      for (std::size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i) {
+        if (text[i] == '\t') {
+          return SourceLocation{m_source_name, line + 1, static_cast<int>(i - start) + 1};
+        }
+      }
+      const auto end = text.find('\n', start);
+      if (end == std::string_view::npos) {
+        break;
+      }
+      start = end + 1;
+      ++line;
+    }
+    return std::nullopt;
+  }
+
+  // Whether `node` has at most `budget` values counted as if every alias
+  // were written out, and nests at most k_max_yaml_depth deep. yaml-cpp
+  // shares an aliased node, so a "billion laughs" document loads quickly but
+  // would take forever to walk; this walk stops as soon as it is over.
+  static bool within_node_budget(const YAML::Node& node, std::size_t& budget, int depth) {
+    if (budget == 0 || depth > k_max_yaml_depth) {
+      return false;
+    }
+    --budget;
+    if (node.IsSequence()) {
+      for (const auto& child : node) {
+        if (!within_node_budget(child, budget, depth + 1)) {
+          return false;
+        }
+      }
+    } else if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (!within_node_budget(entry.first, budget, depth + 1)
+            || !within_node_budget(entry.second, budget, depth + 1)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   void error(const SourceLocation& where, std::string message) {
@@ -618,8 +670,24 @@ private:
     try {
       documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::ParserException& e) {
-      error(at(e.mark), "YAML syntax error: " + e.msg);
+      if (const auto tab = indentation_tab(text, e.mark.line)) {
+        error(*tab, "YAML syntax error: a tab in the indentation; YAML indents with spaces only");
+      } else {
+        error(at(e.mark), "YAML syntax error: " + e.msg);
+      }
       return;
+    }
+    for (const auto& document : documents) {
+      std::size_t budget = k_max_yaml_nodes;
+      if (!within_node_budget(document, budget, 0)) {
+        error(at(document.Mark()),
+              "the policy has more than " + std::to_string(k_max_yaml_nodes)
+                  + " YAML values (with aliases expanded) or is nested more than "
+                  + std::to_string(k_max_yaml_depth)
+                  + " levels deep; a policy is much smaller (are aliases (*name) repeating "
+                    "one another?)");
+        return;
+      }
     }
     if (documents.empty() || documents.front().IsNull()) {
       error(SourceLocation{m_source_name, 1, 1},
@@ -924,26 +992,26 @@ private:
       step.kind = Transform::Kind::replace;
       const auto* pattern = s->find("pattern");
       if (pattern == nullptr) {
-        error(arg, "missing required key 'pattern' (an ECMAScript regular expression)");
+        error(arg, "missing required key 'pattern' (a regular expression, RE2 syntax)");
         return std::nullopt;
       }
       auto text = string(*pattern, "a regular expression (a string)");
       if (!text) {
         return std::nullopt;
       }
-      try {
-        const std::regex compiled(*text, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        error(*pattern, "invalid regular expression " + quoted(*text) + ": " + e.what());
-        return std::nullopt;
-      }
       step.pattern = *text;
-      if (const auto* with = s->find("with")) {
+      const auto* with = s->find("with");
+      if (with != nullptr) {
         auto replacement = string(*with, "the replacement (a string)");
         if (!replacement) {
           return std::nullopt;
         }
         step.arg = *replacement;
+      }
+      if (auto problem = check_replace(step.pattern, step.arg)) {
+        const bool in_pattern = problem->rfind("invalid regular expression", 0) == 0;
+        error(in_pattern || with == nullptr ? *pattern : *with, *problem);
+        return std::nullopt;
       }
     } else if (name == "lookup") {
       static const std::vector<std::string_view> k_keys = {"table", "default"};

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <regex>
+#include <re2/re2.h>
 #include <unordered_map>
 #include <utility>
 
@@ -217,38 +217,90 @@ const std::string& ascii_word_cached(std::string_view word) {
   return memo.emplace(key, ascii_word(word)).first->second;
 }
 
-// ---- regex cache ---------------------------------------------------------------
+// ---- regular expressions ---------------------------------------------------------
 
-// The compiled regex for `pattern`, nullptr when it does not compile (the
-// policy parser rejects those; this is the last line of defence). Cached per
-// thread, so no lock is taken per value.
-const std::regex* cached_regex(const std::string& pattern) {
-  thread_local std::unordered_map<std::string, std::unique_ptr<std::regex>> cache;
-  if (const auto it = cache.find(pattern); it != cache.end()) {
+// RE2 matches in time linear in the input, whatever the pattern: a policy
+// cannot make a pass hang on a name (std::regex backtracks: "(a+)+$" on a
+// 34-character name ran for minutes).
+RE2::Options regex_options() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingUTF8);
+  return options;
+}
+
+// The policy's replacement ($1..$9 and $0 or $& for groups, $$ for "$",
+// anything else literal) as an RE2 rewrite string (\1, \0, "\\" for "\").
+// `highest` is set to the highest group number used.
+std::string rewrite_of(std::string_view with, int& highest) {
+  highest = 0;
+  std::string out;
+  for (std::size_t i = 0; i < with.size(); ++i) {
+    const char c = with[i];
+    if (c == '\\') {
+      out += "\\\\";
+      continue;
+    }
+    if (c != '$' || i + 1 == with.size()) {
+      out += c;
+      continue;
+    }
+    const char next = with[i + 1];
+    if (next == '$') {
+      out += '$';
+      ++i;
+    } else if (next == '&') {
+      out += "\\0";
+      ++i;
+    } else if (next >= '0' && next <= '9') {
+      highest = std::max(highest, next - '0');
+      out += '\\';
+      out += next;
+      ++i;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+struct CompiledReplace {
+  std::unique_ptr<RE2> re;
+  std::string rewrite;
+};
+
+// The compiled pattern and rewrite of a replace step, nullptr when they
+// cannot be used (the policy parser rejects those; this is the last line of
+// defence). Cached per thread, so no lock is taken per value.
+const CompiledReplace* cached_replace(const Transform& step) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<CompiledReplace>> cache;
+  std::string key = step.pattern;
+  key += '\0';
+  key += step.arg;
+  if (const auto it = cache.find(key); it != cache.end()) {
     return it->second.get();
   }
   if (cache.size() >= k_max_cached_regexes) {
     cache.clear();
   }
-  std::unique_ptr<std::regex> compiled;
-  try {
-    compiled = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
+  auto compiled = std::make_unique<CompiledReplace>();
+  compiled->re = std::make_unique<RE2>(step.pattern, regex_options());
+  int highest = 0;
+  compiled->rewrite = rewrite_of(step.arg, highest);
+  if (!compiled->re->ok() || highest > compiled->re->NumberOfCapturingGroups()) {
     compiled.reset();
   }
-  return cache.emplace(pattern, std::move(compiled)).first->second.get();
+  return cache.emplace(std::move(key), std::move(compiled)).first->second.get();
 }
 
 std::string regex_replace_or_keep(const std::string& value, const Transform& step) {
-  const std::regex* re = cached_regex(step.pattern);
-  if (re == nullptr) {
+  const CompiledReplace* compiled = cached_replace(step);
+  if (compiled == nullptr) {
     return value;
   }
-  try {
-    return std::regex_replace(value, *re, step.arg);
-  } catch (const std::regex_error&) { // error_complexity / error_stack
-    return value;
-  }
+  std::string out = value;
+  RE2::GlobalReplace(&out, *compiled->re, compiled->rewrite);
+  return out;
 }
 
 std::string join_non_empty(const std::vector<std::string>& values, std::string_view separator) {
@@ -478,6 +530,21 @@ std::string sanitize_username(std::string_view text, int max_length) {
     strip_trailing_separators(out);
   }
   return out;
+}
+
+std::optional<std::string> check_replace(const std::string& pattern, const std::string& with) {
+  const RE2 re(pattern, regex_options());
+  if (!re.ok()) {
+    return "invalid regular expression '" + pattern + "': " + re.error();
+  }
+  int highest = 0;
+  static_cast<void>(rewrite_of(with, highest));
+  const int groups = re.NumberOfCapturingGroups();
+  if (highest > groups) {
+    return "'with' uses $" + std::to_string(highest) + " but the pattern '" + pattern
+           + "' has only " + std::to_string(groups) + " capture group" + (groups == 1 ? "" : "s");
+  }
+  return std::nullopt;
 }
 
 // An empty list counts as one empty value, so `default` can fill a mapping

@@ -5,6 +5,7 @@
 
 #include "policies/policy.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ std::string apply_transforms(std::vector<std::string> values,
 std::string apply_transforms(std::string value,
                              const std::vector<Transform>& chain,
                              const Usernames& usernames);
+
+// Why a `replace` step cannot be used: its pattern is not a valid RE2
+// regular expression (RE2 syntax: no backreferences or lookaround; matching
+// takes time linear in the value), or `with` names a group ($1..$9) the
+// pattern does not have. nullopt when it can be used.
+std::optional<std::string> check_replace(const std::string& pattern, const std::string& with);
 
 // Strips diacritics and folds Latin ligatures/special letters (José -> Jose,
 // Straße -> Strasse, Łukasz -> Lukasz). Other scripts are kept as they are.

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 namespace bobsync::sandbox {
 
@@ -17,6 +18,11 @@ std::string read_seed_file(const std::string& path) {
 }
 
 Sandbox::Sandbox(const SandboxConfig& config) {
+  if (config.port < 0 || config.port > k_max_sandbox_port) {
+    throw std::runtime_error(
+        "invalid port " + std::to_string(config.port) + ": expected 0 (any free ports) or 1.."
+        + std::to_string(k_max_sandbox_port) + " (fake Bob on it, fake JumpCloud on the next one)");
+  }
   FakeBobOptions bob;
   bob.host = config.host;
   bob.port = config.port;
@@ -35,11 +41,16 @@ Sandbox::Sandbox(const SandboxConfig& config) {
   jumpcloud.clock = config.clock;
   m_jumpcloud = std::make_unique<FakeJumpCloud>(jumpcloud);
 
-  if (!config.seed_dir.empty()) {
-    const auto employees = config.seed_dir + "/employees.json";
-    const auto users = config.seed_dir + "/jumpcloud-users.json";
-    const auto employees_text = read_seed_file(employees);
-    const auto users_text = read_seed_file(users);
+  if (!config.seed_dir.empty() || config.builtin_seed) {
+    const bool builtin = config.seed_dir.empty();
+    const auto employees =
+        builtin ? std::string("built-in employees.json") : config.seed_dir + "/employees.json";
+    const auto users = builtin ? std::string("built-in jumpcloud-users.json")
+                               : config.seed_dir + "/jumpcloud-users.json";
+    const auto employees_text =
+        builtin ? std::string(builtin_employees_json()) : read_seed_file(employees);
+    const auto users_text =
+        builtin ? std::string(builtin_jumpcloud_users_json()) : read_seed_file(users);
     try {
       m_bob->load_seed(employees_text);
     } catch (const std::exception& e) {

@@ -9,14 +9,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace bobsync::sandbox {
 
 struct SandboxConfig {
   // Holds employees.json (FakeBob's seed format) and jumpcloud-users.json (a
-  // JSON array of JumpCloud users). Empty: both fakes start empty.
+  // JSON array of JumpCloud users). Empty: the built-in seed when
+  // builtin_seed is set, else both fakes start empty.
   std::string seed_dir;
-  int port = 0; // Bob on port, JumpCloud on port + 1; 0: both ephemeral
+  bool builtin_seed = false; // examples/sandbox, built into the binary
+  // Bob on port, JumpCloud on port + 1; 0: both ephemeral. 0..65534, and
+  // both ports free: a port in use is refused, never shared.
+  int port = 0;
   std::string host = "127.0.0.1";
   std::string bob_user = "sandbox-user";
   std::string bob_token = "sandbox-token";
@@ -46,5 +51,12 @@ private:
 
 // Reads a whole file; throws std::runtime_error naming it.
 std::string read_seed_file(const std::string& path);
+
+// The built-in seed: examples/sandbox's files as they were at build time.
+std::string_view builtin_employees_json();
+std::string_view builtin_jumpcloud_users_json();
+
+// The highest `port` a sandbox takes (JumpCloud listens on port + 1).
+inline constexpr int k_max_sandbox_port = 65534;
 
 } // namespace bobsync::sandbox

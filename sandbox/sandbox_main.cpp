@@ -20,6 +20,7 @@ int run_sandbox(const SandboxOptions& options,
                 std::atomic<bool>& stop) {
   SandboxConfig config;
   config.seed_dir = options.seed_dir;
+  config.builtin_seed = options.seed_dir.empty();
   config.port = options.port;
   config.bob_user = options.bob_user;
   config.bob_token = options.bob_token;
@@ -39,7 +40,9 @@ int run_sandbox(const SandboxOptions& options,
   const auto jc_admin = jumpcloud.base_url().substr(0, jumpcloud.base_url().size() - 4) + "/_admin";
   out << "bobsync sandbox: fake Bob at " << bob.base_url() << " (" << bob.employee_count()
       << " employees), fake JumpCloud at " << jumpcloud.base_url() << " (" << jumpcloud.user_count()
-      << " users)\n"
+      << " users), seeded from "
+      << (options.seed_dir.empty() ? std::string("the built-in example seed") : options.seed_dir)
+      << "\n"
       << "\nPoint bobsync at it (in another shell):\n"
       << "  export BOB_API_URL=" << bob.base_url() << '\n'
       << "  export BOB_SERVICE_USER_ID=" << shown(options.bob_user, k_default_bob_user) << '\n'

@@ -16,8 +16,8 @@ inline constexpr const char* k_default_jumpcloud_key = "sandbox-key";
 inline constexpr const char* k_default_webhook_secret = "sandbox-webhook-secret";
 
 struct SandboxOptions {
-  int port = 0; // Bob on port, JumpCloud on port + 1; 0: ephemeral
-  std::string seed_dir;
+  int port = 0;         // Bob on port, JumpCloud on port + 1; 0: ephemeral
+  std::string seed_dir; // empty: the built-in seed (examples/sandbox)
   std::string bob_user = k_default_bob_user;
   std::string bob_token = k_default_bob_token;
   std::string jumpcloud_key = k_default_jumpcloud_key;

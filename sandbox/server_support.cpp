@@ -135,6 +135,13 @@ FakeServer::~FakeServer() {
 
 void FakeServer::start(const std::string& host, int port) {
   m_host = host;
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind a
+  // port in use and share its connections: only SO_REUSEADDR (a port in
+  // TIME_WAIT is reusable; a listening one is not).
+  m_server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   if (port == 0) {
     m_port = m_server.bind_to_any_port(host);
   } else {
@@ -142,7 +149,7 @@ void FakeServer::start(const std::string& host, int port) {
   }
   if (m_port <= 0) {
     throw std::runtime_error(m_name + ": cannot listen on " + host + ":" + std::to_string(port)
-                             + " (port in use?)");
+                             + ": the port is in use (or not allowed); choose another --port");
   }
   // The socket is listening already: connections queue until accept starts.
   m_thread = std::thread([this] {

@@ -51,6 +51,10 @@ std::string_view intern_field_name(std::string_view name) {
   return cached;
 }
 
+std::string attribute_field(std::string_view name) {
+  return "attributes[name=" + std::string(name) + "]";
+}
+
 std::string_view to_string(UserState state) {
   switch (state) {
   case UserState::staged:

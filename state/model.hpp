@@ -105,7 +105,11 @@ private:
 // means Bob did not send the field at all (often: the service user may not see
 // it); a key holding "" means Bob sent null or an empty value. For list fields
 // the value is the human-readable one when Bob sent it (humanReadable APPEND),
-// else the machine value (a list-item id).
+// else the machine value (a list-item id). When the two differ, the machine
+// value is also kept under `<field id>` + k_machine_suffix
+// (`work.startDate@machine`): dates and statuses are read from it.
+inline constexpr std::string_view k_machine_suffix = "@machine";
+
 struct Employee {
   EmployeeId id;
   FlatMap<std::string> fields;
@@ -151,8 +155,12 @@ enum class FieldMode {
 std::string_view to_string(FieldMode mode);
 
 // A desired value that names another employee ("bob:<employee id>"): the
-// planner resolves it to that employee's JumpCloud _id (the `manager` field).
+// planner resolves it to that employee's JumpCloud _id (the `manager` field),
+// or the applier to a user created in the same run.
 inline constexpr std::string_view k_employee_ref = "bob:";
+
+// The flat field name of a custom attribute: `attributes[name=NAME]`.
+std::string attribute_field(std::string_view name);
 
 struct DesiredField {
   std::string value; // "" means "no value": clears the field in `always` mode

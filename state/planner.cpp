@@ -34,10 +34,6 @@ std::string_view to_string(MatchRule rule) {
   return "unknown"; // unreachable
 }
 
-std::string attribute_field(std::string_view name) {
-  return "attributes[name=" + std::string(name) + "]";
-}
-
 namespace {
 
 constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();

@@ -64,9 +64,6 @@ struct PlanOptions {
   bool record_matches = false;
 };
 
-// The flat field name of a custom attribute: `attributes[name=NAME]`.
-std::string attribute_field(std::string_view name);
-
 // Contract:
 // - JumpCloud users that no employee maps to are never touched.
 // - An employee is matched to a user by stored link, then by the link

@@ -14,6 +14,7 @@ packages=(
   libicu-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev prometheus-cpp-dev
   systemd procps
+  libre2-dev
 )
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.

@@ -11,12 +11,14 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -66,17 +68,34 @@ struct Command {
   std::function<void(po::options_description&)> add_options;
   std::function<int(const po::variables_map&, std::ostream&, std::ostream&)> run;
   std::vector<std::string> positional; // names of positional options, in order
+  bool uses_db = true;                 // takes --db
+  bool uses_now = true;                // takes --now
 };
 
-void add_common(po::options_description& options) {
-  options.add_options()("help,h", "show this help")(
-      "db", po::value<std::string>(), "state database (env BOBSYNC_DB; default bobsync.db)")(
-      "now",
-      po::value<std::string>(),
-      "evaluate dates as of this moment, e.g. 2026-11-27 or 2026-11-27T09:00:00Z (env "
-      "BOBSYNC_NOW)")("log-format",
-                      po::value<std::string>()->default_value("text"),
-                      "text|json: the format of the controller's logs (bobsync run)");
+void add_common(po::options_description& options, const Command& command) {
+  options.add_options()("help,h", "show this help");
+  if (command.uses_db) {
+    options.add_options()(
+        "db", po::value<std::string>(), "state database (env BOBSYNC_DB; default bobsync.db)");
+  }
+  if (command.uses_now) {
+    options.add_options()("now",
+                          po::value<std::string>(),
+                          "evaluate dates as of this moment, from 1970-01-01 to 2199-12-31, e.g. "
+                          "2026-11-27 or 2026-11-27T09:00:00Z (env BOBSYNC_NOW)");
+  }
+}
+
+// --log-format: only the controller logs.
+void add_log_format(po::options_description& options) {
+  options.add_options()(
+      "log-format",
+      po::value<std::string>()->default_value("text")->notifier([](const std::string& format) {
+        if (format != "text" && format != "json") {
+          throw po::error("--log-format: expected text or json, got '" + format + "'");
+        }
+      }),
+      "text|json: the format of the controller's logs");
 }
 
 void add_policy(po::options_description& options) {
@@ -128,12 +147,29 @@ struct LoadedPolicy {
   std::string hash;
 };
 
-// Parses the policy and prints every diagnostic; nullopt when it is invalid.
+// Reads a file for `what` ("policy file"), refusing what read_file refuses.
+std::string read_input(const std::string& what, const std::string& path, std::size_t max_bytes) {
+  try {
+    return read_file(path, max_bytes);
+  } catch (const Fatal& e) {
+    throw Fatal(what + " " + e.what());
+  }
+}
+
+// The most diagnostics printed for one policy; the rest are counted.
+constexpr std::size_t k_max_printed_diagnostics = 50;
+
+// Parses the policy and prints its diagnostics (at most
+// k_max_printed_diagnostics); nullopt when it is invalid.
 std::optional<LoadedPolicy> load_policy(const std::string& path, std::ostream& err) {
-  const std::string text = read_file(path);
+  const std::string text = read_input("policy file", path, k_max_policy_bytes);
   auto result = policies::parse_policy(text, path);
-  for (const auto& d : result.diagnostics) {
-    err << format(d) << "\n";
+  for (std::size_t i = 0; i < result.diagnostics.size(); ++i) {
+    if (i == k_max_printed_diagnostics) {
+      err << "... and " << result.diagnostics.size() - i << " more\n";
+      break;
+    }
+    err << format(result.diagnostics[i]) << "\n";
   }
   if (!result.policy) {
     err << "bobsync: error: " << path << " is not a valid policy (" << result.diagnostics.size()
@@ -171,6 +207,36 @@ reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, contr
   return request;
 }
 
+// Writes `text` to `path` as a new file of mode 0600 (a plan holds names,
+// emails and phone numbers), whatever the mode of a file already there:
+// written beside it under a temporary name, then renamed over it.
+void write_private_file(const std::string& path, const std::string& text) {
+  std::string temp = path + ".XXXXXX";
+  const int fd = ::mkstemp(temp.data()); // mode 0600
+  if (fd < 0) {
+    throw Fatal("cannot write the plan to '" + path + "': " + std::strerror(errno));
+  }
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const auto n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool ok = written == text.size() && ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    const int rename_error = ok ? errno : error;
+    ::unlink(temp.c_str());
+    throw Fatal("cannot write the plan to '" + path + "': " + std::strerror(rename_error));
+  }
+}
+
 int exit_code_for(const state::Plan& plan) {
   if (plan.blocked) {
     return k_exit_blocked;
@@ -194,12 +260,7 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   }
   const auto& plan = outcome.pass.plan;
   if (vm.count("out")) {
-    const auto path = vm["out"].as<std::string>();
-    std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    file << state::render_json(plan) << "\n";
-    if (!file) {
-      throw Fatal("cannot write the plan to '" + path + "'");
-    }
+    write_private_file(vm["out"].as<std::string>(), state::render_json(plan) + "\n");
   }
   if (vm.count("json")) {
     out << state::render_json(plan) << "\n";
@@ -209,17 +270,17 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   return exit_code_for(plan);
 }
 
-void print_results(const controller::ApplyResult& applied, std::ostream& out) {
-  for (const auto& r : applied.results) {
-    const auto& c = r.change;
-    out << (r.ok ? (r.recovered ? "recovered " : "ok        ") : "FAILED    ")
-        << to_string(c.action) << " " << (c.username.empty() ? c.email : c.username)
-        << " [bob:" << c.employee_id << (c.user_id.empty() ? "" : " jumpcloud:" + c.user_id) << "]";
-    if (!r.ok) {
-      out << ": " << r.error;
-    }
-    out << "\n";
+// One line per change, printed and flushed as the change completes: a
+// killed apply leaves a line for every change it made.
+void print_result(const controller::ChangeResult& r, std::ostream& out) {
+  const auto& c = r.change;
+  out << (r.ok ? (r.recovered ? "recovered " : "ok        ") : "FAILED    ") << to_string(c.action)
+      << " " << (c.username.empty() ? c.email : c.username) << " [bob:" << c.employee_id
+      << (c.user_id.empty() ? "" : " jumpcloud:" + c.user_id) << "]";
+  if (!r.ok) {
+    out << ": " << r.error;
   }
+  out << std::endl; // NOLINT(performance-avoid-endl): flushed on purpose
 }
 
 int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
@@ -236,7 +297,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   if (vm.count("plan")) {
     const auto path = vm["plan"].as<std::string>();
     std::string error;
-    auto saved = state::parse_plan_json(read_file(path), error);
+    auto saved = state::parse_plan_json(read_input("saved plan", path, k_max_plan_bytes), error);
     if (!saved) {
       err << "bobsync: error: " << path << ": " << error << "\n";
       return k_exit_error;
@@ -249,7 +310,11 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     }
     request.expected = std::move(*saved);
   }
-  const bool terminal = ::isatty(STDERR_FILENO) != 0 && &err == &std::cerr;
+  request.apply.on_result = [&out](const controller::ChangeResult& r) { print_result(r, out); };
+  // A counter on a terminal's stderr, only when the lines of the changes go
+  // elsewhere (they would be written over).
+  const bool terminal =
+      ::isatty(STDERR_FILENO) != 0 && ::isatty(STDOUT_FILENO) == 0 && &err == &std::cerr;
   if (terminal) {
     request.apply.progress = [&err](int done, int total) {
       if (total >= 20) {
@@ -285,16 +350,19 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     out << state::render_text(plan);
     return k_exit_ok;
   }
-  print_results(*outcome.applied, out);
   out << "Apply: " << outcome.applied->succeeded << " succeeded, " << outcome.applied->failed
       << " failed; " << plan.summary.count(state::Action::conflict) << " conflicts and "
       << plan.summary.count(state::Action::defer) << " deferred not applied (run " << outcome.run_id
       << ").\n";
+  if (outcome.applied->aborted) {
+    err << "bobsync: error: the run stopped: " << *outcome.applied->aborted
+        << ". Changes not started were not attempted; the next run settles what was pending.\n";
+  }
   if (outcome.applied->stopped_unauthorized) {
     err << "bobsync: error: JumpCloud refused the API key; the remaining changes were skipped. "
            "Check JUMPCLOUD_API_KEY.\n";
   }
-  return outcome.applied->failed > 0 ? k_exit_error : k_exit_ok;
+  return outcome.applied->failed > 0 || outcome.applied->aborted ? k_exit_error : k_exit_ok;
 }
 
 int cmd_status(const po::variables_map& vm, std::ostream& out, std::ostream& /*err*/) {
@@ -403,8 +471,26 @@ int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& er
       out << "matching: JumpCloud user " << m.user_id << " found by " << m.matched_by << "\n";
     }
   }
+  const bool has_account = std::any_of(plan.matches.begin(), plan.matches.end(), [](const auto& m) {
+    return m.conflict.empty() && !m.user_id.empty();
+  });
+  const bool has_conflict = std::any_of(
+      plan.matches.begin(), plan.matches.end(), [](const auto& m) { return !m.conflict.empty(); });
+  if (!has_account && !has_conflict) {
+    out << "account: there is no JumpCloud account yet; ";
+    if (!x.in_scope) {
+      out << "none is created while the employee is out of scope (" << x.scope_reason << ")\n";
+    } else if (plan.changes.empty()) {
+      out << "none is created now (lifecycle: " << to_string(x.phase) << ": " << x.phase_reason
+          << ")\n";
+    } else {
+      out << "the plan below says what happens and when (lifecycle: " << to_string(x.phase) << ": "
+          << x.phase_reason << ")\n";
+    }
+  }
   if (plan.changes.empty()) {
-    out << "plan: nothing to do: the JumpCloud user is in line with Bob\n";
+    out << (has_account ? "plan: nothing to do: the JumpCloud user is in line with Bob\n"
+                        : "plan: nothing to do now\n");
   } else {
     out << "plan:\n" << state::render_text(plan);
   }
@@ -420,7 +506,9 @@ extern "C" void on_signal(int /*signal*/) {
 int cmd_sandbox(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
   sandbox::SandboxOptions options;
   options.port = vm["port"].as<int>();
-  options.seed_dir = vm["seed"].as<std::string>();
+  if (vm.count("seed")) {
+    options.seed_dir = vm["seed"].as<std::string>();
+  }
   options.bob_user = read_secret("BOB_SERVICE_USER_ID").value_or("sandbox-user");
   options.bob_token = read_secret("BOB_SERVICE_USER_TOKEN").value_or("sandbox-token");
   options.jumpcloud_key = read_secret("JUMPCLOUD_API_KEY").value_or("sandbox-key");
@@ -440,10 +528,13 @@ std::map<std::string, Command> commands() {
                    "bobsync validate -f POLICY",
                    [](po::options_description& o) { add_policy(o); },
                    cmd_validate,
-                   {}};
+                   {},
+                   false,
+                   false};
   c["plan"] = {"read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
                "changes, 1 error, 3 blocked by safety)",
-               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID]",
+               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--refresh] [--db "
+               "PATH] [--now TIME]",
                [](po::options_description& o) {
                  add_policy(o);
                  o.add_options()("json", "print the plan as JSON")(
@@ -455,7 +546,8 @@ std::map<std::string, Command> commands() {
                {}};
   c["apply"] = {"converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
                 "blocked)",
-                "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes]",
+                "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes] "
+                "[--refresh] [--db PATH] [--now TIME]",
                 [](po::options_description& o) {
                   add_policy(o);
                   o.add_options()(
@@ -468,7 +560,10 @@ std::map<std::string, Command> commands() {
                 {}};
   c["run"] = {run_summary(),
               run_usage(),
-              add_run_options,
+              [](po::options_description& o) {
+                add_log_format(o);
+                add_run_options(o);
+              },
               [](const po::variables_map& vm, std::ostream& out, std::ostream& err) {
                 return cmd_run(vm, out, err, g_hooks);
               },
@@ -477,18 +572,22 @@ std::map<std::string, Command> commands() {
                  "bobsync status [--db PATH]",
                  [](po::options_description&) {},
                  cmd_status,
-                 {}};
+                 {},
+                 true,
+                 false};
   c["history"] = {"the audit log",
-                  "bobsync history [--employee ID]",
+                  "bobsync history [--employee ID] [--limit N] [--db PATH]",
                   [](po::options_description& o) {
                     o.add_options()("employee", po::value<std::string>(), "only this employee")(
                         "limit", po::value<int>()->default_value(100), "newest N records (0: all)");
                   },
                   cmd_history,
-                  {}};
+                  {},
+                  true,
+                  false};
   c["explain"] = {"how each field of one employee's JumpCloud user is derived, and why it is (not) "
                   "created, activated or suspended now",
-                  "bobsync explain ID -f POLICY",
+                  "bobsync explain ID -f POLICY [--db PATH] [--now TIME]",
                   [](po::options_description& o) {
                     add_policy(o);
                     o.add_options()("id", po::value<std::string>(), "Bob employee id");
@@ -498,22 +597,38 @@ std::map<std::string, Command> commands() {
   c["sandbox"] = {
       "serve the built-in fake Bob and fake JumpCloud on loopback, seeded with example "
       "data",
-      "bobsync sandbox [--port N] [--seed DIR]",
+      "bobsync sandbox [--port N] [--seed DIR] [--webhook-url URL]",
       [](po::options_description& o) {
         o.add_options()("port",
                         po::value<int>()->default_value(0),
-                        "Bob on N, JumpCloud on N+1 (0: any free ports)")(
-            "seed", po::value<std::string>()->default_value("examples/sandbox"), "seed directory")(
+                        "Bob on N, JumpCloud on N+1 (0..65534; 0: any free ports)")(
+            "seed",
+            po::value<std::string>(),
+            "seed directory (employees.json, jumpcloud-users.json); default: the built-in "
+            "example seed (examples/sandbox)")(
             "webhook-url", po::value<std::string>(), "where the fake Bob sends signed webhooks");
       },
       cmd_sandbox,
-      {}};
+      {},
+      false,
+      false};
   return c;
+}
+
+// "bobsync 0.1.0 (git v0.1.0-12-gabcdef0)": the CMake project version, and
+// where the build came from when it was built from a git checkout.
+std::string version_text() {
+  std::string text = std::string("bobsync ") + BOBSYNC_VERSION;
+  const std::string describe = BOBSYNC_GIT_DESCRIBE;
+  if (!describe.empty()) {
+    text += " (git " + describe + ")";
+  }
+  return text;
 }
 
 void print_usage(std::ostream& out, const std::map<std::string, Command>& all) {
   out << "bobsync: keeps JumpCloud users in line with HiBob.\n\nUsage: bobsync COMMAND "
-         "[OPTIONS]\n\nCommands:\n";
+         "[OPTIONS]\n       bobsync --version\n\nCommands:\n";
   for (const auto& [name, command] : all) {
     out << "  " << name << std::string(10 - std::min<std::size_t>(name.size(), 9), ' ')
         << command.summary << "\n";
@@ -540,6 +655,10 @@ int run(const std::vector<std::string>& args,
     print_usage(args.empty() ? err : out, all);
     return args.empty() ? k_exit_error : k_exit_ok;
   }
+  if (args[0] == "--version" || args[0] == "version") {
+    out << version_text() << "\n";
+    return k_exit_ok;
+  }
   const auto it = all.find(args[0]);
   if (it == all.end()) {
     err << "bobsync: error: unknown command '" << args[0] << "'\n";
@@ -547,8 +666,9 @@ int run(const std::vector<std::string>& args,
     return k_exit_error;
   }
   const auto& command = it->second;
+  set_default_store_holder("bobsync " + args[0]); // names a writer in the lock file
   po::options_description options(command.usage + "\n\n" + command.summary + "\n\nOptions");
-  add_common(options);
+  add_common(options, command);
   command.add_options(options);
   po::positional_options_description positional;
   for (const auto& name : command.positional) {

@@ -9,6 +9,7 @@
 #include "state/sqlite/sqlite_store.hpp"
 
 #include <filesystem>
+#include <utility>
 
 namespace bobsync::cli {
 namespace {
@@ -66,14 +67,30 @@ LiveSources make_live_sources(const policies::Policy& policy,
   return sources;
 }
 
-std::unique_ptr<state::StateStore>
-open_store(const std::string& path, bool writer, std::shared_ptr<controller::Clock> clock) {
+namespace {
+
+std::string& default_store_holder() {
+  static std::string holder = "bobsync";
+  return holder;
+}
+
+} // namespace
+
+void set_default_store_holder(std::string holder) {
+  default_store_holder() = std::move(holder);
+}
+
+std::unique_ptr<state::StateStore> open_store(const std::string& path,
+                                              bool writer,
+                                              std::shared_ptr<controller::Clock> clock,
+                                              const std::string& holder) {
   if (!writer && path != ":memory:" && !std::filesystem::exists(path)) {
     return std::make_unique<state::MemoryStore>(); // nothing recorded yet
   }
   clock = make_clock(std::move(clock));
   return state::SqliteStore::open(path,
                                   writer ? state::OpenMode::writer : state::OpenMode::read_only,
+                                  holder.empty() ? default_store_holder() : holder,
                                   [clock] { return clock->wall_now(); });
 }
 

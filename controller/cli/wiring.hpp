@@ -33,13 +33,20 @@ make_clock(std::shared_ptr<controller::Clock> injected = nullptr);
 LiveSources make_live_sources(const policies::Policy& policy,
                               std::shared_ptr<controller::Clock> clock = nullptr);
 
+// The command open_store records as a writer's holder when it is given
+// none: cli::run sets it to "bobsync <command>".
+void set_default_store_holder(std::string holder);
+
 // The SQLite state store at `path`. A writer holds the database's lock (a
-// second writer is refused with a clear message); a reader does not and only
-// reads. A missing database is created for a writer and is an empty store
-// for a reader. `clock` (may be null: the system clock) times what the store
-// stamps itself. Throws StoreError.
+// second writer is refused with a clear message naming `holder`, the
+// command that holds it: "bobsync apply", "bobsync run"; empty: the
+// default store holder); a reader does not and only reads. A missing
+// database is created for a writer and is an empty store for a reader. A
+// damaged database is refused. `clock` (may be null: the system clock)
+// times what the store stamps itself. Throws StoreError.
 std::unique_ptr<state::StateStore> open_store(const std::string& path,
                                               bool writer,
-                                              std::shared_ptr<controller::Clock> clock = nullptr);
+                                              std::shared_ptr<controller::Clock> clock = nullptr,
+                                              const std::string& holder = "");
 
 } // namespace bobsync::cli

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace bobsync::controller {
@@ -16,8 +17,6 @@ namespace {
 using state::Action;
 using state::Change;
 using state::DirectoryUser;
-
-constexpr std::string_view k_placeholder = "bob:";
 
 bool writes(const Change& c) {
   switch (c.action) {
@@ -75,6 +74,9 @@ public:
     }
     m_total = static_cast<int>(first.size() + second.size());
     run_batch(first);
+    if (m_aborted.load()) {
+      return result();
+    }
     // References to users created above can be resolved now; creates whose
     // references could not be resolved get a follow-up update.
     std::vector<Change> follow_up;
@@ -99,43 +101,89 @@ public:
     m_total += static_cast<int>(follow_up.size());
     second.insert(second.end(), follow_up.begin(), follow_up.end());
     run_batch(second);
+    return result();
+  }
 
+private:
+  ApplyResult result() {
     ApplyResult out;
     out.results = std::move(m_results);
     for (const auto& r : out.results) {
       (r.ok ? out.succeeded : out.failed) += 1;
     }
     out.stopped_unauthorized = m_unauthorized.load();
+    out.aborted = m_abort_reason;
     return out;
   }
 
-private:
-  void run_batch(std::vector<Change>& batch) {
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      for (std::size_t i = next++; i < batch.size(); i = next++) {
-        ChangeResult result = m_unauthorized.load() ? skipped(batch[i]) : apply_one(batch[i]);
+  // Stops the run: no worker starts another change.
+  void stop_run(std::string reason) {
+    std::lock_guard lock(m_mutex);
+    if (!m_abort_reason) {
+      m_abort_reason = std::move(reason);
+    }
+    m_aborted.store(true);
+  }
+
+  // The result of a change whose recording failed.
+  static ChangeResult interrupted(const Change& c, const std::string& what) {
+    ChangeResult r;
+    r.change = c;
+    r.error = "stopped: " + what;
+    return r;
+  }
+
+  // A worker thread's entry point (the calling thread runs one too): nothing
+  // escapes it. Any exception stops the run (stop_run) and is reported in
+  // ApplyResult::aborted.
+  void work(std::vector<Change>& batch, std::atomic<std::size_t>& next) noexcept {
+    try {
+      for (std::size_t i = next++; i < batch.size() && !m_aborted.load(); i = next++) {
+        ChangeResult result;
+        try {
+          result = m_unauthorized.load() ? skipped(batch[i]) : apply_one(batch[i]);
+        } catch (const std::exception& e) {
+          result = interrupted(batch[i], e.what());
+          stop_run(e.what());
+        } catch (...) {
+          result = interrupted(batch[i], "unknown error");
+          stop_run("unknown error");
+        }
         std::lock_guard lock(m_mutex);
         m_results.push_back(std::move(result));
         ++m_done;
+        if (m_options.on_result) {
+          m_options.on_result(m_results.back());
+        }
         if (m_options.progress) {
           m_options.progress(m_done, m_total);
         }
       }
-    };
+    } catch (const std::exception& e) {
+      stop_run(e.what());
+    } catch (...) {
+      stop_run("unknown error");
+    }
+  }
+
+  void run_batch(std::vector<Change>& batch) {
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] { work(batch, next); };
     const auto threads =
         std::clamp<std::size_t>(static_cast<std::size_t>(std::max(1, m_options.concurrency)),
                                 1,
                                 std::max<std::size_t>(1, batch.size()));
-    std::vector<std::thread> pool;
+    std::vector<std::jthread> pool; // joined on every path
     pool.reserve(threads - 1);
     for (std::size_t t = 1; t < threads; ++t) {
-      pool.emplace_back(worker);
+      try {
+        pool.emplace_back(worker);
+      } catch (const std::system_error&) {
+        break; // no more threads: the ones we have do the work
+      }
     }
     worker();
-    for (auto& t : pool) {
-      t.join();
-    }
+    pool.clear();
   }
 
   ChangeResult skipped(const Change& c) {
@@ -151,8 +199,8 @@ private:
   state::FlatMap<std::string> resolve_fields(const Change& c) {
     state::FlatMap<std::string> fields;
     for (const auto& f : c.fields) {
-      if (f.new_value.rfind(k_placeholder, 0) == 0) {
-        const auto employee = f.new_value.substr(k_placeholder.size());
+      if (f.new_value.rfind(state::k_employee_ref, 0) == 0) {
+        const auto employee = f.new_value.substr(state::k_employee_ref.size());
         if (auto user = m_created.find(employee)) {
           fields.set(f.name, *user);
         } else {
@@ -274,6 +322,8 @@ private:
   std::vector<ChangeResult> m_results;
   std::map<std::string, std::vector<state::FieldChange>> m_deferred_fields;
   std::atomic<bool> m_unauthorized{false};
+  std::atomic<bool> m_aborted{false};
+  std::optional<std::string> m_abort_reason; // guarded by m_mutex
   int m_done = 0;
   int m_total = 0;
 };

@@ -18,12 +18,17 @@
 
 namespace bobsync::controller {
 
+struct ChangeResult;
+
 struct ApplyOptions {
   int concurrency = 4;
   std::string run_id;
   std::string policy_hash;
   // Called after each change (from worker threads, serialized): done, total.
   std::function<void(int, int)> progress;
+  // Called with each change's result as it completes (serialized, before
+  // progress): the CLI prints it at once.
+  std::function<void(const ChangeResult&)> on_result;
   // Test hook: called at named points ("after_intent", "after_call"); may
   // abort the process to simulate a crash.
   std::function<void(std::string_view)> fault_point;
@@ -43,10 +48,16 @@ struct ApplyResult {
   int succeeded = 0;
   int failed = 0;
   bool stopped_unauthorized = false; // JumpCloud refused our key: the rest was skipped
+  // Set when recording failed (a StoreError from the journal, or any other
+  // exception in a worker): the run stopped there. The change in hand is a
+  // failed result; changes not yet started were not attempted (and have no
+  // result); a change journaled but not settled stays pending for recovery.
+  std::optional<std::string> aborted;
 };
 
 // Applies every create/update/activate/suspend of `plan` (conflicts and
-// deferrals are skipped). Creates run first, so that references to users
+// deferrals are skipped). Never throws and never lets an exception escape a
+// worker thread: see ApplyResult::aborted. Creates run first, so that references to users
 // created in this run (manager placeholders "bob:<employee id>") can be
 // resolved in a second step. Thread-safe use of `directory` and `store`.
 // Records are timed by `clock` (wall time).

@@ -63,6 +63,9 @@ std::string summary_of(const ReconcileOutcome& o) {
   if (o.recovered > 0) {
     add("recovered", o.recovered);
   }
+  if (o.applied && o.applied->aborted) {
+    s += "; stopped: " + *o.applied->aborted;
+  }
   return s.empty() ? "no changes" : s;
 }
 
@@ -213,7 +216,9 @@ ReconcileOutcome reconcile(HrSource& hr,
     request.apply.policy_hash = request.pass.policy_hash;
     outcome.applied = apply_plan(outcome.pass.plan, directory, store, clock, request.apply);
   }
-  finish(outcome.applied && outcome.applied->failed > 0 ? "partial" : "converged");
+  finish(outcome.applied && outcome.applied->aborted      ? "failed"
+         : outcome.applied && outcome.applied->failed > 0 ? "partial"
+                                                          : "converged");
   return outcome;
 }
 

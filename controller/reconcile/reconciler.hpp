@@ -74,13 +74,18 @@ struct ReconcileOutcome {
   bool stale = false;                 // the saved plan no longer matches
   std::string run_id;
 
-  bool ok() const { return !error && !blocked && !stale && (!applied || applied->failed == 0); }
+  bool ok() const {
+    return !error && !blocked && !stale
+           && (!applied || (applied->failed == 0 && !applied->aborted));
+  }
 };
 
 // One level-triggered pass with the store: settle a crashed run's journal
 // (apply mode), refresh the JumpCloud cache when it is older than
 // schedule.fullRefreshInterval (or forced, or empty), read Bob, plan, and in
-// apply mode apply unless blocked. Store failures throw StoreError.
+// apply mode apply unless blocked. Store failures on the calling thread throw
+// StoreError; one while applying stops the applier (ApplyResult::aborted:
+// the run is recorded "failed", the journal keeps what was not settled).
 // In plan mode the store is only read (a stale cache is refreshed in memory).
 // `clock` gives the wall time of records and of the full-refresh interval
 // (dates are evaluated as of request.pass.now, which --now may move).

@@ -24,7 +24,7 @@ namespace bobsync::state {
 // How a process uses the database.
 enum class OpenMode {
   read_only, // status, history, plan: no lock, no writes, runs beside a writer
-  writer,    // apply, run: holds "<path>.lock" for the life of the store
+  writer,    // apply, run: holds "<resolved path>.lock" for the life of the store
 };
 
 // Wall time for the store's own timestamps (a link's updated_at, a settle
@@ -39,15 +39,20 @@ public:
   using OpenMode = state::OpenMode;
 
   // Opens (writer: creates, mode 0600, and migrates) the database at `path`.
-  // A writer takes an exclusive lock on "<path>.lock" and throws StoreError
-  // "another bobsync process is applying to <path> (pid N); ..." when another
-  // store holds it. read_only takes no lock and throws StoreError when the
+  // A writer takes an exclusive lock on "<resolved path>.lock" (symlinks and
+  // "..", "." resolved, so every name of the file meets the same lock),
+  // records "<pid> <holder>" in it, and throws StoreError "another bobsync
+  // process is applying to <path>: held by <holder> (pid N); ..." when
+  // another store holds it. `holder` names the command ("bobsync apply",
+  // "bobsync run"). read_only takes no lock and throws StoreError when the
   // file does not exist or its schema is not this binary's. ":memory:" opens
   // a private in-memory database (no file, no lock) in either mode. `clock`
   // times what the store stamps itself (the composition root passes the
   // process's one clock; empty: the system clock).
-  static std::unique_ptr<SqliteStore>
-  open(const std::string& path, OpenMode mode, WallClock clock = {});
+  static std::unique_ptr<SqliteStore> open(const std::string& path,
+                                           OpenMode mode,
+                                           const std::string& holder = "bobsync",
+                                           WallClock clock = {});
 
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;

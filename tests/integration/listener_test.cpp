@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -619,6 +621,38 @@ TEST_F(ListenerTest, ManyConcurrentWebhooksAreAllCounted) {
   EXPECT_EQ(accepted, 100);
   EXPECT_EQ(enqueued().size(), 100U);
   EXPECT_EQ(webhook_count("accepted"), 100);
+}
+
+TEST(ListenerLog, RejectionsAreLoggedOnceAnIntervalWithoutSecretsOrBodies) {
+  std::ostringstream lines;
+  observability::LoggerOptions log_options;
+  log_options.format = observability::LogFormat::json;
+  log_options.out = &lines;
+  observability::Logger log(log_options);
+  Metrics metrics;
+  ListenerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.webhook_secret = std::string(k_secret);
+  Listener listener(options, {}, metrics, &log);
+  listener.start();
+  httplib::Client c("127.0.0.1", listener.bound_port());
+  const std::string body = envelope("employee.updated", "BODY-MARKER-42");
+  const std::string signature = bob_signature("attacker-guess", body);
+  for (int i = 0; i < 5; ++i) {
+    const auto result = c.Post(
+        "/webhooks/bob", httplib::Headers{{"Bob-Signature", signature}}, body, "application/json");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 401);
+  }
+  listener.stop();
+  const std::string text = lines.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("webhook rejected"), std::string::npos) << text;
+  EXPECT_NE(text.find("wrong Bob-Signature"), std::string::npos) << text;
+  EXPECT_EQ(text.find(k_secret), std::string::npos) << text;
+  EXPECT_EQ(text.find(signature), std::string::npos) << text;
+  EXPECT_EQ(text.find("BODY-MARKER-42"), std::string::npos) << text;
 }
 
 TEST(ListenerStart, PortInUseIsAClearError) {

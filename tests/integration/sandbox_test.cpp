@@ -95,5 +95,57 @@ TEST(RunSandbox, FailsCleanlyOnABadSeed) {
       << err.str();
 }
 
+TEST(RunSandbox, WithoutASeedDirectoryServesTheBuiltInSeed) {
+  SandboxOptions options; // no seed_dir: works outside the repository
+  std::ostringstream out;
+  std::ostringstream err;
+  std::atomic<bool> stop{true};
+
+  EXPECT_EQ(run_sandbox(options, out, err, stop), 0) << err.str();
+  EXPECT_NE(out.str().find("(55 employees)"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("(12 users), seeded from the built-in example seed"), std::string::npos)
+      << out.str();
+  EXPECT_EQ(builtin_employees_json(), read_seed_file(k_seed + "/employees.json"));
+  EXPECT_EQ(builtin_jumpcloud_users_json(), read_seed_file(k_seed + "/jumpcloud-users.json"));
+}
+
+// Two sandboxes on one port would share it (requests alternating between
+// them): the second is refused, naming the port.
+TEST(RunSandbox, APortInUseIsRefused) {
+  SandboxConfig config;
+  Sandbox first(config);
+  const auto url = first.bob().base_url(); // http://127.0.0.1:PORT/v1
+  const auto colon = url.rfind(':');
+  const int port = std::stoi(url.substr(colon + 1, url.find('/', colon) - colon - 1));
+
+  for (const int taken : {port, port - 1}) { // Bob's port; JumpCloud's (port - 1 + 1)
+    SandboxOptions options;
+    options.port = taken;
+    std::ostringstream out;
+    std::ostringstream err;
+    std::atomic<bool> stop{true};
+    EXPECT_EQ(run_sandbox(options, out, err, stop), 1) << taken << out.str();
+    EXPECT_NE(err.str().find(":" + std::to_string(port) + ": the port is in use"),
+              std::string::npos)
+        << err.str();
+  }
+}
+
+TEST(RunSandbox, AnInvalidPortIsRefused) {
+  for (const int port : {-1, 65535, 80000}) {
+    SandboxOptions options;
+    options.port = port;
+    std::ostringstream out;
+    std::ostringstream err;
+    std::atomic<bool> stop{true};
+    EXPECT_EQ(run_sandbox(options, out, err, stop), 1) << port;
+    EXPECT_EQ(err.str(),
+              "bobsync sandbox: error: invalid port " + std::to_string(port)
+                  + ": expected 0 (any free ports) or 1..65534 (fake Bob on it, fake JumpCloud "
+                    "on the next one)\n");
+    EXPECT_EQ(out.str(), "");
+  }
+}
+
 } // namespace
 } // namespace bobsync::sandbox

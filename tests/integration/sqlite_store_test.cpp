@@ -28,7 +28,7 @@ protected:
   void SetUp() override {
     auto pattern = (fs::temp_directory_path() / "bobsync-sqlite-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = fs::canonical(pattern); // the lock file is named by the resolved path
     m_path = (m_dir / "state.db").string();
   }
   void TearDown() override {
@@ -121,7 +121,7 @@ TEST_F(SqliteStoreTest, ASecondWriterIsRefusedUntilTheFirstCloses) {
 
   const auto error = open_error(OpenMode::writer);
   EXPECT_EQ(error,
-            "another bobsync process is applying to " + m_path + " (pid "
+            "another bobsync process is applying to " + m_path + ": held by bobsync (pid "
                 + std::to_string(::getpid()) + "); wait for it to finish or stop it");
 
   first->upsert_user(sample_user("u1"));
@@ -135,7 +135,51 @@ TEST_F(SqliteStoreTest, ALockFileLeftByADeadProcessDoesNotBlock) {
 
   auto store = open_writer();
 
-  EXPECT_EQ(read_file(m_path + ".lock"), std::to_string(::getpid()) + "\n");
+  EXPECT_EQ(read_file(m_path + ".lock"), std::to_string(::getpid()) + " bobsync\n");
+}
+
+// The lock belongs to the file, not to the name it is opened by: a symlink
+// or another spelling of the path finds the same lock, and the refusal names
+// the command that holds it.
+TEST_F(SqliteStoreTest, ASecondWriterByASymlinkIsRefused) {
+  const auto link = (m_dir / "link.db").string();
+  open_writer().reset(); // the database exists
+  fs::create_symlink(m_path, link);
+  auto first = SqliteStore::open(link, OpenMode::writer, "bobsync run");
+  EXPECT_TRUE(fs::exists(m_path + ".lock"));
+  EXPECT_FALSE(fs::exists(link + ".lock"));
+
+  const auto error = open_error(OpenMode::writer);
+
+  EXPECT_EQ(error,
+            "another bobsync process is applying to " + m_path + ": held by bobsync run (pid "
+                + std::to_string(::getpid()) + "); wait for it to finish or stop it");
+}
+
+TEST_F(SqliteStoreTest, ASecondWriterByAnotherPathToTheSameFileIsRefused) {
+  fs::create_directory(m_dir / "sub");
+  const auto other = (m_dir / "sub" / ".." / "." / "state.db").string();
+  auto first = SqliteStore::open(m_path, OpenMode::writer, "bobsync apply");
+
+  std::string error;
+  try {
+    SqliteStore::open(other, OpenMode::writer, "bobsync apply");
+  } catch (const StoreError& e) {
+    error = e.what();
+  }
+
+  EXPECT_EQ(error,
+            "another bobsync process is applying to " + other + ": held by bobsync apply (pid "
+                + std::to_string(::getpid()) + "); wait for it to finish or stop it");
+}
+
+TEST_F(SqliteStoreTest, ASymlinkToADatabaseNotYetCreatedLocksTheTarget) {
+  const auto link = (m_dir / "link.db").string();
+  fs::create_symlink(m_path, link);
+  auto first = SqliteStore::open(link, OpenMode::writer);
+
+  EXPECT_TRUE(fs::exists(m_path));
+  EXPECT_NE(open_error(OpenMode::writer).find("held by bobsync (pid"), std::string::npos);
 }
 
 TEST_F(SqliteStoreTest, ReadOnlyOpensWhileAWriterHoldsTheLock) {
@@ -226,6 +270,34 @@ TEST_F(SqliteStoreTest, AFileThatIsNotADatabaseIsRefusedByPath) {
   EXPECT_EQ(read_file(m_path), std::string(4096, 'x'));
   // The failed open released the writer lock: a retry fails the same way.
   EXPECT_EQ(open_error(OpenMode::writer), error);
+}
+
+// A damaged database is refused on open, with what to do, in both modes.
+TEST_F(SqliteStoreTest, ADamagedDatabaseIsRefusedOnOpen) {
+  {
+    auto store = open_writer();
+    std::vector<DirectoryUser> users;
+    for (int i = 0; i < 2000; ++i) {
+      users.push_back(sample_user("u" + std::to_string(i)));
+    }
+    store->replace_users(users, "2026-11-27T09:00:00Z");
+  } // closed: the WAL is checkpointed into the file
+  const auto size = fs::file_size(m_path);
+  ASSERT_GT(size, 16384U * 8);
+  {
+    // Scribble over the middle of the file, leaving page 1 (the schema) whole.
+    std::fstream file(m_path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(static_cast<std::streamoff>(size / 2));
+    const std::string garbage(16384 * 2, '\x5a');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+
+  for (const auto mode : {OpenMode::writer, OpenMode::read_only}) {
+    const auto error = open_error(mode);
+    EXPECT_EQ(error.rfind("state database " + m_path + " is damaged (", 0), 0U) << error;
+    EXPECT_NE(error.find("Restore it from a backup, or move it"), std::string::npos) << error;
+    EXPECT_NE(error.find("bobEmployeeId"), std::string::npos) << error;
+  }
 }
 
 TEST_F(SqliteStoreTest, CachedFieldsArePlainJsonWithLookupColumns) {

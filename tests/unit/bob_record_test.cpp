@@ -1,4 +1,4 @@
-#include "policies/bob_record.hpp"
+#include "controller/adapters/bob/bob_record.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace bobsync::policies {
+namespace bobsync::controller {
 namespace {
 
 std::string read_testdata(const std::string& name) {
@@ -520,4 +520,4 @@ TEST(BobRecordSearch, ManyEmployeesKeepOrderAndIds) {
 }
 
 } // namespace
-} // namespace bobsync::policies
+} // namespace bobsync::controller

@@ -537,6 +537,66 @@ const ErrorCase k_error_cases[] = {
      10,
      28,
      "invalid regular expression '(R&D'"},
+    {"regex_backreference",
+     std::string("version: 1\n"
+                 "mapping:\n")
+         + k_required_rows
+         + "  - target: department\n"
+           "    source: work.department\n"
+           "    transforms:\n"
+           "      - replace: {pattern: \"(a)\\\\1\", with: x}\n",
+     10,
+     28,
+     "invalid regular expression '(a)\\1': invalid escape sequence"},
+    {"regex_lookahead",
+     std::string("version: 1\n"
+                 "mapping:\n")
+         + k_required_rows
+         + "  - target: department\n"
+           "    source: work.department\n"
+           "    transforms:\n"
+           "      - replace: {pattern: \"a(?=b)\", with: x}\n",
+     10,
+     28,
+     "invalid regular expression 'a(?=b)'"},
+    {"replace_with_missing_group",
+     std::string("version: 1\n"
+                 "mapping:\n")
+         + k_required_rows
+         + "  - target: department\n"
+           "    source: work.department\n"
+           "    transforms:\n"
+           "      - replace: {pattern: \"(R)&D\", with: \"$2\"}\n",
+     10,
+     43,
+     "'with' uses $2 but the pattern '(R)&D' has only 1 capture group"},
+    {"tab_indentation",
+     "version: 1\n"
+     "lifecycle:\n"
+     "  timeZone: UTC\n"
+     "\tearlyState: STAGED\n",
+     4,
+     1,
+     "YAML syntax error: a tab in the indentation; YAML indents with spaces only"},
+    {"alias_bomb",
+     "version: 1\n"
+     "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+     "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+     "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+     "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
+     1,
+     1,
+     "more than 100000 YAML values (with aliases expanded)"},
+    {"deep_nesting",
+     "version: 1\nscope: " + std::string(100, '[') + std::string(100, ']') + "\n",
+     1,
+     1,
+     "nested more than 64 levels deep"},
     {"replace_without_pattern",
      std::string("version: 1\n"
                  "mapping:\n")

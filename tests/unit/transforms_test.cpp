@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -339,6 +340,13 @@ INSTANTIATE_TEST_SUITE_P(
         ChainCase{"ReplaceNoMatch", {"abc"}, {replace("x+", "y")}, "abc"},
         ChainCase{"ReplaceWholeMatch", {"ab"}, {replace("b", "[$&]")}, "a[b]"},
         ChainCase{"ReplaceBadPatternKeepsValue", {"abc"}, {replace("(", "y")}, "abc"},
+        ChainCase{"ReplaceDollarDollarIsADollar", {"ab"}, {replace("b", "$$")}, "a$"},
+        ChainCase{"ReplaceBackslashIsLiteral", {"a-b"}, {replace("-", "\\")}, "a\\b"},
+        ChainCase{"ReplaceGroupZero", {"ab"}, {replace("b", "<$0>")}, "a<b>"},
+        ChainCase{"ReplaceUnknownDollarIsLiteral", {"ab"}, {replace("b", "$x")}, "a$x"},
+        ChainCase{"ReplaceEmptyMatchesEverywhere", {"ab"}, {replace("", "-")}, "-a-b-"},
+        ChainCase{"ReplaceUtf8", {"Zoë Ødegård"}, {replace("ø|Ø", "O")}, "Zoë Odegård"},
+        ChainCase{"ReplaceShorthandClasses", {"a 1\tb"}, {replace("\\s+\\d?", "_")}, "a__b"},
         ChainCase{"LookupHit", {"FT"}, {lookup({{"FT", "Full-time"}}, "Other")}, "Full-time"},
         ChainCase{"LookupFallback", {"PT"}, {lookup({{"FT", "Full-time"}}, "Other")}, "Other"},
         ChainCase{"LookupNoFallbackKeeps", {"PT"}, {lookup({{"FT", "Full-time"}})}, "PT"},
@@ -377,6 +385,30 @@ TEST(TransformChain, SanitizeUsesThePolicyMaxLength) {
   const std::vector<Transform> chain = {step(K::sanitize_username)};
   EXPECT_EQ(run({"Bartholomew Smith"}, chain, 30), "bartholomew.smith");
   EXPECT_EQ(run({"Bartholomew Smith"}, chain, 12), "bartholomew");
+}
+
+// A pattern that backtracks exponentially in std::regex: RE2 matches in
+// linear time.
+TEST(TransformChain, NestedQuantifiersMatchInLinearTime) {
+  const std::string name = std::string(33, 'a') + "!"; // 34 characters
+  const auto started = std::chrono::steady_clock::now();
+
+  EXPECT_EQ(run({name}, {replace("(a+)+$", "x")}), name);
+  EXPECT_EQ(run({std::string(34, 'a')}, {replace("(a+)+$", "x")}), "x");
+
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+}
+
+TEST(TransformChain, ReplaceCheckAcceptsOnlyWhatRunsInLinearTime) {
+  EXPECT_EQ(check_replace("^(\\w+), (\\w+)$", "$2 $1"), std::nullopt);
+  EXPECT_EQ(check_replace("[^0-9+]", ""), std::nullopt);
+  const auto error_of = [](const std::string& pattern, const std::string& with) {
+    return check_replace(pattern, with).value_or("(accepted)");
+  };
+  EXPECT_EQ(error_of("(R&D", "x"), "invalid regular expression '(R&D': missing ): (R&D");
+  EXPECT_NE(error_of("(a)\\1", "x").find("invalid escape sequence"), std::string::npos);
+  EXPECT_NE(error_of("a(?=b)", "x").find("invalid perl operator"), std::string::npos);
+  EXPECT_EQ(error_of("(a)", "$2"), "'with' uses $2 but the pattern '(a)' has only 1 capture group");
 }
 
 TEST(TransformChain, RegexCacheServesDifferentPatterns) {

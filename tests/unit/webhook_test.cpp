@@ -153,6 +153,8 @@ TEST(ParseBobEvent, UnknownTypesAreAcknowledgedNotActedOn) {
 }
 
 TEST(ParseBobEvent, HostileAndBrokenBodies) {
+  static constexpr char k_with_nul[] = "{\"type\":\"employee.updated\"\0,\"data\":{}}";
+  const std::string with_nul(k_with_nul, sizeof(k_with_nul) - 1);
   struct Case {
     std::string body;
     const char* why;
@@ -187,7 +189,7 @@ TEST(ParseBobEvent, HostileAndBrokenBodies) {
       {std::string(10000, '[') + std::string(10000, ']'), "deep nesting"},
       {R"({"type":"employee.updated","data":{"employeeId":"1"}} trailing)", "trailing garbage"},
       {std::string("{\"type\":\"employee.updated\",\"x\":\"\xff\xfe\"}"), "invalid UTF-8"},
-      {std::string("{\"type\":\"employee.updated\"\0,\"data\":{}}", 40), "NUL byte"},
+      {with_nul, "NUL byte"},
   };
   for (const auto& c : cases) {
     const auto event = parse_bob_event(c.body);

@@ -1,8 +1,8 @@
 #include "controller/adapters/bob/bob_hr_source.hpp"
 
 #include "controller/adapters/bob/bob_payload.hpp"
+#include "controller/adapters/bob/bob_record.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
-#include "policies/bob_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -201,6 +201,8 @@ private:
         parse(std::move(batch));
       } catch (const std::exception& e) {
         set_error(std::string("cannot parse employees: ") + e.what());
+      } catch (...) { // a thread's entry point: nothing may escape it
+        set_error("cannot parse employees: unknown error");
       }
       {
         const std::lock_guard lock(m_mutex);
@@ -240,7 +242,7 @@ private:
     }
   }
 
-  const policies::EmployeeReader m_reader; // read() is safe from several threads
+  const EmployeeReader m_reader; // read() is safe from several threads
   int m_threads;
   SearchSplitter m_splitter;
   std::vector<std::string> m_batch;
@@ -329,7 +331,7 @@ BobHrSource::get_employee(const state::EmployeeId& id, const std::vector<std::st
     return Unexpected<ApiError>{response.error()};
   }
   std::string error;
-  auto employee = policies::employee_from_json_text(response->body, fields, error);
+  auto employee = employee_from_json_text(response->body, fields, error);
   if (!employee) {
     return Unexpected<ApiError>{
         m_client.error(ErrorKind::protocol, k_read_one, "employee " + id + ": " + error, 200)};

@@ -38,7 +38,7 @@ struct BobSettings {
 // (ApiClient); 401/403 never are. People searches pass a client-side limiter
 // (search_requests_per_minute in any 60 s window, on the injected clock).
 // Responses must be JSON. The search answer is streamed: employee objects are
-// cut out as bytes arrive (SearchSplitter) and parsed by policies::bob_record
+// cut out as bytes arrive (SearchSplitter) and parsed by EmployeeReader (bob_record.hpp)
 // on parse_threads worker threads, so the whole body is never held in memory;
 // the result keeps Bob's order. Employee ids stay strings. Errors read
 // "Bob people search: ..." / "Bob read employee: ...".

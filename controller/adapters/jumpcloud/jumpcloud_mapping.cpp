@@ -446,7 +446,7 @@ bool entries_member(Cursor& cursor, bool phone, state::DirectoryUser& user) {
       return cursor.skip_value();
     });
     if (ok && key && key_is_string && value) {
-      const auto field = phone ? phone_field(*key) : attribute_field(*key);
+      const auto field = phone ? phone_field(*key) : state::attribute_field(*key);
       if (!user.fields.contains(field)) {
         user.fields.set(field, std::move(*value));
       }
@@ -591,10 +591,6 @@ std::string phone_field(std::string_view type) {
   return std::string(k_phone_prefix) + std::string(type) + "]";
 }
 
-std::string attribute_field(std::string_view name) {
-  return std::string(k_attribute_prefix) + std::string(name) + "]";
-}
-
 bool touches_arrays(const state::FlatMap<std::string>& changes) {
   return std::any_of(changes.begin(), changes.end(), [](const auto& entry) {
     const auto ref = parse_field_name(entry.first);
@@ -651,7 +647,7 @@ Expected<state::DirectoryUser, std::string> user_from_json(const json& object) {
           continue;
         }
         const auto field = phone ? phone_field(k->get_ref<const std::string&>())
-                                 : attribute_field(k->get_ref<const std::string&>());
+                                 : state::attribute_field(k->get_ref<const std::string&>());
         if (!user.fields.contains(field)) {
           user.fields.set(field, scalar_text(*v));
         }

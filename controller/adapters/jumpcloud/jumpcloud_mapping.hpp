@@ -36,8 +36,8 @@ struct FieldRef {
 // or one of `_id`, `state`, `suspended`, which are not fields).
 std::optional<FieldRef> parse_field_name(std::string_view name);
 
-std::string phone_field(std::string_view type);     // "phoneNumbers[type=<type>]"
-std::string attribute_field(std::string_view name); // "attributes[name=<name>]"
+std::string phone_field(std::string_view type); // "phoneNumbers[type=<type>]"
+// (custom attributes: state::attribute_field)
 
 // True when `changes` touches phoneNumbers or attributes (which JumpCloud
 // replaces whole on PUT, so the current arrays must be read first).

@@ -1,4 +1,4 @@
-#include "policies/bob_record.hpp"
+#include "controller/adapters/bob/bob_record.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace bobsync::policies {
+namespace bobsync::controller {
 namespace {
 
 using Json = nlohmann::json;
@@ -368,7 +368,7 @@ std::optional<state::Employee> EmployeeReader::read(std::string_view json_text,
     auto& machine = nested_has_value || !flat.present() ? nested : flat;
     if (human.kind == Kind::scalar) {
       if (machine.present() && text_of(machine) != human.text) {
-        employee.fields.set(path.id + "@machine", text_of(machine));
+        employee.fields.set(path.id + std::string(state::k_machine_suffix), text_of(machine));
       }
       employee.fields.set(path.id, std::move(human.text));
     } else if (machine.present() || human.present()) {
@@ -475,4 +475,4 @@ std::optional<std::vector<state::Employee>> employees_from_search_text(
   return employees;
 }
 
-} // namespace bobsync::policies
+} // namespace bobsync::controller

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bobsync::policies {
+namespace bobsync::controller {
 
 // Parses one employee object (as returned by POST /people/{id}, or one element
 // of a search's `employees`) and extracts `field_ids` (dot form). Each field is
@@ -43,4 +43,4 @@ std::optional<state::Employee> employee_from_json_text(std::string_view json_tex
 std::optional<std::vector<state::Employee>> employees_from_search_text(
     std::string_view json_text, const std::vector<std::string>& field_ids, std::string& error);
 
-} // namespace bobsync::policies
+} // namespace bobsync::controller

@@ -1,0 +1,259 @@
+// reconcile() with the in-memory HrSource, Directory and store: what JumpCloud
+// and the store hold after a pass, and what the pass reports.
+
+#include "controller/ports/clock.hpp"
+#include "controller/ports/memory_directory.hpp"
+#include "controller/ports/memory_hr_source.hpp"
+#include "controller/reconcile/reconciler.hpp"
+#include "policies/policy_parser.hpp"
+#include "state/memory_store.hpp"
+#include "tests/support/failing_store.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bobsync::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using state::UserState;
+
+constexpr const char* k_policy = R"(version: 1
+mapping:
+  - target: email
+    source: root.email
+  - target: username
+    source: root.displayName
+    transforms: [sanitizeUsername]
+    mode: createOnly
+  - target: jobTitle
+    source: work.title
+  - target: employeeIdentifier
+    source: work.employeeIdInCompany
+lifecycle:
+  timeZone: UTC
+safety:
+  maxSuspensions: null
+  maxSuspensionsPercent: null
+)";
+
+std::shared_ptr<const policies::Policy> test_policy() {
+  auto parsed = policies::parse_policy(k_policy, "test.yaml");
+  EXPECT_TRUE(parsed.policy) << (parsed.diagnostics.empty() ? "" : parsed.diagnostics[0].message);
+  return std::make_shared<const policies::Policy>(std::move(*parsed.policy));
+}
+
+state::Employee ada() {
+  state::Employee e;
+  e.id = "3000000000000000001";
+  e.fields.set("root.email", "ada@example.com");
+  e.fields.set("root.displayName", "Ada Lovelace");
+  e.fields.set("work.title", "Engineer");
+  e.fields.set("work.employeeIdInCompany", "1001");
+  e.fields.set("work.startDate", "2026-01-05");
+  e.fields.set("internal.status", "Active");
+  return e;
+}
+
+class ReconcilerTest : public ::testing::Test {
+protected:
+  ReconcileOutcome pass(state::StateStore& store, Mode mode = Mode::apply) {
+    ReconcileRequest request;
+    request.pass.policy = m_policy;
+    request.pass.now = m_now;
+    request.pass.policy_hash = "hash";
+    request.mode = mode;
+    request.apply.concurrency = 2;
+    request.apply.run_id = "r" + std::to_string(++m_runs);
+    return reconcile(m_hr, m_directory, store, m_clock, request);
+  }
+  ReconcileOutcome pass() { return pass(m_store); }
+
+  state::DirectoryUser only_user() const {
+    const auto users = m_directory.users();
+    EXPECT_EQ(users.size(), 1U);
+    return users.empty() ? state::DirectoryUser{} : users.front();
+  }
+
+  std::shared_ptr<const policies::Policy> m_policy = test_policy();
+  std::chrono::system_clock::time_point m_now = std::chrono::sys_days{2026y / 11 / 27};
+  MemoryHrSource m_hr;
+  MemoryDirectory m_directory;
+  state::MemoryStore m_store;
+  ManualClock m_clock;
+  int m_runs = 0;
+};
+
+TEST_F(ReconcilerTest, CreatesAStarterLinksItAndRecordsTheRunOnTheInjectedClock) {
+  m_hr.put(ada());
+
+  const auto outcome = pass();
+
+  ASSERT_TRUE(outcome.ok()) << (outcome.error ? outcome.error->message : "");
+  const auto user = only_user();
+  EXPECT_EQ(user.state, UserState::activated);
+  EXPECT_EQ(user.get("email"), "ada@example.com");
+  EXPECT_EQ(user.get("username"), "ada.lovelace");
+  EXPECT_EQ(user.get("jobTitle"), "Engineer");
+  EXPECT_EQ(user.get("employeeIdentifier"), "1001");
+  EXPECT_EQ(user.get(state::attribute_field("bobEmployeeId")), "3000000000000000001");
+  const auto links = m_store.load_links();
+  ASSERT_EQ(links.size(), 1U);
+  EXPECT_EQ(links[0].user_id, user.id);
+  const auto runs = m_store.recent_runs(1);
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(runs[0].outcome, "converged");
+  EXPECT_EQ(runs[0].started_at, iso_utc(m_clock.wall_now()));
+  EXPECT_EQ(m_store.last_full_refresh(), iso_utc(m_clock.wall_now()));
+
+  // Converged: the next pass has nothing to do and reads JumpCloud from the cache.
+  const int lists = m_directory.calls(MemoryDirectory::Operation::list);
+  const auto again = pass();
+  EXPECT_TRUE(again.ok());
+  EXPECT_TRUE(again.pass.plan.empty());
+  EXPECT_EQ(m_directory.calls(MemoryDirectory::Operation::list), lists);
+}
+
+TEST_F(ReconcilerTest, RepairsDriftFoundWhenTheClockPassesTheFullRefreshInterval) {
+  m_hr.put(ada());
+  ASSERT_TRUE(pass().ok());
+  const auto id = only_user().id;
+  ASSERT_TRUE(m_directory.update_user(id, {{"jobTitle", "Hacker"}}, std::nullopt));
+
+  // Within the interval the cache is trusted: the drift is not seen.
+  m_clock.advance(30min);
+  EXPECT_TRUE(pass().pass.plan.empty());
+  EXPECT_EQ(only_user().get("jobTitle"), "Hacker");
+
+  m_clock.advance(31min); // past schedule.fullRefreshInterval (1h)
+  const auto outcome = pass();
+  EXPECT_TRUE(outcome.refreshed);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.pass.plan.summary.count(state::Action::update), 1);
+  EXPECT_EQ(only_user().get("jobTitle"), "Engineer");
+}
+
+TEST_F(ReconcilerTest, SuspendsALeaverAndReactivatesTheRehire) {
+  m_hr.put(ada());
+  ASSERT_TRUE(pass().ok());
+
+  auto leaver = ada();
+  leaver.fields.set("internal.status", "Inactive");
+  leaver.fields.set("internal.terminationDate", "2026-11-20");
+  m_hr.put(leaver);
+  auto outcome = pass();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.pass.plan.summary.count(state::Action::suspend), 1);
+  EXPECT_EQ(only_user().state, UserState::suspended);
+  ASSERT_EQ(m_store.load_links().size(), 1U);
+  EXPECT_TRUE(m_store.load_links()[0].suspended_as_leaver);
+
+  auto rehire = ada();
+  rehire.fields.set("work.startDate", "2026-11-25");
+  m_hr.put(rehire);
+  outcome = pass();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.pass.plan.summary.count(state::Action::activate), 1);
+  EXPECT_EQ(only_user().state, UserState::activated);
+  EXPECT_EQ(m_directory.users().size(), 1U); // the same user, not a second one
+}
+
+TEST_F(ReconcilerTest, AFailingWriteIsReportedAndTheNextPassFinishesIt) {
+  m_hr.put(ada());
+  ApiError rejected;
+  rejected.kind = ErrorKind::rejected;
+  rejected.http_status = 400;
+  rejected.message = "JumpCloud create user: 400 invalid jobTitle";
+  m_directory.fail_next(MemoryDirectory::Operation::create, rejected);
+
+  auto outcome = pass();
+  EXPECT_FALSE(outcome.ok());
+  ASSERT_TRUE(outcome.applied);
+  EXPECT_EQ(outcome.applied->failed, 1);
+  EXPECT_TRUE(m_directory.users().empty());
+  EXPECT_EQ(m_store.recent_runs(1)[0].outcome, "partial");
+
+  outcome = pass();
+  EXPECT_TRUE(outcome.ok());
+  EXPECT_EQ(m_directory.users().size(), 1U);
+}
+
+TEST_F(ReconcilerTest, AStoreFailureWhileApplyingFailsThePassAndTheNextPassSettlesTheJournal) {
+  m_hr.put(ada());
+  auto second = ada();
+  second.id = "3000000000000000002";
+  second.fields.set("root.email", "grace@example.com");
+  second.fields.set("root.displayName", "Grace Hopper");
+  second.fields.set("work.employeeIdInCompany", "1002");
+  m_hr.put(second);
+  testing::FailingStore failing(m_store);
+  failing.fail_settle_at(1);
+
+  auto outcome = pass(failing);
+
+  ASSERT_TRUE(outcome.applied);
+  ASSERT_TRUE(outcome.applied->aborted);
+  EXPECT_FALSE(outcome.ok());
+  const auto run = m_store.recent_runs(1)[0];
+  EXPECT_EQ(run.outcome, "failed");
+  EXPECT_NE(run.summary.find("settle"), std::string::npos) << run.summary;
+  // Whatever JumpCloud got is either settled or still pending in the journal.
+  const auto created = m_directory.users().size();
+  EXPECT_GE(created, 1U);
+  EXPECT_EQ(m_store.pending_intents().size(), 1U);
+
+  outcome = pass();
+  ASSERT_TRUE(outcome.ok()) << (outcome.error ? outcome.error->message : "");
+  EXPECT_EQ(outcome.recovered, 1);
+  EXPECT_TRUE(m_store.pending_intents().empty());
+  EXPECT_EQ(m_directory.users().size(), 2U); // nobody created twice
+  int recovered = 0;
+  for (const auto& a : m_store.audit("", 0)) {
+    recovered += a.outcome == "recovered" ? 1 : 0;
+  }
+  EXPECT_EQ(recovered, 1);
+}
+
+TEST_F(ReconcilerTest, BobFailingStopsThePassBeforeAnyWrite) {
+  m_hr.put(ada());
+  ApiError down;
+  down.kind = ErrorKind::transient;
+  down.message = "Bob people search: 503";
+  m_hr.fail_next(MemoryHrSource::Operation::list, down);
+
+  const auto outcome = pass();
+
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->message, "Bob people search: 503");
+  EXPECT_TRUE(m_directory.users().empty());
+  EXPECT_EQ(m_store.recent_runs(1)[0].outcome, "failed");
+}
+
+TEST_F(ReconcilerTest, APlanPassWritesNothing) {
+  m_hr.put(ada());
+
+  const auto outcome = pass(m_store, Mode::plan);
+
+  EXPECT_EQ(outcome.pass.plan.summary.count(state::Action::create), 1);
+  EXPECT_TRUE(m_directory.users().empty());
+  EXPECT_TRUE(m_store.recent_runs(0).empty());
+  EXPECT_FALSE(m_store.last_full_refresh());
+}
+
+TEST_F(ReconcilerTest, AOneEmployeePassUsesItsOwnSnapshotAndLeavesTheCallersPolicyAlone) {
+  m_hr.put(ada());
+  ReconcileRequest request;
+  request.pass.policy = m_policy;
+  request.pass.now = m_now;
+  request.pass.only_employee = "3000000000000000001";
+  request.mode = Mode::apply;
+  request.apply.run_id = "one";
+
+  const auto outcome = reconcile(m_hr, m_directory, m_store, m_clock, request);
+
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(m_directory.users().size(), 1U);
+  EXPECT_TRUE(m_policy->safety.block_on_empty_source); // the shared snapshot is unchanged
+}
+
+} // namespace
+} // namespace bobsync::controller
