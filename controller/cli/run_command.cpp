@@ -444,7 +444,7 @@ std::string run_summary() {
 
 std::string run_usage() {
   return "bobsync run -f POLICY [--listen HOST:PORT] [--db PATH] [--now TS] [--log-format "
-         "text|json] [--once]\n\n"
+         "text|json] [--log-level L] [--once] [--no-webhooks]\n\n"
          "Runs until SIGTERM or SIGINT (the pass in flight finishes or is journaled; exit 0).\n"
          "SIGHUP re-reads the policy file now (it is also checked every few seconds). Bob\n"
          "webhooks (POST /webhooks/bob, signed with BOB_WEBHOOK_SECRET or _FILE) bring one\n"
