@@ -92,7 +92,7 @@ struct Rig {
     request.pass.policy = std::make_shared<const policies::Policy>(policy);
     request.pass.now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27};
     request.mode = mode;
-    request.force_refresh = force_refresh;
+    request.observe = force_refresh ? controller::Observe::fresh : controller::Observe::cached;
     request.apply.concurrency = policy.write_concurrency;
     request.apply.run_id = "bench-" + std::to_string(++runs);
     return controller::reconcile(*bob, *jumpcloud, *store, clock, request);

@@ -175,6 +175,26 @@ int main(int argc, char** argv) {
                     && employee_count == static_cast<std::size_t>(n)
                     && user_count == static_cast<std::size_t>(n);
     std::printf("%s\n", ok ? "request counts as expected" : "UNEXPECTED request or record counts");
+
+    // The JumpCloud listing with a round-trip time: pages one at a time, then
+    // at the default concurrency (bench_read N RTT_MS).
+    const int rtt_ms = argc > 2 ? std::stoi(argv[2]) : 0;
+    if (rtt_ms > 0) {
+      jumpcloud.faults().set_latency(std::chrono::milliseconds(rtt_ms));
+      for (const int concurrency : {1, controller::JumpCloudSettings{}.list_concurrency}) {
+        auto settings = jc_settings;
+        settings.list_concurrency = concurrency;
+        controller::JumpCloudDirectory lister(transport, clock, settings);
+        const auto l0 = std::chrono::steady_clock::now();
+        auto listed = lister.list_users();
+        const auto l1 = std::chrono::steady_clock::now();
+        std::printf("list JumpCloud, %d ms RTT, %d page(s) at once: %.2f s  (%zu users)\n",
+                    rtt_ms,
+                    concurrency,
+                    Seconds(l1 - l0).count(),
+                    listed ? listed->size() : std::size_t{0});
+      }
+    }
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "bench_read: " << e.what() << '\n';

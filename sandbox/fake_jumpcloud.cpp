@@ -232,6 +232,7 @@ struct FakeJumpCloud::Impl {
   std::uint64_t next_user = 1;
   std::uint64_t next_phone = 1;
   std::atomic<int> writes{0};
+  std::optional<ListingFault> listing_fault; // guarded by mutex
 
   std::string organization() const {
     return options.org_id && is_hex24(*options.org_id) ? *options.org_id
@@ -242,6 +243,44 @@ struct FakeJumpCloud::Impl {
   }
   const char* content_type() const {
     return options.compress ? "application/json" : detail::k_json_type;
+  }
+
+  // Applies a listing fault to one page: changes `selected` and returns the
+  // totalCount to report. Caller holds the mutex.
+  long long distort_listing(const ListingFault& fault,
+                            const httplib::Request& request,
+                            std::size_t skip,
+                            std::size_t limit,
+                            std::vector<const StoredUser*>& selected,
+                            long long total) {
+    switch (fault.kind) {
+    case ListingFault::Kind::short_page:
+      if (skip == limit) {
+        selected.resize(selected.size() / 2);
+      } else if (skip > limit) {
+        selected.clear();
+      }
+      return total;
+    case ListingFault::Kind::wrong_total:
+      return fault.total;
+    case ListingFault::Kind::duplicate_ids:
+      if (skip > 0 && !selected.empty()) {
+        selected.front() =
+            plain_listing(request) ? users[skip - 1].get() : select(request)[skip - 1];
+      }
+      return total;
+    case ListingFault::Kind::endless: {
+      selected.clear();
+      for (std::size_t i = 0; i < limit && !users.empty(); ++i) {
+        selected.push_back(users[(skip + i) % users.size()].get());
+      }
+      return static_cast<long long>(skip + 2 * limit);
+    }
+    case ListingFault::Kind::empty:
+      selected.clear();
+      return 0;
+    }
+    return total; // unreachable
   }
 
   std::string new_id(const char* prefix, std::uint64_t& counter) {
@@ -720,8 +759,13 @@ FakeJumpCloud::FakeJumpCloud(FakeJumpCloudOptions options)
                    selected.push_back(all[i]);
                  }
                }
+               long long reported = static_cast<long long>(total);
+               if (self.listing_fault) {
+                 reported = self.distort_listing(
+                     *self.listing_fault, request, skip, limit, selected, reported);
+               }
                out.reserve(64 + selected.size() * 700);
-               out += "{\"totalCount\":" + std::to_string(total) + ",\"results\":[";
+               out += "{\"totalCount\":" + std::to_string(reported) + ",\"results\":[";
                for (std::size_t i = 0; i < selected.size(); ++i) {
                  if (i != 0) {
                    out += ',';
@@ -1003,6 +1047,11 @@ void FakeJumpCloud::reserve(std::size_t count) {
 
 int FakeJumpCloud::write_count() const {
   return m_impl->writes.load();
+}
+
+void FakeJumpCloud::set_listing_fault(std::optional<ListingFault> fault) {
+  const std::lock_guard lock(m_impl->mutex);
+  m_impl->listing_fault = fault;
 }
 
 FaultPlan& FakeJumpCloud::faults() {

@@ -28,6 +28,24 @@ struct FakeJumpCloudOptions {
   WallClock clock;               // for `created`; default: the system clock
 };
 
+// What a listing (GET /systemusers) gets wrong, for tests of a client's
+// checks. Set with FakeJumpCloud::set_listing_fault; applies to every
+// listing until cleared.
+struct ListingFault {
+  enum class Kind {
+    short_page,    // the page at skip == limit has half its users, later pages none
+                   // (fewer users than totalCount)
+    wrong_total,   // every page reports totalCount = `total`
+    duplicate_ids, // a page after the first starts with the previous page's last user
+                   // instead of its own first one (count right, an id twice)
+    endless,       // every page is full (users repeated) and reports a totalCount one
+                   // page beyond it: the listing never ends
+    empty,         // every page is empty with totalCount 0 (as another org would answer)
+  };
+  Kind kind = Kind::short_page;
+  long long total = 0; // wrong_total
+};
+
 // Serves, under <base_url> = http://127.0.0.1:<port>/api:
 //   GET    /systemusers?limit&skip&sort&fields&filter   {"totalCount", "results"}
 //   GET    /systemusers/{id}        (404 {"message": "User not found"})
@@ -75,6 +93,9 @@ public:
 
   // API writes applied (POST/PUT/DELETE that changed the store).
   int write_count() const;
+
+  // nullopt clears it.
+  void set_listing_fault(std::optional<ListingFault> fault);
 
   FaultPlan& faults();
   RequestStats& stats();

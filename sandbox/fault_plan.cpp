@@ -13,6 +13,8 @@ std::string_view to_string(FaultKind kind) {
     return "reset";
   case FaultKind::lost_response:
     return "lost_response";
+  case FaultKind::applied_then_reset:
+    return "applied_then_reset";
   case FaultKind::malformed_json:
     return "malformed_json";
   case FaultKind::truncated_json:
@@ -31,6 +33,7 @@ std::optional<FaultKind> parse_fault_kind(std::string_view text) {
   for (const auto kind : {FaultKind::status,
                           FaultKind::reset,
                           FaultKind::lost_response,
+                          FaultKind::applied_then_reset,
                           FaultKind::malformed_json,
                           FaultKind::truncated_json,
                           FaultKind::html_200,

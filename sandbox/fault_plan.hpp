@@ -20,6 +20,8 @@ enum class FaultKind {
   status,        // answer `status` (+ Retry-After / X-RateLimit-Reset) without handling the request
   reset,         // close the connection without answering; the request is not handled
   lost_response, // handle the request (a write is applied), then cut the response off mid-body
+  applied_then_reset, // handle the request (a write is applied), then close the connection
+                      // before one byte of the response is sent
   malformed_json,     // 200 application/json whose body is not JSON; not handled
   truncated_json,     // handle the request, answer with the first half of the real body
   html_200,           // 200 text/html error page (a proxy's); not handled

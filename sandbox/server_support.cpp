@@ -111,8 +111,8 @@ FakeServer::FakeServer(std::string name)
   m_server.set_write_timeout(10);
   m_server.new_task_queue = [] { return new httplib::ThreadPool(16); };
   m_server.set_post_routing_handler(
-      [this](const httplib::Request& /*request*/, httplib::Response& response) {
-        after_handling(response);
+      [this](const httplib::Request& request, httplib::Response& response) {
+        after_handling(request, response);
       });
   m_server.set_exception_handler([](const httplib::Request& /*request*/,
                                     httplib::Response& response,
@@ -235,6 +235,7 @@ bool FakeServer::before_handling(const httplib::Request& request, httplib::Respo
     }
     return false;
   case FaultKind::lost_response:
+  case FaultKind::applied_then_reset:
   case FaultKind::truncated_json:
   case FaultKind::wrong_content_type:
     t_pending_fault = std::move(fault);
@@ -243,7 +244,7 @@ bool FakeServer::before_handling(const httplib::Request& request, httplib::Respo
   return false; // unreachable
 }
 
-void FakeServer::after_handling(httplib::Response& response) {
+void FakeServer::after_handling(const httplib::Request& request, httplib::Response& response) {
   if (!t_pending_fault) {
     return;
   }
@@ -252,6 +253,11 @@ void FakeServer::after_handling(httplib::Response& response) {
   switch (fault.kind) {
   case FaultKind::lost_response:
     cut_short(response);
+    return;
+  case FaultKind::applied_then_reset:
+    if (!abort_connection(request)) {
+      cut_short(response);
+    }
     return;
   case FaultKind::truncated_json:
     // A complete HTTP message whose body is cut: Content-Length must match.

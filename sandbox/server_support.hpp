@@ -48,7 +48,8 @@ public:
   bool before_handling(const httplib::Request& request, httplib::Response& response);
 
   // True when the request being handled on this thread carries a fault that
-  // rewrites its body (truncated_json, wrong_content_type, lost_response):
+  // rewrites its body (truncated_json, wrong_content_type, lost_response,
+  // applied_then_reset):
   // such a body must then be set whole, not streamed.
   static bool body_fault_pending();
 
@@ -56,7 +57,7 @@ public:
   bool pause(std::chrono::milliseconds duration);
 
 private:
-  void after_handling(httplib::Response& response);
+  void after_handling(const httplib::Request& request, httplib::Response& response);
 
   std::string m_name;
   std::string m_host;

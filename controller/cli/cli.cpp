@@ -98,6 +98,15 @@ void add_log_format(po::options_description& options) {
       "text|json: the format of the controller's logs");
 }
 
+// plan, apply and explain list JumpCloud fresh unless --cached.
+void add_observe(po::options_description& options) {
+  options.add_options()("cached",
+                        "use the JumpCloud cache in the database (listed again only when older "
+                        "than schedule.fullRefreshInterval) instead of listing JumpCloud now; "
+                        "apply --plan always lists")(
+      "refresh", "list every JumpCloud user now (the default; kept for old scripts)");
+}
+
 void add_policy(po::options_description& options) {
   options.add_options()("file,f", po::value<std::string>(), "policy file (YAML)");
 }
@@ -192,7 +201,7 @@ int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& e
   return k_exit_ok;
 }
 
-// The request plan and apply share: policy, time, --employee, --refresh.
+// The request plan and apply share: policy, time, --employee, --cached.
 controller::ReconcileRequest
 reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, controller::Mode mode) {
   controller::ReconcileRequest request;
@@ -203,7 +212,10 @@ reconcile_request(const po::variables_map& vm, const LoadedPolicy& loaded, contr
     request.pass.only_employee = vm["employee"].as<std::string>();
   }
   request.mode = mode;
-  request.force_refresh = vm.count("refresh") > 0;
+  // The command line observes JumpCloud fresh unless told to use the cache
+  // (--refresh, the old opt-in, is the default now).
+  request.observe =
+      vm.count("cached") > 0 ? controller::Observe::cached : controller::Observe::fresh;
   return request;
 }
 
@@ -357,6 +369,14 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   if (outcome.applied->aborted) {
     err << "bobsync: error: the run stopped: " << *outcome.applied->aborted
         << ". Changes not started were not attempted; the next run settles what was pending.\n";
+  }
+  if (outcome.applied->stopped_rate_limited) {
+    const auto wait = outcome.applied->rate_limit_wait;
+    out << "Stopped writing: JumpCloud answered 429 Too Many Requests"
+        << (wait ? " and asked to wait " + std::to_string((wait->count() + 999) / 1000) + " s"
+                 : std::string())
+        << ", longer than a run waits; " << outcome.applied->left_for_next_pass
+        << " changes not started are left for the next pass.\n";
   }
   if (outcome.applied->stopped_unauthorized) {
     err << "bobsync: error: JumpCloud refused the API key; the remaining changes were skipped. "
@@ -531,30 +551,31 @@ std::map<std::string, Command> commands() {
                    {},
                    false,
                    false};
-  c["plan"] = {"read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
-               "changes, 1 error, 3 blocked by safety)",
-               "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--refresh] [--db "
-               "PATH] [--now TIME]",
-               [](po::options_description& o) {
-                 add_policy(o);
-                 o.add_options()("json", "print the plan as JSON")(
-                     "out", po::value<std::string>(), "also save the plan as JSON to this file")(
-                     "employee", po::value<std::string>(), "plan only this Bob employee id")(
-                     "refresh", "list every JumpCloud user even if the cache is fresh");
-               },
-               cmd_plan,
-               {}};
+  c["plan"] = {
+      "read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
+      "changes, 1 error, 3 blocked by safety)",
+      "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--cached] [--refresh] "
+      "[--db PATH] [--now TIME]",
+      [](po::options_description& o) {
+        add_policy(o);
+        o.add_options()("json", "print the plan as JSON")(
+            "out", po::value<std::string>(), "also save the plan as JSON to this file")(
+            "employee", po::value<std::string>(), "plan only this Bob employee id");
+        add_observe(o);
+      },
+      cmd_plan,
+      {}};
   c["apply"] = {"converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
                 "blocked)",
                 "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes] "
-                "[--refresh] [--db PATH] [--now TIME]",
+                "[--cached] [--refresh] [--db PATH] [--now TIME]",
                 [](po::options_description& o) {
                   add_policy(o);
                   o.add_options()(
                       "plan", po::value<std::string>(), "apply exactly this saved plan")(
                       "employee", po::value<std::string>(), "sync only this Bob employee id")(
-                      "allow-mass-changes", "apply a plan blocked by the safety limits")(
-                      "refresh", "list every JumpCloud user even if the cache is fresh");
+                      "allow-mass-changes", "apply a plan blocked by the safety limits");
+                  add_observe(o);
                 },
                 cmd_apply,
                 {}};
@@ -587,10 +608,11 @@ std::map<std::string, Command> commands() {
                   false};
   c["explain"] = {"how each field of one employee's JumpCloud user is derived, and why it is (not) "
                   "created, activated or suspended now",
-                  "bobsync explain ID -f POLICY [--db PATH] [--now TIME]",
+                  "bobsync explain ID -f POLICY [--cached] [--refresh] [--db PATH] [--now TIME]",
                   [](po::options_description& o) {
                     add_policy(o);
                     o.add_options()("id", po::value<std::string>(), "Bob employee id");
+                    add_observe(o);
                   },
                   cmd_explain,
                   {"id"}};

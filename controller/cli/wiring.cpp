@@ -8,6 +8,8 @@
 #include "state/memory_store.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -20,6 +22,27 @@ struct Shared {
   std::shared_ptr<controller::Clock> clock;
 };
 
+// Where a URL was configured: the environment variable when it is set (it
+// overrides the policy), else the policy key.
+std::string url_origin(const char* variable, const char* key) {
+  const char* value = std::getenv(variable);
+  return value != nullptr && *value != '\0' ? std::string(variable) : std::string(key);
+}
+
+// A URL as it may be shown: without user info (user:password@), query or
+// fragment, which may carry secrets.
+std::string shown_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  std::string out = url.substr(0, url.find_first_of("?#", start));
+  const auto authority_end = std::min(out.find('/', start), out.size());
+  const auto at = out.rfind('@', authority_end);
+  if (at != std::string::npos && at >= start) {
+    out.replace(start, at + 1 - start, "***@");
+  }
+  return "'" + out + "'";
+}
+
 } // namespace
 
 std::shared_ptr<controller::Clock> make_clock(std::shared_ptr<controller::Clock> injected) {
@@ -29,11 +52,16 @@ std::shared_ptr<controller::Clock> make_clock(std::shared_ptr<controller::Clock>
   return std::make_shared<controller::SystemClock>();
 }
 
-LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::Clock> clock) {
-  for (const auto* url : {&policy.bob_url, &policy.jumpcloud_url}) {
+LiveSources
+make_live_sources(const policies::Policy& policy,
+                  std::shared_ptr<controller::Clock> clock,
+                  std::function<void(const controller::http::AttemptInfo&)> on_attempt) {
+  const auto bob_origin = url_origin("BOB_API_URL", "source.bob.url");
+  const auto jumpcloud_origin = url_origin("JUMPCLOUD_API_URL", "target.jumpcloud.url");
+  for (const auto& [url, origin] : {std::pair{&policy.bob_url, &bob_origin},
+                                    std::pair{&policy.jumpcloud_url, &jumpcloud_origin}}) {
     if (auto refused = controller::http::check_url_allowed(*url)) {
-      throw Fatal(*refused);
+      throw Fatal(*origin + " " + shown_url(*url) + " cannot be used: " + *refused);
     }
   }
   auto shared = std::make_shared<Shared>();
@@ -42,16 +70,21 @@ LiveSources make_live_sources(const policies::Policy& policy,
 
   controller::BobSettings bob;
   bob.base_url = policy.bob_url;
+  bob.url_origin = bob_origin;
+  bob.on_attempt = on_attempt;
   bob.service_user_id = require_secret("BOB_SERVICE_USER_ID");
   bob.service_user_token = require_secret("BOB_SERVICE_USER_TOKEN");
   controller::JumpCloudSettings jumpcloud;
   jumpcloud.base_url = policy.jumpcloud_url;
+  jumpcloud.url_origin = jumpcloud_origin;
+  jumpcloud.on_attempt = std::move(on_attempt);
   jumpcloud.api_key = require_secret("JUMPCLOUD_API_KEY");
   jumpcloud.org_id = policy.jumpcloud_org_id;
   jumpcloud.write_concurrency = policy.write_concurrency;
   // Every secret is redacted by both clients, whichever one an error names.
   for (auto* settings : {&bob.extra_secrets, &jumpcloud.extra_secrets}) {
     settings->push_back(jumpcloud.api_key);
+    settings->push_back(bob.service_user_id);
     settings->push_back(bob.service_user_token);
     if (webhook_secret) {
       settings->push_back(*webhook_secret);

@@ -7,12 +7,17 @@
 #include "policies/policy.hpp"
 #include "state/store.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace bobsync::controller {
 class Clock;
 } // namespace bobsync::controller
+
+namespace bobsync::controller::http {
+struct AttemptInfo;
+} // namespace bobsync::controller::http
 
 namespace bobsync::cli {
 
@@ -28,10 +33,15 @@ std::shared_ptr<controller::Clock>
 make_clock(std::shared_ptr<controller::Clock> injected = nullptr);
 
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
-// from the environment (throws Fatal when one is missing or a URL is refused).
+// from the environment (throws Fatal when one is missing or a URL is refused;
+// the message names the variable or policy key the URL came from).
 // `clock` (may be null: the system clock) times retries and rate limits.
-LiveSources make_live_sources(const policies::Policy& policy,
-                              std::shared_ptr<controller::Clock> clock = nullptr);
+// `on_attempt` (optional) is called once per HTTP attempt of either client
+// (metrics).
+LiveSources
+make_live_sources(const policies::Policy& policy,
+                  std::shared_ptr<controller::Clock> clock = nullptr,
+                  std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr);
 
 // The command open_store records as a writer's holder when it is given
 // none: cli::run sets it to "bobsync <command>".

@@ -113,6 +113,12 @@ private:
     }
     out.stopped_unauthorized = m_unauthorized.load();
     out.aborted = m_abort_reason;
+    out.stopped_rate_limited = m_rate_limited.load();
+    out.left_for_next_pass = m_left.load();
+    {
+      std::lock_guard lock(m_mutex);
+      out.rate_limit_wait = m_rate_limit_wait;
+    }
     return out;
   }
 
@@ -139,6 +145,10 @@ private:
   void work(std::vector<Change>& batch, std::atomic<std::size_t>& next) noexcept {
     try {
       for (std::size_t i = next++; i < batch.size() && !m_aborted.load(); i = next++) {
+        if (m_rate_limited.load()) {
+          ++m_left; // not started, not journaled: the next pass plans it again
+          continue;
+        }
         ChangeResult result;
         try {
           result = m_unauthorized.load() ? skipped(batch[i]) : apply_one(batch[i]);
@@ -275,6 +285,12 @@ private:
       if (outcome.error().kind == ErrorKind::unauthorized) {
         m_unauthorized.store(true);
       }
+      if (outcome.error().http_status == 429) {
+        // The client has waited what a run waits; JumpCloud still says wait.
+        std::lock_guard lock(m_mutex);
+        m_rate_limit_wait = outcome.error().retry_after;
+        m_rate_limited.store(true);
+      }
     }
     m_store.settle(settled);
     result.change = std::move(c);
@@ -291,6 +307,9 @@ private:
       last = m_directory.create_user(fields, state);
       if (last) {
         return last;
+      }
+      if (last.error().http_status == 429) {
+        return last; // not applied, and JumpCloud asks to wait: stop here
       }
       const auto kind = last.error().kind;
       const bool uncertain = kind == ErrorKind::transient || kind == ErrorKind::unknown_outcome
@@ -324,6 +343,9 @@ private:
   std::atomic<bool> m_unauthorized{false};
   std::atomic<bool> m_aborted{false};
   std::optional<std::string> m_abort_reason; // guarded by m_mutex
+  std::atomic<bool> m_rate_limited{false};
+  std::optional<std::chrono::milliseconds> m_rate_limit_wait; // guarded by m_mutex
+  std::atomic<int> m_left{0};
   int m_done = 0;
   int m_total = 0;
 };

@@ -10,6 +10,7 @@
 #include "state/plan.hpp"
 #include "state/store.hpp"
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -53,6 +54,12 @@ struct ApplyResult {
   // failed result; changes not yet started were not attempted (and have no
   // result); a change journaled but not settled stays pending for recovery.
   std::optional<std::string> aborted;
+  // JumpCloud still answered 429 after the client's retries (it asked to
+  // wait longer than a run waits): writing stopped. The changes not started
+  // are neither journaled nor in `results`; the next pass plans them again.
+  bool stopped_rate_limited = false;
+  std::optional<std::chrono::milliseconds> rate_limit_wait; // what JumpCloud asked for
+  int left_for_next_pass = 0;
 };
 
 // Applies every create/update/activate/suspend of `plan` (conflicts and

@@ -59,6 +59,9 @@ std::string summary_of(const ReconcileOutcome& o) {
   if (o.applied) {
     add("applied", o.applied->succeeded);
     add("failed", o.applied->failed);
+    if (o.applied->left_for_next_pass > 0) {
+      add("left", o.applied->left_for_next_pass); // JumpCloud asked to wait (429)
+    }
   }
   if (o.recovered > 0) {
     add("recovered", o.recovered);
@@ -138,15 +141,16 @@ ReconcileOutcome reconcile(HrSource& hr,
     outcome.recovered = *recovered;
   }
 
-  // JumpCloud: the cache, refreshed in full when it is old.
+  // JumpCloud: a fresh listing, or the cache, listed again when it is old.
   std::vector<state::DirectoryUser> users;
+  auto links = store.load_links();
   const auto last = store.last_full_refresh();
   const auto last_time = last ? parse_iso(*last) : std::nullopt;
   const auto wall_now = clock.wall_now();
-  const bool stale = request.force_refresh || !last_time
-                     || wall_now - *last_time >= policy.schedule.full_refresh_interval
-                     || outcome.recovered > 0;
-  if (stale) {
+  const bool list = request.observe == Observe::fresh || request.expected.has_value() || !last_time
+                    || wall_now - *last_time >= policy.schedule.full_refresh_interval
+                    || outcome.recovered > 0;
+  if (list) {
     auto listed = directory.list_users();
     if (!listed) {
       outcome.error = listed.error();
@@ -155,13 +159,24 @@ ReconcileOutcome reconcile(HrSource& hr,
     }
     users = std::move(*listed);
     outcome.refreshed = true;
-    if (apply) {
-      store.replace_users(users, iso_utc(wall_now));
-    }
   } else {
     users = store.load_users();
   }
-  auto links = store.load_links();
+  // No user at all while employees are linked to users: far likelier a bad
+  // read (another organization, a broken API) than a directory emptied by
+  // hand, and acting on it would re-create everyone.
+  std::optional<std::string> empty_directory;
+  if (users.empty() && !links.empty()) {
+    empty_directory =
+        std::string(list ? "JumpCloud listed no users" : "the JumpCloud cache is empty") + " while "
+        + std::to_string(links.size())
+        + " employees are linked to JumpCloud users: refusing to plan from it "
+          "(--allow-mass-changes does not override this). Check "
+          "target.jumpcloud.url, orgId and the API key; if JumpCloud really has "
+          "no users any more, start from a new database";
+  } else if (list && apply) {
+    store.replace_users(users, iso_utc(wall_now));
+  }
   const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
   if (apply && !rebuilt.empty()) {
     store.upsert_links(rebuilt);
@@ -198,6 +213,10 @@ ReconcileOutcome reconcile(HrSource& hr,
   }
   outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
   request.pass.policy = snapshot;
+  if (empty_directory) {
+    outcome.pass.plan.blocked = true;
+    outcome.pass.plan.block_reasons.push_back(*empty_directory);
+  }
 
   if (!apply) {
     return outcome;
@@ -207,7 +226,7 @@ ReconcileOutcome reconcile(HrSource& hr,
     finish("stale");
     return outcome;
   }
-  if (outcome.pass.plan.blocked && !request.allow_mass_changes) {
+  if (outcome.pass.plan.blocked && (!request.allow_mass_changes || empty_directory)) {
     outcome.blocked = true;
     finish("blocked");
     return outcome;

@@ -53,12 +53,20 @@ PassResult plan_from(std::vector<state::Employee> employees,
 
 enum class Mode { plan, apply };
 
+// How a pass observes JumpCloud.
+enum class Observe {
+  fresh,  // list every user now (plan, apply and explain from the command line)
+  cached, // the cache, listed again in full when older than
+          // schedule.fullRefreshInterval, empty, or after crash recovery (the controller,
+          // whose every write goes through to the cache; the CLI's --cached)
+};
+
 struct ReconcileRequest {
   PassRequest pass; // links are read from the store
   Mode mode = Mode::plan;
   bool allow_mass_changes = false;
-  bool force_refresh = false; // list every JumpCloud user even if the cache is fresh
-  std::string kind = "apply"; // run record kind: apply | run
+  Observe observe = Observe::cached; // a saved plan (`expected`) is always checked fresh
+  std::string kind = "apply";        // run record kind: apply | run
   // apply --plan: apply only if a fresh plan has exactly these changes.
   std::optional<state::Plan> expected;
   ApplyOptions apply; // run_id, progress, concurrency, ...
@@ -81,14 +89,18 @@ struct ReconcileOutcome {
 };
 
 // One level-triggered pass with the store: settle a crashed run's journal
-// (apply mode), refresh the JumpCloud cache when it is older than
-// schedule.fullRefreshInterval (or forced, or empty), read Bob, plan, and in
-// apply mode apply unless blocked. Store failures on the calling thread throw
-// StoreError; one while applying stops the applier (ApplyResult::aborted:
-// the run is recorded "failed", the journal keeps what was not settled).
-// In plan mode the store is only read (a stale cache is refreshed in memory).
-// `clock` gives the wall time of records and of the full-refresh interval
-// (dates are evaluated as of request.pass.now, which --now may move).
+// (apply mode), observe JumpCloud (a fresh listing, or the cache as
+// `observe` says), read Bob, plan, and in apply mode apply unless blocked.
+// A listing that fails (including an incomplete or inconsistent one) fails
+// the pass and leaves the cache as it was. JumpCloud without a single user
+// while the store holds links is not believed: the plan is blocked (even
+// with allow_mass_changes) and the cache is not replaced. Store failures on
+// the calling thread throw StoreError; one while applying stops the applier
+// (ApplyResult::aborted: the run is recorded "failed", the journal keeps
+// what was not settled). In plan mode the store is only read (a listing is
+// kept in memory). `clock` gives the wall time of records and of the
+// full-refresh interval (dates are evaluated as of request.pass.now, which
+// --now may move).
 ReconcileOutcome reconcile(HrSource& hr,
                            Directory& directory,
                            state::StateStore& store,

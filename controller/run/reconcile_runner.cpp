@@ -69,6 +69,9 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     request.pass.policy_hash = spec.policy->hash;
     request.pass.only_employee = only;
     request.mode = Mode::apply;
+    // The write-through cache, listed again in full every
+    // schedule.fullRefreshInterval (the pass decides from the store).
+    request.observe = Observe::cached;
     request.kind = "run";
     request.apply.concurrency = policy.write_concurrency;
     request.apply.run_id = m_options.new_run_id();

@@ -290,6 +290,41 @@ TEST_F(BobHrSourceTest, TimeoutIsTransientAndNamesTheOperation) {
       << employee.error().message;
 }
 
+TEST_F(BobHrSourceTest, ABobThatNeverAnswersFailsWithinTheConfiguredBounds) {
+  m_fake->faults().set_latency(3600s); // accepts, reads, never answers (until destroyed)
+  auto s = settings();
+  s.search_timeout = 600s;
+  s.stall_timeout = 1s;
+  s.retry.max_attempts = 2;
+  s.url_origin = "BOB_API_URL / source.bob.url";
+  BobHrSource silent(m_transport, m_clock, s);
+  const auto started = std::chrono::steady_clock::now();
+
+  auto employees = silent.list_employees(k_fields);
+
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(employees);
+  EXPECT_EQ(employees.error().kind, ErrorKind::transient);
+  EXPECT_NE(employees.error().message.find("Bob people search: no answer from " + m_fake->base_url()
+                                           + " (BOB_API_URL / source.bob.url): no data for 1 s"),
+            std::string::npos)
+      << employees.error().message;
+  EXPECT_EQ(m_fake->stats().count("POST", "/v1/people/search"), 2);
+  // libcurl averages speed over about five seconds, and the request body
+  // went out at once: a POST is seen stalled some 6 s after its last byte.
+  EXPECT_LT(took, 20s);
+}
+
+TEST(BobSettingsDefaults, ANeverAnsweringBobFailsWellWithinTwoMinutes) {
+  // The first try ends after stall_timeout without a byte; later tries are
+  // cut to what is left of the retry budget, and none starts past it.
+  const BobSettings bob;
+  EXPECT_LE(bob.stall_timeout, 30s);
+  EXPECT_LE(std::max<std::chrono::milliseconds>(bob.retry.budget, bob.stall_timeout), 90s);
+  EXPECT_LE(bob.search_timeout, 120s);
+  EXPECT_GT(bob.retry.budget, 60s) << "room for one wait of Bob's per-minute search limit";
+}
+
 TEST_F(BobHrSourceTest, TheTokenNeverAppearsInErrors) {
   Fault echo;
   echo.status = 500;

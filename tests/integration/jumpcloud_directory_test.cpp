@@ -430,6 +430,96 @@ TEST_F(JumpCloudDirectoryTest, ServerErrorWhileListingIsRetried) {
   EXPECT_EQ(gets(), 3);
 }
 
+struct BadListing {
+  const char* name;
+  sandbox::ListingFault fault;
+  int users;
+  const char* expected;
+};
+
+class BadListingTest : public JumpCloudDirectoryTest,
+                       public ::testing::WithParamInterface<BadListing> {};
+
+// A listing is used only when it is complete and consistent: as many users as
+// totalCount says, the same totalCount on every page, each id once.
+TEST_P(BadListingTest, FailsWithAClearErrorAfterBoundedRequests) {
+  seed(GetParam().users);
+  m_fake->set_listing_fault(GetParam().fault);
+
+  auto users = directory().list_users();
+
+  ASSERT_FALSE(users) << "accepted " << users->size() << " users";
+  EXPECT_EQ(users.error().kind, ErrorKind::protocol);
+  EXPECT_NE(users.error().message.find(GetParam().expected), std::string::npos)
+      << users.error().message;
+  EXPECT_NE(users.error().message.find("JumpCloud list users: "), std::string::npos);
+  // Never more pages than the first totalCount announces.
+  EXPECT_LE(gets(), (GetParam().users + 99) / 100 + 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults,
+    BadListingTest,
+    ::testing::Values(
+        BadListing{"short_page_then_empty",
+                   {sandbox::ListingFault::Kind::short_page, 0},
+                   250,
+                   "incomplete listing: 150 users read, totalCount 250"},
+        BadListing{"total_count_larger",
+                   {sandbox::ListingFault::Kind::wrong_total, 180},
+                   150,
+                   "incomplete listing: 150 users read, totalCount 180"},
+        BadListing{"total_count_smaller",
+                   {sandbox::ListingFault::Kind::wrong_total, 120},
+                   150,
+                   "page at skip 100 has 50 users, expected 20"},
+        BadListing{"duplicate_ids",
+                   {sandbox::ListingFault::Kind::duplicate_ids, 0},
+                   150,
+                   "is listed twice"},
+        BadListing{"endless", {sandbox::ListingFault::Kind::endless, 0}, 150, "totalCount changed"},
+        BadListing{"absurd_total",
+                   {sandbox::ListingFault::Kind::wrong_total, 2000000000},
+                   3,
+                   "totalCount 2000000000 is more than bobsync accepts"},
+        BadListing{"negative_total",
+                   {sandbox::ListingFault::Kind::wrong_total, -1},
+                   3,
+                   "totalCount -1 is not a number of users"}),
+    [](const auto& test) { return std::string(test.param.name); });
+
+TEST_F(JumpCloudDirectoryTest, PagesAreReadConcurrentlyAndTheResultIsCompleteAndOrdered) {
+  seed(1050);
+  m_fake->faults().set_latency(20ms);
+  testing::CountingTransport counting(m_transport);
+  auto s = settings();
+  s.list_concurrency = 4;
+  JumpCloudDirectory concurrent(counting, m_clock, s);
+  s.list_concurrency = 1;
+  JumpCloudDirectory sequential(m_transport, m_clock, s);
+
+  auto fast = concurrent.list_users();
+  auto slow = sequential.list_users();
+
+  ASSERT_TRUE(fast) << fast.error().message;
+  ASSERT_TRUE(slow) << slow.error().message;
+  ASSERT_EQ(fast->size(), 1050U);
+  std::vector<std::string> fast_ids;
+  std::vector<std::string> slow_ids;
+  for (const auto& u : *fast) {
+    fast_ids.push_back(u.id);
+  }
+  for (const auto& u : *slow) {
+    slow_ids.push_back(u.id);
+  }
+  EXPECT_EQ(fast_ids, slow_ids);
+  EXPECT_TRUE(std::is_sorted(fast_ids.begin(), fast_ids.end()));
+  EXPECT_EQ(std::set<std::string>(fast_ids.begin(), fast_ids.end()).size(), 1050U);
+  EXPECT_EQ(counting.sent(), 11);
+  EXPECT_GT(counting.max_in_flight(), 1);
+  EXPECT_LE(counting.max_in_flight(), 4);
+}
+
 struct BrokenPage {
   const char* name;
   FaultKind kind;
@@ -503,27 +593,27 @@ TEST_F(JumpCloudDirectoryTest, WritesAreBoundedByTheConfiguredConcurrency) {
   EXPECT_LE(counting.max_in_flight(), 3);
 }
 
-TEST(JumpCloudPaging, UsersRepeatedByAShiftedPageAreReportedOnce) {
+TEST(JumpCloudPaging, AUserCreatedWhileListingFailsTheListingInsteadOfShiftingIt) {
   testing::StubTransport stub;
   stub.push(200, R"({"totalCount": 4, "results": [{"_id": "a1"}, {"_id": "a3"}]})");
   stub.push(200,
             R"({"totalCount": 5, "results": [{"_id": "a3"}, {"_id": "a4"}]})"); // a2 was created
-  stub.push(200, R"({"totalCount": 5, "results": [{"_id": "a5"}]})");
   ManualClock clock;
   JumpCloudSettings s;
   s.base_url = "https://console.jumpcloud.com/api";
-  s.api_key = "k";
+  s.api_key = "stub-key-1";
   s.page_size = 2;
+  s.list_concurrency = 1;
   JumpCloudDirectory directory(stub, clock, s);
 
   auto users = directory.list_users();
 
-  ASSERT_TRUE(users) << users.error().message;
-  std::vector<std::string> ids;
-  for (const auto& u : *users) {
-    ids.push_back(u.id);
-  }
-  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "a3", "a4", "a5"}));
+  ASSERT_FALSE(users);
+  EXPECT_EQ(users.error().kind, ErrorKind::protocol);
+  EXPECT_NE(
+      users.error().message.find("totalCount changed while listing (4 at skip 0, 5 at skip 2)"),
+      std::string::npos)
+      << users.error().message;
   EXPECT_EQ(stub.requests()[1].url,
             "https://console.jumpcloud.com/api/systemusers?limit=2&skip=2&sort=_id");
 }
@@ -539,6 +629,7 @@ TEST(JumpCloudPaging, UsersOutOfOrderFailTheListing) {
     s.base_url = "https://console.jumpcloud.com/api";
     s.api_key = "k";
     s.page_size = 2;
+    s.list_concurrency = 1;
     JumpCloudDirectory directory(stub, clock, s);
 
     auto users = directory.list_users();

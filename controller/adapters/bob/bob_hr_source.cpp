@@ -36,9 +36,13 @@ std::vector<std::string> with_id(const std::vector<std::string>& fields) {
 http::ApiClientOptions client_options(const BobSettings& settings) {
   http::ApiClientOptions options;
   options.api_name = "Bob";
+  options.endpoint = settings.url_origin.empty()
+                         ? settings.base_url
+                         : settings.base_url + " (" + settings.url_origin + ")";
   options.retry = settings.retry;
   options.log = settings.log;
   options.on_response = settings.on_response;
+  options.on_attempt = settings.on_attempt;
   return options;
 }
 
@@ -293,6 +297,7 @@ http::Request BobHrSource::request(const std::string& path,
                      {"Content-Type", "application/json"}};
   request.body = std::move(body);
   request.timeout = timeout;
+  request.stall_timeout = m_settings.stall_timeout;
   return request;
 }
 

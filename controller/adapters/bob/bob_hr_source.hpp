@@ -20,15 +20,27 @@ namespace bobsync::controller {
 struct BobSettings {
   std::string base_url = "https://api.hibob.com/v1"; // no trailing slash needed
   std::string service_user_id;
-  std::string service_user_token;                   // secret: redacted everywhere
-  std::chrono::milliseconds search_timeout{300000}; // the search returns everybody at once
+  std::string service_user_token; // secret: redacted everywhere
+  // Bounds a person at a terminal accepts: a Bob that accepts the connection
+  // and never answers fails a read in about `retry.budget` (90 s), not in
+  // attempts x timeout.
+  std::chrono::milliseconds search_timeout{120000}; // the search returns everybody at once
   std::chrono::milliseconds read_timeout{30000};    // POST /people/{id}
-  int search_requests_per_minute = 50;              // Bob's documented limit for people/search
+  // No byte either way for this long ends a try (libcurl averages over ~5 s,
+  // so a POST whose body went out at once is cut some 6 s later).
+  std::chrono::seconds stall_timeout{30};
+  // Where base_url comes from, named by connection errors
+  // ("BOB_API_URL / source.bob.url"); empty: not named.
+  std::string url_origin;
+  int search_requests_per_minute = 50; // Bob's documented limit for people/search
   int parse_threads = 0; // threads parsing a search answer as it arrives; 0: one per core (max 8)
-  http::RetryPolicy retry;
+  // Bob's search limit answers 429 with a reset up to a minute away: the
+  // budget leaves room for one such wait.
+  http::RetryPolicy retry{.budget = std::chrono::milliseconds(90000), .jitter_seed = {}};
   std::vector<std::string> extra_secrets; // also redacted (e.g. the webhook secret)
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response;
+  std::function<void(const http::AttemptInfo& attempt)> on_attempt; // metrics, per HTTP attempt
 };
 
 // Reads employees with POST /people/search ({"fields", "showInactive": true,

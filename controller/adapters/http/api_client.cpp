@@ -33,17 +33,40 @@ std::string status_text(int status) {
   return text;
 }
 
-std::string failure_text(const TransportError& failure, std::chrono::milliseconds timeout) {
+// "https://host:port/path" of a URL (no query, no user info), for messages.
+std::string url_up_to_path(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    return std::string(url.substr(0, url.find_first_of("?#")));
+  }
+  auto rest = url.substr(scheme + 3);
+  const auto authority_end = rest.find_first_of("/?#");
+  const auto at = rest.substr(0, authority_end).rfind('@');
+  if (at != std::string_view::npos) {
+    rest = rest.substr(at + 1);
+  }
+  return std::string(url.substr(0, scheme + 3))
+         + std::string(rest.substr(0, rest.find_first_of("?#")));
+}
+
+std::string failure_text(const TransportError& failure,
+                         std::chrono::milliseconds timeout,
+                         const std::string& api,
+                         const std::string& endpoint) {
   switch (failure.kind) {
   case FailureKind::bad_url:
-    return "refused URL: " + failure.detail;
+    return "refused URL " + endpoint + ": " + failure.detail;
   case FailureKind::connect:
-    return "cannot connect: " + failure.detail;
+    return "cannot reach " + api + " at " + endpoint + ": " + failure.detail;
   case FailureKind::tls:
-    return "TLS failure (certificate or handshake; check the URL's scheme, host and port): "
+    return "TLS failure with " + endpoint
+           + " (certificate or handshake; check the URL's scheme, host and port): "
            + failure.detail;
   case FailureKind::timeout:
-    return "timed out after " + seconds_text(timeout) + " (" + failure.detail + ")";
+    return "timed out after " + seconds_text(timeout) + " waiting for " + endpoint + " ("
+           + failure.detail + ")";
+  case FailureKind::stalled:
+    return "no answer from " + endpoint + ": " + failure.detail;
   case FailureKind::connection_lost:
     return "connection lost before a complete response: " + failure.detail;
   case FailureKind::too_large:
@@ -126,6 +149,7 @@ ErrorKind error_kind_for_failure(const TransportError& failure, Idempotency idem
     return ErrorKind::protocol;
   case FailureKind::connect:
   case FailureKind::timeout:
+  case FailureKind::stalled:
   case FailureKind::connection_lost:
   case FailureKind::other:
     break;
@@ -252,6 +276,7 @@ ApiClient::ApiClient(Transport& transport,
       m_clock(clock),
       m_redactor(std::move(redactor)),
       m_options(std::move(options)),
+      m_api_label(ascii_lower(m_options.api_name)),
       m_rng(m_options.retry.jitter_seed ? *m_options.retry.jitter_seed : std::random_device{}()) {}
 
 ApiError ApiClient::error(ErrorKind kind,
@@ -302,9 +327,13 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
                                    Idempotency idempotency,
                                    RateLimiter* limiter,
                                    BodyConsumer* consumer) {
-  const int max_attempts = std::max(1, m_options.retry.max_attempts);
+  const auto& policy = m_options.retry;
+  const int max_attempts = std::max(1, policy.max_attempts);
   const std::string op(operation);
+  const std::string endpoint =
+      m_options.endpoint.empty() ? url_up_to_path(original.url) : m_options.endpoint;
   Request request = original;
+  request.fresh_connection = request.fresh_connection || idempotency == Idempotency::once;
   std::string content_type_problem;
   bool received_body = false;
   if (consumer != nullptr) {
@@ -320,6 +349,10 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
       return consumer->feed(chunk);
     };
   }
+  const auto started = m_clock.now();
+  auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now() - started);
+  };
   for (int attempt = 1;; ++attempt) {
     if (limiter != nullptr) {
       limiter->acquire();
@@ -329,7 +362,25 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
       content_type_problem.clear();
       received_body = false;
     }
+    if (attempt > 1) {
+      // A retry may not run past the budget (the first attempt has its own
+      // deadline): at least a second, so it can still answer.
+      const auto left = std::max(std::chrono::milliseconds(1000), policy.budget - elapsed());
+      request.timeout = std::min(original.timeout, left);
+    }
+    const auto attempt_started = m_clock.now();
     auto result = m_transport.send(request);
+    if (m_options.on_attempt) {
+      AttemptInfo info;
+      info.api = m_api_label;
+      info.operation = operation;
+      info.method = request.method;
+      info.status =
+          result ? result->status : (result.error().kind == FailureKind::aborted ? 200 : 0);
+      info.latency = m_clock.now() - attempt_started;
+      info.is_retry = attempt > 1;
+      m_options.on_attempt(info);
+    }
     if (!result && result.error().kind == FailureKind::aborted) {
       if (m_options.on_response) {
         m_options.on_response(operation, 200);
@@ -366,7 +417,7 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
     if (!result) {
       const auto& failure = result.error();
       kind = error_kind_for_failure(failure, idempotency);
-      detail = failure_text(failure, request.timeout);
+      detail = failure_text(failure, request.timeout, m_options.api_name, endpoint);
       if (kind == ErrorKind::unknown_outcome) {
         detail += "; the request was sent, so the change may or may not have been applied";
       }
@@ -396,15 +447,24 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
     }
 
     const bool retry = kind == ErrorKind::transient && attempt < max_attempts;
-    if (retry && asked && *asked > m_options.retry.max_server_delay) {
+    const auto left = policy.budget - elapsed();
+    if (retry && asked && *asked > policy.max_server_delay) {
       auto err =
           error(kind, op, detail + " (server asked to wait " + seconds_text(*asked) + ")", status);
       err.retry_after = asked;
       log(err.message);
       return Unexpected<ApiError>{std::move(err)};
     }
-    if (!retry) {
-      if (attempt > 1) {
+    const auto delay = retry ? (asked ? *asked : backoff(attempt)) : std::chrono::milliseconds(0);
+    const bool over_budget = retry && delay >= left;
+    if (!retry || over_budget) {
+      if (over_budget) {
+        detail += " (gave up after " + std::to_string(attempt)
+                  + (attempt == 1 ? " attempt: " : " attempts: ")
+                  + (asked ? "the server asked to wait " + seconds_text(*asked) + ", beyond"
+                           : std::string("the next wait would run past"))
+                  + " the retry budget of " + seconds_text(policy.budget) + ")";
+      } else if (attempt > 1) {
         detail += " (gave up after " + std::to_string(attempt) + " attempts)";
       }
       auto err = error(kind, op, detail, status);
@@ -412,7 +472,6 @@ ApiResult<Response> ApiClient::run(std::string_view operation,
       log(err.message);
       return Unexpected<ApiError>{std::move(err)};
     }
-    const auto delay = asked ? *asked : backoff(attempt);
     log(m_options.api_name + " " + op + ": " + detail + " (attempt " + std::to_string(attempt)
         + " of " + std::to_string(max_attempts) + "); retrying in " + seconds_text(delay));
     m_clock.sleep_for(delay);

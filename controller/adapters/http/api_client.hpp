@@ -33,17 +33,39 @@ enum class Idempotency {
 struct RetryPolicy {
   int max_attempts = 5;                               // including the first
   std::chrono::milliseconds base_delay{500};          // backoff: full jitter in [0, base * 2^(n-1)]
-  std::chrono::milliseconds max_delay{30000};         // cap of one backoff step
+  std::chrono::milliseconds max_delay{10000};         // cap of one backoff step
   std::chrono::milliseconds max_server_delay{120000}; // a longer Retry-After ends the retries
-  std::optional<std::uint64_t> jitter_seed;           // fixed seed for reproducible tests
+  // The whole sequence, attempts and waits, on the client's clock: no retry
+  // starts (or waits) past it, a retry's deadline is cut to what is left, and
+  // a server asking to wait longer than what is left ends the retries.
+  std::chrono::milliseconds budget{60000};
+  std::optional<std::uint64_t> jitter_seed; // fixed seed for reproducible tests
+};
+
+// One HTTP attempt, for metrics (ApiClientOptions::on_attempt). The views
+// are valid during the call only.
+struct AttemptInfo {
+  std::string_view api;                // api_name lower-cased: "bob", "jumpcloud"
+  std::string_view operation;          // "list users", "people search", ...
+  std::string_view method;             // "GET", "POST", ...
+  int status = 0;                      // 0 when no response came back
+  std::chrono::nanoseconds latency{0}; // on the client's clock
+  bool is_retry = false;               // not the sequence's first attempt
 };
 
 struct ApiClientOptions {
   std::string api_name = "API"; // "Bob", "JumpCloud": first word of every message
+  // Where the base URL is and where it comes from, named by connection, TLS
+  // and timeout errors: "https://api.hibob.com/v1 (BOB_API_URL / source.bob.url)".
+  // Empty: the request's URL up to its path.
+  std::string endpoint;
   RetryPolicy retry;
   // Optional sinks. Lines are redacted. Called from the calling thread.
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response; // status 0: no response
+  // Called once per HTTP attempt (any thread that sends); must be cheap and
+  // thread-safe. No metrics library here: the controller wires it.
+  std::function<void(const AttemptInfo& attempt)> on_attempt;
 };
 
 // The one mapping from an HTTP status to an ErrorKind: 401/403 unauthorized,
@@ -92,10 +114,12 @@ class ApiClient {
 public:
   ApiClient(Transport& transport, Clock& clock, Redactor redactor, ApiClientOptions options);
 
-  // Sends `request` until it gets a 2xx answer, a non-retryable error, or
-  // max_attempts. Each attempt first passes `limiter` when given. Waits
-  // between attempts through the clock: the server's delay when it gave one,
-  // else exponential backoff with full jitter. 401/403 are never retried.
+  // Sends `request` until it gets a 2xx answer, a non-retryable error,
+  // max_attempts or the retry budget. Each attempt first passes `limiter`
+  // when given. Waits between attempts through the clock: the server's delay
+  // when it gave one, else exponential backoff with full jitter. 401/403 are
+  // never retried. An Idempotency::once request goes out on a fresh
+  // connection (the transport never re-sends it on its own).
   ApiResult<Response> send(std::string_view operation,
                            const Request& request,
                            Idempotency idempotency,
@@ -143,6 +167,7 @@ private:
   Clock& m_clock;
   Redactor m_redactor;
   ApiClientOptions m_options;
+  std::string m_api_label; // api_name lower-cased, for on_attempt
   std::mutex m_rng_mutex;
   std::mt19937_64 m_rng;
 };

@@ -323,7 +323,17 @@ TransportResult CurlTransport::send(const Request& request) {
                    CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min(options.connect_timeout, request.timeout).count()));
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  if (request.stall_timeout.count() > 0) {
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(
+        easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout.count()));
+  }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (request.fresh_connection) {
+    // libcurl 7.88 re-sends only on a reused connection (Curl_retry_request
+    // checks conn->bits.reuse); CURLOPT_FORBID_RETRY_ON_REUSE needs 8.16.
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  }
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (options.accept_gzip) {
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
@@ -351,12 +361,20 @@ TransportResult CurlTransport::send(const Request& request) {
   if (code != CURLE_OK) {
     long request_size = 0;
     curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
-    const auto kind = failure_kind(code, collector.too_large, collector.aborted);
+    auto kind = failure_kind(code, collector.too_large, collector.aborted);
+    if (kind == FailureKind::timeout && request.stall_timeout.count() > 0
+        && std::string_view(error_buffer.data()).find("too slow") != std::string_view::npos) {
+      // The low-speed limit and the total timeout share one CURLcode; only
+      // the message ("Operation too slow. Less than 1 bytes/sec ...") differs.
+      kind = FailureKind::stalled;
+    }
     const bool sent = kind != FailureKind::connect && kind != FailureKind::tls
                       && kind != FailureKind::bad_url && request_size > 0;
     std::string detail = error_buffer[0] != '\0' ? std::string(error_buffer.data())
                                                  : std::string(curl_easy_strerror(code));
-    if (kind == FailureKind::too_large) {
+    if (kind == FailureKind::stalled) {
+      detail = "no data for " + std::to_string(request.stall_timeout.count()) + " s";
+    } else if (kind == FailureKind::too_large) {
       detail = "response larger than " + std::to_string(options.max_response_bytes) + " bytes";
     } else if (kind == FailureKind::aborted) {
       detail = "the receiver stopped reading the response";

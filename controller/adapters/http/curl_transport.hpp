@@ -27,7 +27,9 @@ struct CurlOptions {
 // connection is attempted. Redirects are not followed. Connections, DNS
 // answers and TLS sessions are shared by every thread through one curl share
 // object, and easy handles are pooled, so keep-alive connections are reused
-// across calls and threads. Thread-safe.
+// across calls and threads, except by a Request with fresh_connection (a
+// non-idempotent write), which libcurl then never re-sends on its own.
+// Thread-safe.
 class CurlTransport final : public Transport {
 public:
   explicit CurlTransport(CurlOptions options = {});

@@ -25,6 +25,16 @@ struct Request {
   Headers headers;
   std::string body;
   std::chrono::milliseconds timeout{30000}; // whole exchange, connect included
+  // Ends an exchange during which less than one byte a second went either way
+  // for this long (a server that accepts the connection and never answers);
+  // 0: none.
+  std::chrono::seconds stall_timeout{30};
+  // Sent on a new connection, never a kept-alive one. libcurl re-sends a
+  // request on its own when a reused connection turns out dead before the
+  // first byte of the answer ("Connection died, retrying a fresh connect");
+  // on a new connection it never does. ApiClient sets this for requests that
+  // must not be sent twice blindly (Idempotency::once).
+  bool fresh_connection = false;
   // Optional: receives the body of a 2xx response chunk by chunk instead of
   // Response::body (which then stays empty), so a large answer is never held
   // whole. `head` has the status and headers. Returning false aborts the
@@ -48,6 +58,7 @@ enum class FailureKind {
   connect,         // DNS failure, refused, unreachable: nothing was sent
   tls,             // TLS handshake or certificate verification failed: nothing was sent
   timeout,         // the connect or total timeout expired
+  stalled,         // nothing arrived for Request::stall_timeout
   connection_lost, // reset or closed before a complete response arrived
   too_large,       // the body exceeded the configured maximum
   aborted,         // Request::on_body returned false

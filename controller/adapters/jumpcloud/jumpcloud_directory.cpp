@@ -4,10 +4,16 @@
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <thread>
 
 namespace bobsync::controller {
 namespace {
+
+// A listing announcing more users than this is refused: no directory bobsync
+// serves is that large, and a lying totalCount must not size any allocation.
+constexpr long long k_max_listed_users = 10'000'000;
 
 constexpr std::string_view k_list = "list users";
 constexpr std::string_view k_get = "get user";
@@ -18,9 +24,13 @@ constexpr std::string_view k_update = "update user";
 http::ApiClientOptions client_options(const JumpCloudSettings& settings) {
   http::ApiClientOptions options;
   options.api_name = "JumpCloud";
+  options.endpoint = settings.url_origin.empty()
+                         ? settings.base_url
+                         : settings.base_url + " (" + settings.url_origin + ")";
   options.retry = settings.retry;
   options.log = settings.log;
   options.on_response = settings.on_response;
+  options.on_attempt = settings.on_attempt;
   return options;
 }
 
@@ -64,6 +74,7 @@ http::Request JumpCloudDirectory::request(std::string method,
   }
   request.body = std::move(body);
   request.timeout = m_settings.timeout;
+  request.stall_timeout = m_settings.stall_timeout;
   return request;
 }
 
@@ -71,70 +82,139 @@ std::mutex& JumpCloudDirectory::user_lock(const state::UserId& id) {
   return m_user_locks[std::hash<std::string>{}(id) % m_user_locks.size()];
 }
 
+ApiResult<JumpCloudDirectory::Page> JumpCloudDirectory::read_page(std::string_view operation,
+                                                                  const std::string& query,
+                                                                  long long skip) {
+  const std::string path = "/systemusers?limit=" + std::to_string(m_settings.page_size)
+                           + "&skip=" + std::to_string(skip) + "&sort=_id" + query;
+  auto response = m_client.send_json(operation, request("GET", path), http::Idempotency::read);
+  if (!response) {
+    return Unexpected<ApiError>{response.error()};
+  }
+  Page page;
+  page.skip = skip;
+  page.users.reserve(static_cast<std::size_t>(m_settings.page_size));
+  std::string error;
+  if (!users_from_page_text(response->body, page.users, page.total, error)) {
+    return Unexpected<ApiError>{m_client.error(ErrorKind::protocol,
+                                               operation,
+                                               "response is not valid JSON (page at skip "
+                                                   + std::to_string(skip) + "): " + error,
+                                               200)};
+  }
+  return page;
+}
+
 ApiResult<std::vector<state::DirectoryUser>>
 JumpCloudDirectory::list_pages(std::string_view operation, const std::string& query) {
-  std::vector<state::DirectoryUser> users;
-  std::size_t previous_page = 0; // index in `users` of the previous page's first user
-  const int limit = m_settings.page_size;
-  for (long long skip = 0;;) {
-    const std::string path = "/systemusers?limit=" + std::to_string(limit)
-                             + "&skip=" + std::to_string(skip) + "&sort=_id" + query;
-    auto response = m_client.send_json(operation, request("GET", path), http::Idempotency::read);
-    if (!response) {
-      return Unexpected<ApiError>{response.error()};
-    }
-    std::vector<state::DirectoryUser> page;
-    page.reserve(static_cast<std::size_t>(limit));
-    long long total = 0;
-    std::string error;
-    if (!users_from_page_text(response->body, page, total, error)) {
-      return Unexpected<ApiError>{m_client.error(ErrorKind::protocol,
-                                                 operation,
-                                                 "response is not valid JSON (page at skip "
-                                                     + std::to_string(skip) + "): " + error,
-                                                 200)};
-    }
-    if (skip == 0) {
-      users.reserve(static_cast<std::size_t>(std::max<long long>(0, total)));
-    }
-    // Pages are sorted by _id. A user created while paging with an _id below
-    // the cursor shifts later pages, so a page may start with users the
-    // previous page ended with: skip those. Anything else out of order means
-    // the listing cannot be trusted. (A user deleted while paging can make
-    // the next page skip one user; the next full listing sees it again.)
-    auto disorder = [&] {
-      return Unexpected<ApiError>{m_client.error(ErrorKind::protocol,
-                                                 operation,
-                                                 "users are not in _id order (page at skip "
-                                                     + std::to_string(skip)
-                                                     + "); refusing an incomplete listing",
-                                                 200)};
-    };
-    for (std::size_t i = 1; i < page.size(); ++i) {
-      if (!(page[i].id > page[i - 1].id)) {
-        return disorder();
+  const long long limit = m_settings.page_size;
+  auto refuse = [&](const std::string& why) {
+    return Unexpected<ApiError>{m_client.error(
+        ErrorKind::protocol, operation, why + "; refusing the listing (nothing was changed)", 200)};
+  };
+  // The first page says how many users there are; the other pages are
+  // independent (skip), so they are read concurrently.
+  auto first = read_page(operation, query, 0);
+  if (!first) {
+    return Unexpected<ApiError>{first.error()};
+  }
+  const long long total = first->total;
+  if (total < 0) {
+    return refuse("totalCount " + std::to_string(total) + " is not a number of users");
+  }
+  if (total > k_max_listed_users) {
+    return refuse("totalCount " + std::to_string(total) + " is more than bobsync accepts (at most "
+                  + std::to_string(k_max_listed_users) + " users)");
+  }
+  const long long page_count = std::max<long long>(1, (total + limit - 1) / limit);
+  std::vector<std::optional<Page>> pages(static_cast<std::size_t>(page_count));
+  pages[0] = std::move(first).value();
+  if (page_count > 1) {
+    std::atomic<long long> next{1};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::optional<ApiError> error;
+    auto fail = [&](ApiError e) {
+      const std::lock_guard lock(error_mutex);
+      if (!error) {
+        error = std::move(e);
       }
-    }
-    const std::size_t page_start = users.size();
-    for (auto& user : page) {
-      if (!users.empty() && user.id <= users.back().id) {
-        const auto first = users.begin() + static_cast<std::ptrdiff_t>(previous_page);
-        const auto last = users.begin() + static_cast<std::ptrdiff_t>(page_start);
-        const auto it = std::lower_bound(
-            first, last, user.id, [](const auto& u, const std::string& id) { return u.id < id; });
-        if (it == last || it->id != user.id) {
-          return disorder();
+      failed = true;
+    };
+    auto worker = [&] {
+      for (long long i = next++; i < page_count && !failed; i = next++) {
+        try {
+          auto page = read_page(operation, query, i * limit);
+          if (!page) {
+            fail(page.error());
+            return;
+          }
+          pages[static_cast<std::size_t>(i)] = std::move(page).value();
+        } catch (const std::exception& e) {
+          fail(m_client.error(ErrorKind::protocol, operation, e.what()));
+          return;
         }
-        continue; // a repeat
+      }
+    };
+    const auto threads = static_cast<int>(
+        std::min<long long>(std::max(1, m_settings.list_concurrency), page_count - 1));
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) {
+      pool.emplace_back(worker);
+    }
+    worker();
+    for (auto& thread : pool) {
+      thread.join();
+    }
+    if (error) {
+      return Unexpected<ApiError>{std::move(*error)};
+    }
+  }
+
+  // Complete and consistent, or not used at all: every page reports the same
+  // totalCount (a user created or deleted meanwhile shifts the pages), every
+  // page but the last is full, and the users add up to totalCount.
+  long long read = 0;
+  for (const auto& page : pages) {
+    if (page->total != total) {
+      return refuse("totalCount changed while listing (" + std::to_string(total) + " at skip 0, "
+                    + std::to_string(page->total) + " at skip " + std::to_string(page->skip)
+                    + "): users were created or deleted meanwhile; the next pass lists again");
+    }
+    read += static_cast<long long>(page->users.size());
+  }
+  for (const auto& page : pages) {
+    const long long expected = std::min(limit, total - page->skip);
+    const auto size = static_cast<long long>(page->users.size());
+    if (size != expected) {
+      const std::string where = "page at skip " + std::to_string(page->skip) + " has "
+                                + std::to_string(size) + " users, expected "
+                                + std::to_string(expected);
+      if (read < total) {
+        return refuse("incomplete listing: " + std::to_string(read) + " users read, totalCount "
+                      + std::to_string(total) + " (" + where + ")");
+      }
+      return refuse("inconsistent listing: " + where + " (totalCount " + std::to_string(total)
+                    + ")");
+    }
+  }
+  std::vector<state::DirectoryUser> users;
+  users.reserve(static_cast<std::size_t>(read));
+  for (auto& page : pages) {
+    for (auto& user : page->users) {
+      if (!users.empty() && !(users.back().id < user.id)) {
+        if (users.back().id == user.id) {
+          return refuse("user " + user.id + " is listed twice (page at skip "
+                        + std::to_string(page->skip) + ")");
+        }
+        return refuse("users are not in _id order (page at skip " + std::to_string(page->skip)
+                      + ")");
       }
       users.push_back(std::move(user));
     }
-    previous_page = page_start;
-    skip += static_cast<long long>(page.size());
-    if (page.empty() || skip >= total) {
-      return users;
-    }
+    page.reset();
   }
+  return users;
 }
 
 ApiResult<std::vector<state::DirectoryUser>> JumpCloudDirectory::list_users() {

@@ -21,23 +21,33 @@ namespace bobsync::controller {
 
 struct JumpCloudSettings {
   std::string base_url = "https://console.jumpcloud.com/api";
-  std::string api_key;               // secret: redacted everywhere
-  std::optional<std::string> org_id; // sent as x-org-id (multi-tenant admins)
-  int page_size = 100;               // JumpCloud's maximum
-  int write_concurrency = 4;         // concurrent POST/PUT at most
-  std::chrono::milliseconds timeout{30000};
-  http::RetryPolicy retry;
+  std::string api_key;                      // secret: redacted everywhere
+  std::optional<std::string> org_id;        // sent as x-org-id (multi-tenant admins)
+  int page_size = 100;                      // JumpCloud's maximum
+  int write_concurrency = 4;                // concurrent POST/PUT at most
+  int list_concurrency = 8;                 // pages of a listing read at once at most
+  std::chrono::milliseconds timeout{30000}; // one request, whole exchange
+  std::chrono::seconds stall_timeout{20};   // no byte either way for this long ends a try
+  std::string url_origin;                   // named by connection errors, e.g.
+                                            // "JUMPCLOUD_API_URL / target.jumpcloud.url"
+  http::RetryPolicy retry;                  // budget: 60 s per request and its retries
   std::vector<std::string> extra_secrets;
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response;
+  std::function<void(const http::AttemptInfo& attempt)> on_attempt; // metrics, per HTTP attempt
 };
 
-// Lists with GET /systemusers?limit=100&skip=N&sort=_id until skip reaches
-// totalCount (or a page comes back empty): ceil(N/100) requests for N users
-// (one when there are none). Pages are read without a JSON document
-// (users_from_page_text); users repeated by a shifted page are reported once,
-// and users out of _id order fail the listing (protocol) rather than return
-// an incomplete one.
+// Lists with GET /systemusers?limit=100&skip=N&sort=_id: the first page gives
+// totalCount, then the other ceil(totalCount/100) - 1 pages are read at most
+// list_concurrency at a time (pages are independent), so N users cost about
+// ceil(N/100) / list_concurrency round trips. Pages are read without a JSON
+// document (users_from_page_text). The listing is used only when complete
+// and consistent, otherwise it fails (protocol) and nothing is returned:
+// every page reports the same totalCount (a user created or deleted while
+// listing shifts the pages), every page but the last is full, the users add
+// up to totalCount, and ids are unique and in _id order. A totalCount above
+// 10,000,000 (or negative) is refused before anything is sized from it, and
+// no more pages than the first totalCount announces are read.
 // find_users pages the same way with filter=<field>:$eq:<value>. create_user
 // POSTs (state + consistent suspended); update_user PUTs only the changes,
 // after reading the user when phoneNumbers/attributes change (arrays are
@@ -65,6 +75,12 @@ public:
 private:
   http::Request
   request(std::string method, const std::string& path_and_query, std::string body = {}) const;
+  struct Page {
+    long long skip = 0;
+    long long total = 0;
+    std::vector<state::DirectoryUser> users;
+  };
+  ApiResult<Page> read_page(std::string_view operation, const std::string& query, long long skip);
   ApiResult<std::vector<state::DirectoryUser>> list_pages(std::string_view operation,
                                                           const std::string& query);
   ApiResult<std::string> get_user_text(std::string_view operation, const state::UserId& id);

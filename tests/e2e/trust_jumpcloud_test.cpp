@@ -1,0 +1,344 @@
+// End to end: how plan and apply observe JumpCloud (fresh by default, a bad
+// listing never becomes a write, saved plans checked against fresh reads) and
+// what they say when an API misbehaves. The CLI in-process (cli::run) against
+// the sandbox's fakes over loopback HTTP and a temporary SQLite database.
+
+#include "controller/adapters/bob/bob_payload.hpp"
+#include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
+#include "sandbox/sandbox.hpp"
+#include "state/timestamp.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace bobsync {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string k_bob_user = "svc-trust-user-8812";
+const std::string k_bob_token = "bob-token-S3CR3T-trust-4471";
+const std::string k_jc_key = "jc-key-S3CR3T-trust-6603";
+const std::string k_webhook_secret = "webhook-S3CR3T-trust-2290";
+
+// Seeded people (examples/sandbox).
+const std::string k_amelia = "3332883854254931000"; // employeeIdentifier 1001, London
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class TrustJumpCloudE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char dir[] = "/tmp/bobsync-trust-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    m_dir = dir;
+    m_db = m_dir + "/state.db";
+    m_now = "2026-11-27";
+    m_fake_now.store(state::parse_timestamp(m_now).value());
+    sandbox::SandboxConfig config;
+    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
+    config.bob_user = k_bob_user;
+    config.bob_token = k_bob_token;
+    config.jumpcloud_key = k_jc_key;
+    config.webhook_secret = k_webhook_secret;
+    config.clock = [this] { return m_fake_now.load(); };
+    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
+    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
+    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
+    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
+    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
+    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
+    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
+    unsetenv("BOBSYNC_NOW");
+    unsetenv("BOBSYNC_DB");
+    m_policy = m_dir + "/policy.yaml";
+    fs::copy_file(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml", m_policy);
+  }
+
+  void TearDown() override {
+    m_sandbox.reset();
+    fs::remove_all(m_dir);
+  }
+
+  CliResult cli(std::vector<std::string> args) {
+    const auto& command = args.front();
+    if (command == "plan" || command == "apply" || command == "explain") {
+      args.insert(args.end(), {"-f", m_policy, "--now", m_now});
+    }
+    args.insert(args.end(), {"--db", m_db});
+    cli::Hooks hooks;
+    hooks.clock = std::make_shared<controller::ManualClock>();
+    std::ostringstream out;
+    std::ostringstream err;
+    CliResult r;
+    r.code = cli::run(args, out, err, hooks);
+    r.out = out.str();
+    r.err = err.str();
+    m_transcript += r.out + r.err;
+    return r;
+  }
+
+  std::optional<json> user_of(const std::string& employee_id) const {
+    for (const auto& text : m_sandbox->jumpcloud().users_json()) {
+      auto u = json::parse(text);
+      for (const auto& a : u.value("attributes", json::array())) {
+        if (a.value("name", "") == "bobEmployeeId" && a.value("value", "") == employee_id) {
+          return u;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  // "cached JumpCloud users: N (last full refresh: T)" from `status`.
+  std::string cache_line() {
+    const auto out = cli({"status"}).out;
+    const auto at = out.find("cached JumpCloud users:");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+  }
+
+  int listings() { return jumpcloud().stats().count("GET", "/api/systemusers"); }
+
+  sandbox::FakeBob& bob() { return m_sandbox->bob(); }
+  sandbox::FakeJumpCloud& jumpcloud() { return m_sandbox->jumpcloud(); }
+
+  std::string m_dir;
+  std::string m_db;
+  std::string m_policy;
+  std::string m_now;
+  std::string m_transcript;
+  std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
+  std::unique_ptr<sandbox::Sandbox> m_sandbox;
+};
+
+TEST_F(TrustJumpCloudE2E, PlanSeesAnEditMadeInJumpCloudWithoutAnyFlag) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const std::string id = (*user_of(k_amelia))["_id"];
+  ASSERT_TRUE(jumpcloud().edit_user(id, R"({"jobTitle":"Chief Hacker"})"));
+  const auto before = listings();
+
+  const auto plan = cli({"plan"});
+
+  EXPECT_EQ(plan.code, 2) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("Chief Hacker"), std::string::npos) << plan.out;
+  EXPECT_GT(listings(), before) << "plan listed JumpCloud";
+  const auto cached = cli({"plan", "--cached"});
+  EXPECT_EQ(cached.code, 0) << "--cached uses the cache, fresh within the refresh interval";
+  EXPECT_EQ(cli({"plan", "--refresh"}).code, 2) << "--refresh is still accepted";
+}
+
+TEST_F(TrustJumpCloudE2E, PlanNoticesAWrongApiKey) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  setenv("JUMPCLOUD_API_KEY", "jc-key-wrong-0000", 1);
+
+  const auto plan = cli({"plan"});
+
+  EXPECT_EQ(plan.code, 1);
+  EXPECT_NE(plan.err.find("JumpCloud list users: HTTP 401"), std::string::npos) << plan.err;
+}
+
+TEST_F(TrustJumpCloudE2E, ExplainReadsJumpCloudFreshUnlessCached) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto before = listings();
+  EXPECT_EQ(cli({"explain", k_amelia}).code, 0);
+  EXPECT_GT(listings(), before);
+  const auto fresh = listings();
+  EXPECT_EQ(cli({"explain", k_amelia, "--cached"}).code, 0);
+  EXPECT_EQ(listings(), fresh);
+}
+
+TEST_F(TrustJumpCloudE2E, SavedPlanIsAppliedWhenNothingChanged) {
+  const auto saved = m_dir + "/plan.json";
+  ASSERT_EQ(cli({"plan", "--out", saved}).code, 2);
+  const auto created = cli({"apply", "--plan", saved});
+  ASSERT_EQ(created.code, 0) << created.out << created.err;
+  ASSERT_TRUE(user_of(k_amelia));
+  // Drift made in JumpCloud after the cache was filled: the saved plan sees
+  // it (fresh read), and so must the apply that checks the plan.
+  const std::string id = (*user_of(k_amelia))["_id"];
+  const std::string title = (*user_of(k_amelia))["jobTitle"];
+  ASSERT_TRUE(jumpcloud().edit_user(id, R"({"jobTitle":"Chief Hacker"})"));
+  ASSERT_EQ(cli({"plan", "--out", saved}).code, 2);
+
+  const auto applied = cli({"apply", "--plan", saved, "--cached"});
+
+  EXPECT_EQ(applied.code, 0) << applied.out << applied.err;
+  EXPECT_EQ((*user_of(k_amelia))["jobTitle"], title);
+  EXPECT_EQ(cli({"plan"}).code, 0) << "converged";
+}
+
+TEST_F(TrustJumpCloudE2E, SavedPlanIsRefusedWhenJumpCloudChangedSinceThePlan) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  ASSERT_TRUE(
+      bob().change(k_amelia, {{"root.surname", sandbox::BobValue::string("Clarke-Hughes")}}));
+  const auto saved = m_dir + "/plan.json";
+  ASSERT_EQ(cli({"plan", "--out", saved}).code, 2);
+  const std::string id = (*user_of(k_amelia))["_id"];
+  ASSERT_TRUE(jumpcloud().edit_user(id, R"({"lastname":"Someone Else"})"));
+  const auto writes = jumpcloud().write_count();
+
+  for (const auto* cached : {"", "--cached"}) {
+    std::vector<std::string> args = {"apply", "--plan", saved};
+    if (*cached != '\0') {
+      args.emplace_back(cached);
+    }
+    const auto stale = cli(args);
+    EXPECT_EQ(stale.code, 1) << cached;
+    EXPECT_NE(stale.err.find("stale"), std::string::npos) << stale.err;
+  }
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+  EXPECT_EQ((*user_of(k_amelia))["lastname"], "Someone Else");
+}
+
+TEST_F(TrustJumpCloudE2E, EmptyListingWhileLinksExistBlocksAndIsNotCached) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto cache = cache_line();
+  const auto writes = jumpcloud().write_count();
+  jumpcloud().set_listing_fault(sandbox::ListingFault{sandbox::ListingFault::Kind::empty, 0});
+
+  const auto plan = cli({"plan"});
+  EXPECT_EQ(plan.code, 3) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("JumpCloud listed no users"), std::string::npos) << plan.out;
+  for (const auto* allow : {"", "--allow-mass-changes"}) {
+    std::vector<std::string> args = {"apply"};
+    if (*allow != '\0') {
+      args.emplace_back(allow);
+    }
+    const auto apply = cli(args);
+    EXPECT_EQ(apply.code, 3) << allow << apply.out << apply.err;
+  }
+
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+  EXPECT_EQ(cache_line(), cache) << "the empty listing was not cached";
+  jumpcloud().set_listing_fault(std::nullopt);
+  EXPECT_EQ(cli({"plan"}).code, 0);
+}
+
+TEST_F(TrustJumpCloudE2E, IncompleteListingFailsThePassAndKeepsTheCache) {
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto cache = cache_line();
+  const auto writes = jumpcloud().write_count();
+  jumpcloud().set_listing_fault(
+      sandbox::ListingFault{sandbox::ListingFault::Kind::wrong_total,
+                            static_cast<long long>(jumpcloud().user_count() + 7)});
+
+  const auto plan = cli({"plan"});
+  const auto apply = cli({"apply"});
+
+  EXPECT_EQ(plan.code, 1);
+  EXPECT_NE(plan.err.find("JumpCloud list users: incomplete listing"), std::string::npos)
+      << plan.err;
+  EXPECT_EQ(apply.code, 1);
+  EXPECT_NE(apply.err.find("incomplete listing"), std::string::npos) << apply.err;
+  EXPECT_EQ(jumpcloud().write_count(), writes);
+  EXPECT_EQ(cache_line(), cache);
+}
+
+TEST_F(TrustJumpCloudE2E, BobCredentialsEchoedByAServerErrorAreRedactedEverywhere) {
+  const auto basic = controller::base64_encode(k_bob_user + ":" + k_bob_token);
+  sandbox::Fault echo;
+  echo.kind = sandbox::FaultKind::status;
+  echo.status = 500;
+  echo.times = 1000;
+  echo.body = R"({"message":"proxy failure for )" + k_bob_user + " (Authorization: Basic " + basic
+              + ", token " + k_bob_token + ")\"}";
+  bob().faults().add(echo);
+
+  EXPECT_EQ(cli({"apply"}).code, 1);
+  EXPECT_EQ(cli({"plan"}).code, 1);
+  cli({"status"});
+
+  std::string everything = m_transcript;
+  for (const auto& entry : fs::directory_iterator(m_dir)) {
+    everything += read_all(entry.path().string());
+  }
+  EXPECT_NE(everything.find("proxy failure for"), std::string::npos) << "the search is not vacuous";
+  for (const auto& secret : {k_bob_user, k_bob_token, basic}) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << secret << "\n" << m_transcript;
+  }
+}
+
+TEST_F(TrustJumpCloudE2E, UrlAndConnectionErrorsNameTheVariableAndTheUrl) {
+  setenv("BOB_API_URL", "http://127.0.0.1:1/v1", 1);
+  const auto unreachable = cli({"plan"});
+  EXPECT_EQ(unreachable.code, 1);
+  EXPECT_NE(unreachable.err.find("cannot reach Bob at http://127.0.0.1:1/v1 (BOB_API_URL)"),
+            std::string::npos)
+      << unreachable.err;
+
+  setenv("JUMPCLOUD_API_URL", "http://10.1.2.3/api", 1);
+  const auto refused = cli({"plan"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("JUMPCLOUD_API_URL 'http://10.1.2.3/api' cannot be used: plain "
+                             "http:// is only allowed to a loopback host"),
+            std::string::npos)
+      << refused.err;
+
+  setenv("JUMPCLOUD_API_URL", "https://admin:pa55w0rd-xyz@console.example.com/api?k=v", 1);
+  const auto credentials = cli({"plan"});
+  EXPECT_EQ(credentials.code, 1);
+  EXPECT_NE(credentials.err.find("JUMPCLOUD_API_URL 'https://***@console.example.com/api'"),
+            std::string::npos)
+      << credentials.err;
+  EXPECT_EQ(credentials.err.find("pa55w0rd-xyz"), std::string::npos);
+}
+
+TEST_F(TrustJumpCloudE2E, ARateLimitLongerThanTheRunWaitsStopsWritingAndLeavesTheRest) {
+  sandbox::Fault limited;
+  limited.kind = sandbox::FaultKind::status;
+  limited.status = 429;
+  limited.method = "POST";
+  limited.retry_after = "3600";
+  limited.times = 1000;
+  jumpcloud().faults().add(limited);
+
+  const auto stopped = cli({"apply"});
+
+  EXPECT_EQ(stopped.code, 1);
+  const int posts = jumpcloud().stats().count("POST", "/api/systemusers");
+  EXPECT_GE(posts, 1);
+  EXPECT_LE(posts, 4) << "at most the writes already in flight (write concurrency 4)";
+  EXPECT_EQ(jumpcloud().write_count(), 0);
+  EXPECT_NE(stopped.out.find("JumpCloud answered 429 Too Many Requests and asked to wait 3600 s"),
+            std::string::npos)
+      << stopped.out << stopped.err;
+  EXPECT_NE(stopped.out.find("left for the next pass"), std::string::npos) << stopped.out;
+  // Only what was attempted is journaled and audited as failed.
+  const auto history = cli({"history"}).out;
+  int failed = 0;
+  for (std::size_t at = history.find("  failed  "); at != std::string::npos;
+       at = history.find("  failed  ", at + 1)) {
+    ++failed;
+  }
+  EXPECT_EQ(failed, posts) << history;
+  EXPECT_NE(cli({"status"}).out.find("left="), std::string::npos);
+
+  jumpcloud().faults().clear();
+  const auto next = cli({"apply"});
+  EXPECT_EQ(next.code, 0) << next.out << next.err;
+  EXPECT_TRUE(user_of(k_amelia));
+}
+
+} // namespace
+} // namespace bobsync
