@@ -127,7 +127,7 @@ struct Safety {
 struct Schedule {
   std::chrono::seconds interval{300};
   std::chrono::seconds full_refresh_interval{3600};
-  std::chrono::seconds webhook_debounce{10};
+  std::chrono::milliseconds webhook_debounce{300};
 };
 
 struct Policy {

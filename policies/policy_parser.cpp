@@ -501,7 +501,17 @@ private:
 
   // 30s, 5m, 1h, 1d, or a combination such as 1h30m; more than zero.
   std::optional<std::chrono::seconds> duration(const Value& value) {
-    const std::string what = "a duration such as 30s, 5m, 1h, 1d or 1h30m";
+    auto ms = duration_ms(value, false);
+    if (!ms) {
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(*ms);
+  }
+
+  // As duration(); `milliseconds` also accepts the unit ms (300ms, 1s500ms).
+  std::optional<std::chrono::milliseconds> duration_ms(const Value& value, bool milliseconds) {
+    const std::string what = milliseconds ? "a duration such as 30s, 5m, 1h or 300ms"
+                                          : "a duration such as 30s, 5m, 1h, 1d or 1h30m";
     if (!value.node.IsScalar()) {
       expected(value, what);
       return std::nullopt;
@@ -523,33 +533,38 @@ private:
       }
       switch (text[i]) {
       case 's':
-        total += amount;
+        total += amount * 1000;
         break;
       case 'm':
-        total += amount * 60;
+        if (milliseconds && i + 1 < text.size() && text[i + 1] == 's') {
+          total += amount;
+          ++i;
+        } else {
+          total += amount * 60000;
+        }
         break;
       case 'h':
-        total += amount * 3600;
+        total += amount * 3600000;
         break;
       case 'd':
-        total += amount * 86400;
+        total += amount * 86400000;
         break;
       default:
         ok = false;
         break;
       }
       ++i;
-      ok = ok && total <= k_max_seconds;
+      ok = ok && total <= k_max_seconds * 1000;
     }
     if (!ok) {
       expected(value, what);
       return std::nullopt;
     }
-    if (total == 0) {
+    if (total == 0 || (!milliseconds && total % 1000 != 0)) {
       error(value, "expected a duration greater than zero, got " + quoted(text));
       return std::nullopt;
     }
-    return std::chrono::seconds(total);
+    return std::chrono::milliseconds(total);
   }
 
   // An http(s) URL without credentials; plain http only on loopback.
@@ -1357,13 +1372,17 @@ private:
     const std::pair<std::string_view, std::chrono::seconds*> targets[] = {
         {"interval", &schedule.interval},
         {"fullRefreshInterval", &schedule.full_refresh_interval},
-        {"webhookDebounce", &schedule.webhook_debounce},
     };
     for (const auto& [key, out] : targets) {
       if (const auto* v = s->find(key)) {
         if (auto d = duration(*v)) {
           *out = *d;
         }
+      }
+    }
+    if (const auto* v = s->find("webhookDebounce")) {
+      if (auto d = duration_ms(*v, true)) {
+        schedule.webhook_debounce = *d;
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/bob_fields_command.hpp"
+#include "controller/cli/run_command.hpp"
 #include "controller/cli/settings.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"
@@ -637,12 +638,6 @@ int cmd_sandbox(const po::variables_map& vm, std::ostream& out, std::ostream& er
   return sandbox::run_sandbox(options, out, err, g_stop);
 }
 
-int not_yet(const std::string& name, std::ostream& err) {
-  err << "bobsync: error: '" << name
-      << "' is not available yet in this version (see README, Commands). Nothing was done.\n";
-  return k_exit_error;
-}
-
 std::map<std::string, Command> commands() {
   std::map<std::string, Command> c;
   c["validate"] = {"parse and check a policy file (exit 0 valid, 1 invalid)",
@@ -693,18 +688,14 @@ std::map<std::string, Command> commands() {
                 },
                 cmd_apply,
                 {}};
-  c["run"] = {"the controller: periodic reconcile, Bob webhooks, /healthz, /readyz, /metrics",
-              "bobsync run -f POLICY [--listen HOST:PORT] [--log-format text|json] [--db PATH] "
-              "[--now TIME]",
+  c["run"] = {run_summary(),
+              run_usage(),
               [](po::options_description& o) {
-                add_policy(o);
                 add_log_format(o);
-                o.add_options()("listen",
-                                po::value<std::string>()->default_value("127.0.0.1:8080"),
-                                "address for webhooks, health and metrics");
+                add_run_options(o);
               },
-              [](const po::variables_map&, std::ostream&, std::ostream& err) {
-                return not_yet("run", err);
+              [](const po::variables_map& vm, std::ostream& out, std::ostream& err) {
+                return cmd_run(vm, out, err, g_hooks);
               },
               {}};
   c["status"] = {"last runs, counts, conflicts, pending journal entries",

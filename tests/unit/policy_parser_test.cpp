@@ -1013,6 +1013,19 @@ TEST(PolicyPlanOptions, OfTheDefaultsAreThePlannerDefaults) {
   EXPECT_EQ(options.safety.max_suspensions_percent, 5.0);
 }
 
+TEST(PolicyParser, WebhookDebounceTakesMillisecondsOtherDurationsDoNot) {
+  EXPECT_EQ(Policy{}.schedule.webhook_debounce, std::chrono::milliseconds(300));
+  const auto ok = parse_policy("version: 1\nschedule: {webhookDebounce: 1s250ms}\n", "p.yaml");
+  ASSERT_TRUE(ok.policy) << dump(ok.diagnostics);
+  EXPECT_EQ(ok.policy->schedule.webhook_debounce, std::chrono::milliseconds(1250));
+
+  const auto bad = parse_policy("version: 1\nschedule: {interval: 500ms}\n", "p.yaml");
+  EXPECT_FALSE(bad.policy);
+  EXPECT_NE(dump(bad.diagnostics).find("schedule.interval: expected a duration such as 30s"),
+            std::string::npos)
+      << dump(bad.diagnostics);
+}
+
 } // namespace
 } // namespace bobsync::policies
 

@@ -1,0 +1,58 @@
+#pragma once
+
+// The loop's passes over the real pass: controller::reconcile in apply mode
+// against the state store, with the Bob and JumpCloud clients the factory
+// builds for the policy. A targeted pass plans like a full one, with its
+// targets re-read from Bob over the employees of the last pass. A policy reload that changes a URL,
+// the JumpCloud organisation or writeConcurrency rebuilds the clients before the next pass.
+
+#include "controller/ports/directory.hpp"
+#include "controller/ports/hr_source.hpp"
+#include "controller/run/loop.hpp"
+#include "state/store.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bobsync::controller::run {
+
+struct RunnerSources {
+  std::shared_ptr<void> keep_alive; // what the clients borrow
+  std::unique_ptr<HrSource> hr;
+  std::unique_ptr<Directory> directory;
+};
+
+using SourcesFactory = std::function<RunnerSources(const policies::Policy&)>;
+
+struct ReconcileRunnerOptions {
+  std::function<std::string()> new_run_id; // required: a new unique id per run record
+  // Test hook (BOBSYNC_CRASH_AT): named points of the applier.
+  std::function<void(std::string_view)> fault_point;
+};
+
+class ReconcileRunner final : public PassRunner {
+public:
+  // `clock`: the wall time of records and of the full-refresh interval.
+  ReconcileRunner(state::StateStore& store,
+                  Clock& clock,
+                  SourcesFactory factory,
+                  ReconcileRunnerOptions options);
+  PassReport run(const PassSpec& spec) override;
+
+private:
+  void ensure_sources(const policies::Policy& policy);
+
+  state::StateStore& m_store;
+  Clock& m_clock;
+  SourcesFactory m_factory;
+  ReconcileRunnerOptions m_options;
+  RunnerSources m_sources;
+  std::shared_ptr<const policies::Policy> m_sources_policy;
+  // The employees of the last pass: a targeted pass re-reads only its
+  // targets from Bob and takes everybody else from here.
+  std::shared_ptr<const std::vector<state::Employee>> m_baseline;
+};
+
+} // namespace bobsync::controller::run
