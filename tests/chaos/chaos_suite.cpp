@@ -232,7 +232,8 @@ void check_database(const std::string& db_path, Findings& f) {
   if (integrity != "ok") {
     f.add("integrity_check: " + integrity);
   }
-  const auto pending = db.execAndGet("SELECT count(*) FROM journal WHERE state = 'pending'").getInt();
+  const auto pending =
+      db.execAndGet("SELECT count(*) FROM journal WHERE state = 'pending'").getInt();
   if (pending != 0) {
     f.add(std::to_string(pending) + " pending journal entries left");
   }
@@ -264,7 +265,8 @@ void check_no_blind_repeat(World& w, Findings& f) {
       const bool filtered = query.find("filter") != std::string::npos;
       for (auto& [email, pending] : needs_lookup) {
         if (!filtered || query.find(email) != std::string::npos
-            || (!username_of[email].empty() && query.find(username_of[email]) != std::string::npos)) {
+            || (!username_of[email].empty()
+                && query.find(username_of[email]) != std::string::npos)) {
           pending = false;
         }
       }
@@ -503,7 +505,8 @@ Findings chaos_seed(std::uint64_t seed, const Scenario& reference, ChaosFigures&
   check_audited(w, before_b, floor_b, f);
   check_suspensions(w.users(), ids_with_email_in(w, reference.suspended_b), f, "final");
   check_no_blind_repeat(w, f);
-  figures.faults += static_cast<int>(w.jumpcloud().faults().injected() + w.bob().faults().injected());
+  figures.faults +=
+      static_cast<int>(w.jumpcloud().faults().injected() + w.bob().faults().injected());
   for (const auto& r : w.jumpcloud().stats().log()) {
     figures.posts += r.method == "POST" ? 1 : 0;
   }
@@ -540,8 +543,10 @@ pid_t spawn_binary(const std::vector<std::string>& args,
   envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(
+      &actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(
+      &actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -549,9 +554,9 @@ pid_t spawn_binary(const std::vector<std::string>& args,
 }
 
 struct CrashFigures {
-  int killed = 0;       // SIGKILLed or crashed by the hook
-  int finished = 0;     // ran to completion before the kill
-  int copies_open = 0;  // mid-write copies that opened and were usable
+  int killed = 0;      // SIGKILLed or crashed by the hook
+  int finished = 0;    // ran to completion before the kill
+  int copies_open = 0; // mid-write copies that opened and were usable
   int copies_refused = 0;
 };
 
@@ -671,6 +676,63 @@ int count_creates() {
   return n;
 }
 
+// Each check fails on a planted defect (a check that cannot fail is a
+// defect): run before every suite, counted as one trial.
+Findings self_test() {
+  Findings result;
+  World w("chaos-self");
+  w.cli({"apply"});
+  const auto expect_flag = [&](const std::string& name, const Findings& f) {
+    if (f.ok()) {
+      result.add("self-test: the " + name + " check did not fire on a planted defect");
+    }
+  };
+  {
+    Findings f;
+    auto users = w.users();
+    users.push_back(users.front());
+    check_no_duplicates(users, f, "self-test");
+    expect_flag("duplicate", f);
+  }
+  {
+    Findings f;
+    check_suspensions(w.users(), {}, f, "self-test");
+    expect_flag("suspension", f); // the seed holds suspended users
+  }
+  {
+    Findings f;
+    const auto before = snapshot(w);
+    w.jumpcloud().add_user(R"({"username":"planted","email":"planted@example.com"})");
+    check_audited(w, before, 0, f);
+    expect_flag("audit", f);
+  }
+  {
+    Findings f;
+    sandbox::LoggedRequest post;
+    post.method = "POST";
+    post.path = "/api/systemusers";
+    post.body = R"({"email":"twice@example.com","username":"twice"})";
+    w.jumpcloud().stats().record(post);
+    w.jumpcloud().stats().record(post);
+    check_no_blind_repeat(w, f);
+    expect_flag("repeated POST", f);
+  }
+  {
+    Findings f;
+    w.transcript() += k_jc_key;
+    check_secrets_and_modes(w, f);
+    expect_flag("secret scan", f);
+  }
+  {
+    Findings f;
+    fs::permissions(w.db(), fs::perms::others_read, fs::perm_options::add);
+    w.transcript().clear();
+    check_secrets_and_modes(w, f);
+    expect_flag("file mode", f);
+  }
+  return result;
+}
+
 int report(int passed, int failed) {
   std::cout << passed << " passed, " << failed << " failed" << std::endl;
   return failed == 0 ? 0 : 1;
@@ -693,6 +755,9 @@ int run_faults(std::uint64_t first, int seeds) {
   const auto reference = reference_scenario();
   int passed = 0;
   int failed = 0;
+  const auto self = self_test();
+  print_findings("self-test of the checks", self);
+  (self.ok() ? passed : failed)++;
   ChaosFigures figures;
   for (int i = 0; i < seeds; ++i) {
     const auto seed = first + static_cast<std::uint64_t>(i);
@@ -706,8 +771,9 @@ int run_faults(std::uint64_t first, int seeds) {
     figures.passes += one.passes;
     figures.faults += one.faults;
     figures.posts += one.posts;
-    print_findings("seed " + std::to_string(seed) + " (" + std::to_string(one.passes)
-                       + " passes, " + std::to_string(one.faults) + " faults; rerun: BOBSYNC_CHAOS_SEED=" + std::to_string(seed) + ")",
+    print_findings("seed " + std::to_string(seed) + " (" + std::to_string(one.passes) + " passes, "
+                       + std::to_string(one.faults)
+                       + " faults; rerun: BOBSYNC_CHAOS_SEED=" + std::to_string(seed) + ")",
                    f);
     (f.ok() ? passed : failed)++;
   }
@@ -735,6 +801,9 @@ int run_crash(std::uint64_t first, int trials) {
   }
   int passed = 0;
   int failed = 0;
+  const auto self = self_test();
+  print_findings("self-test of the checks", self);
+  (self.ok() ? passed : failed)++;
   CrashFigures figures;
   const auto total = static_cast<std::uint64_t>(trials) + steps.size();
   for (std::uint64_t t = 0; t < total; ++t) {
@@ -757,8 +826,8 @@ int run_crash(std::uint64_t first, int trials) {
       // has its .db copied without the -wal just before the kill.
       latency = std::chrono::milliseconds(std::uniform_int_distribution<int>(2, 15)(rng));
       const bool early = std::uniform_int_distribution<int>(0, 7)(rng) == 0;
-      delay = std::chrono::milliseconds(
-          std::uniform_int_distribution<int>(0, early ? 40 : 60 * static_cast<int>(latency.count()) + 200)(rng));
+      delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(
+          0, early ? 40 : 60 * static_cast<int>(latency.count()) + 200)(rng));
       copy = std::uniform_int_distribution<int>(0, 3)(rng) == 0;
       what = "kill after " + std::to_string(delay.count()) + " ms, latency "
              + std::to_string(latency.count()) + " ms" + (copy ? ", copy mid-write" : "");
