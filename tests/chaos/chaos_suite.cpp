@@ -208,7 +208,18 @@ void check_audited(World& w,
       continue;
     }
     if (audited.count(id) == 0) {
-      f.add("write to " + id + " (" + u.value("email", "") + ") has no audit row");
+      // What the audit log says instead: its employee's last row.
+      std::string last = "none";
+      SQLite::Statement why(db,
+                            "SELECT action || ' ' || outcome || ': ' || message FROM audit "
+                            "WHERE employee_id = (SELECT employee_id FROM links WHERE user_id = ?) "
+                            "ORDER BY id DESC LIMIT 1");
+      why.bind(1, id);
+      if (why.executeStep()) {
+        last = why.getColumn(0).getString();
+      }
+      f.add("write to " + id + " (" + u.value("email", "")
+            + ") has no audit row; its employee's last: " + last);
     }
   }
 }
@@ -588,6 +599,10 @@ void check_copy(World& w, const std::string& copy, Findings& f, CrashFigures& fi
   } else {
     ++figures.copies_refused;
     std::cout << "    copy refused: " << text.substr(0, text.find('\n')) << "\n";
+    // Whatever `apply` makes of it (a copy without its -wal can look like a
+    // fresh database at schema version 0), it must not duplicate anyone.
+    w.cli({"apply", "--db", copy}, &text);
+    check_no_duplicates(w.users(), f, "after apply from the refused copy");
     if (text.find(copy) == std::string::npos && text.find("database") == std::string::npos) {
       f.add("copied database refused without naming it: " + text.substr(0, 300));
     }
