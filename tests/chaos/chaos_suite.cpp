@@ -569,6 +569,7 @@ struct CrashFigures {
   int finished = 0;    // ran to completion before the kill
   int copies_open = 0; // mid-write copies that opened and were usable
   int copies_refused = 0;
+  int unmigrated = 0; // killed before the schema was committed (no file or user_version 0)
 };
 
 // A copy of the .db file alone (no -wal), taken while apply runs: it must
@@ -659,6 +660,16 @@ Findings crash_trial(std::uint64_t trial,
   }
   w.jumpcloud().faults().set_latency(std::chrono::milliseconds(0));
   (void)trial;
+  try {
+    if (!fs::exists(w.db())) {
+      ++figures.unmigrated;
+    } else {
+      SQLite::Database db(w.db(), SQLite::OPEN_READONLY);
+      figures.unmigrated += db.execAndGet("PRAGMA user_version").getInt() < 1 ? 1 : 0;
+    }
+  } catch (const std::exception&) {
+    ++figures.unmigrated;
+  }
   std::string text;
   const int resumed = w.cli({"apply"}, &text);
   if (resumed != 0) {
@@ -862,7 +873,8 @@ int run_crash(std::uint64_t first, int trials) {
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
   std::cout << "crash: " << passed + failed << " trials (" << steps.size()
             << " journal steps, the rest random kills): " << figures.killed << " killed, "
-            << figures.finished << " finished first; mid-write copies: " << figures.copies_open
+            << figures.finished << " finished first, " << figures.unmigrated
+            << " killed before the schema was committed; mid-write copies: " << figures.copies_open
             << " opened, " << figures.copies_refused << " refused; " << seconds << " s\n";
   return report(passed, failed);
 }
