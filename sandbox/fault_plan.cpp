@@ -86,6 +86,7 @@ std::optional<Fault> FaultPlan::take(std::string_view method, std::string_view p
       continue;
     }
     Fault taken = *it;
+    ++m_injected;
     if (--it->times <= 0) {
       m_faults.erase(it);
     }
@@ -114,6 +115,11 @@ std::size_t FaultPlan::pending() const {
   return n;
 }
 
+std::size_t FaultPlan::injected() const {
+  const std::lock_guard lock(m_mutex);
+  return m_injected;
+}
+
 void FaultPlan::set_latency(std::chrono::milliseconds latency) {
   const std::lock_guard lock(m_mutex);
   m_latency = latency;
@@ -125,12 +131,25 @@ std::chrono::milliseconds FaultPlan::latency() const {
 }
 
 void RequestStats::record(std::string_view method, std::string_view path) {
-  std::string key(method);
+  LoggedRequest request;
+  request.method = method;
+  request.path = path;
+  record(std::move(request));
+}
+
+void RequestStats::record(LoggedRequest request) {
+  std::string key = request.method;
   key += ' ';
-  key += path;
+  key += request.path;
   const std::lock_guard lock(m_mutex);
   ++m_counts[key];
   ++m_total;
+  m_log.push_back(std::move(request));
+}
+
+std::vector<LoggedRequest> RequestStats::log() const {
+  const std::lock_guard lock(m_mutex);
+  return m_log;
 }
 
 int RequestStats::count(std::string_view method, std::string_view path) const {
@@ -168,6 +187,7 @@ std::map<std::string, int> RequestStats::snapshot() const {
 void RequestStats::reset() {
   const std::lock_guard lock(m_mutex);
   m_counts.clear();
+  m_log.clear();
   m_total = 0;
 }
 

@@ -59,6 +59,8 @@ public:
   std::optional<Fault> take(std::string_view method, std::string_view path);
   void clear();
   std::size_t pending() const;
+  // Faults taken (requests hit) since construction; clear() keeps it.
+  std::size_t injected() const;
   // Seeds the generator of probabilistic faults (default seed 0).
   void seed(std::uint64_t value);
 
@@ -71,13 +73,24 @@ private:
   std::vector<Fault> m_faults;
   std::mt19937_64 m_random{0};
   std::chrono::milliseconds m_latency{0};
+  std::size_t m_injected = 0;
 };
 
-// Requests served, by "METHOD /path" (query excluded). Admin requests are not
-// counted. Thread-safe.
+// One request as the fake received it, in arrival order (RequestStats::log).
+struct LoggedRequest {
+  std::string method;
+  std::string path;
+  std::string query; // decoded "name=value" pairs joined by '&'
+  std::string body;  // the request body (writes: what a test checks for repeats)
+};
+
+// Requests served, by "METHOD /path" (query excluded), and an ordered log of
+// them. Admin requests are not counted. Thread-safe.
 class RequestStats {
 public:
   void record(std::string_view method, std::string_view path);
+  void record(LoggedRequest request);
+  std::vector<LoggedRequest> log() const;                          // arrival order
   int count(std::string_view method, std::string_view path) const; // exact path
   int count_prefix(std::string_view method, std::string_view path_prefix) const;
   int total() const;
@@ -87,6 +100,7 @@ public:
 private:
   mutable std::mutex m_mutex;
   std::map<std::string, int, std::less<>> m_counts;
+  std::vector<LoggedRequest> m_log;
   int m_total = 0;
 };
 

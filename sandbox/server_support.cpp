@@ -189,7 +189,14 @@ bool FakeServer::pause(std::chrono::milliseconds duration) {
 
 bool FakeServer::before_handling(const httplib::Request& request, httplib::Response& response) {
   t_pending_fault.reset();
-  m_stats.record(request.method, request.path);
+  LoggedRequest logged;
+  logged.method = request.method;
+  logged.path = request.path;
+  for (const auto& [name, value] : request.params) {
+    logged.query += (logged.query.empty() ? "" : "&") + name + "=" + value;
+  }
+  logged.body = request.body;
+  m_stats.record(std::move(logged));
   if (!pause(m_faults.latency())) {
     reply(response, 503, default_fault_body(503));
     return true;
