@@ -1,5 +1,6 @@
 #include "state/sqlite/sqlite_store.hpp"
 
+#include "state/sqlite/fields_codec.hpp"
 #include "state/sqlite/migrations.hpp"
 #include "state/util/ascii.hpp"
 
@@ -668,6 +669,15 @@ void write_audit(SQLite::Database& db, const AuditRecord& record) {
 
 } // namespace
 
+std::string sqlite_detail::encode_user_fields(const DirectoryUser& user) {
+  return encode_fields(user);
+}
+
+FlatMap<std::string> sqlite_detail::decode_user_fields(std::string_view text,
+                                                       std::string_view user_id) {
+  return decode_fields(text, user_id);
+}
+
 template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& body) const {
   const std::lock_guard lock(m_mutex);
   const auto fail = [&](const char* what) {
@@ -684,11 +694,10 @@ template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& 
   }
 }
 
-std::unique_ptr<SqliteStore>
-SqliteStore::open(const std::string& path,
-                  OpenMode mode,
-                  const std::string& holder,
-                  WallClock clock) {
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
+                                               OpenMode mode,
+                                               const std::string& holder,
+                                               WallClock clock) {
   if (path.empty()) {
     throw StoreError("state database path is empty");
   }
