@@ -2,19 +2,26 @@
 // nested or flat, with or without humanReadable.
 
 #include "controller/adapters/bob/bob_record.hpp"
-#include "fuzz/fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "fuzz/fuzz_support.hpp"
+
 namespace {
 
-const std::vector<std::string> k_fields = {
-    "root.id",        "root.email",   "root.displayName", "work.title",
-    "work.startDate", "work.manager", "internal.status",  "payroll.employment.type",
-    "work.custom.field_1", "root.firstName"};
+const std::vector<std::string> k_fields = {"root.id",
+                                           "root.email",
+                                           "root.displayName",
+                                           "work.title",
+                                           "work.startDate",
+                                           "work.manager",
+                                           "internal.status",
+                                           "payroll.employment.type",
+                                           "work.custom.field_1",
+                                           "root.firstName"};
 
 } // namespace
 

@@ -4,18 +4,24 @@
 
 #include "controller/adapters/bob/bob_payload.hpp"
 #include "controller/adapters/bob/bob_record.hpp"
-#include "fuzz/fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "fuzz/fuzz_support.hpp"
+
 namespace {
 
-const std::vector<std::string> k_fields = {
-    "root.id",        "root.email",  "root.displayName", "work.title",
-    "work.startDate", "work.manager", "internal.status", "root.firstName"};
+const std::vector<std::string> k_fields = {"root.id",
+                                           "root.email",
+                                           "root.displayName",
+                                           "work.title",
+                                           "work.startDate",
+                                           "work.manager",
+                                           "internal.status",
+                                           "root.firstName"};
 
 } // namespace
 
@@ -53,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(read.has_value() || !error.empty(), "an unreadable employee without an error");
   }
   std::string error;
-  const auto employees =
-      bobsync::controller::employees_from_search_text(text, k_fields, error);
+  const auto employees = bobsync::controller::employees_from_search_text(text, k_fields, error);
   require(employees.has_value() || !error.empty(), "a refused answer without an error");
   return 0;
 }

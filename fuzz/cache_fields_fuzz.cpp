@@ -1,7 +1,6 @@
 // The SQLite cache's `users.fields` decoder (a database edited or damaged by
 // hand). Whatever it accepts must encode and decode back to the same fields.
 
-#include "fuzz/fuzz_support.hpp"
 #include "state/sqlite/fields_codec.hpp"
 #include "state/store.hpp"
 
@@ -9,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using bobsync::fuzz::require;

@@ -2,12 +2,13 @@
 // answers), and that user read back as the current user of an update.
 
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
-#include "fuzz/fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using bobsync::fuzz::require;

@@ -1,12 +1,13 @@
 // The saved-plan reader (`apply --plan FILE`). A plan it accepts renders to
 // JSON that reads back as the same plan.
 
-#include "fuzz/fuzz_support.hpp"
 #include "state/plan_render.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using bobsync::fuzz::require;

@@ -2,11 +2,12 @@
 // envelope parser.
 
 #include "controller/server/webhook.hpp"
-#include "fuzz/fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "fuzz/fuzz_support.hpp"
 
 namespace {
 
@@ -26,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // "<signature header>\n<body>"; without a newline the whole input is the body.
   const auto newline = input.find('\n');
-  const auto header = newline == std::string_view::npos ? std::string_view() : input.substr(0, newline);
+  const auto header =
+      newline == std::string_view::npos ? std::string_view() : input.substr(0, newline);
   const auto body = newline == std::string_view::npos ? input : input.substr(newline + 1);
 
   (void)s::verify_bob_signature(k_secret, body, header);

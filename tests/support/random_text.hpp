@@ -24,9 +24,10 @@ public:
   // separators, astral code points.
   std::string text(std::uint32_t max_length) {
     static constexpr char32_t k_tricky[] = {
-        U'"',     U'\\',    U'/',     U'\n',    U'\t',    U'\r',    U'\b',     U'\f',
-        U'\0',    U'\x01',  U'\x1f',  U'\x7f',  U'\u00e9', U'\u00df', U'\u0130', U'\u202e',
-        U'\u2028', U'\u2029', U'\ufeff', U'\uffff', U'\u4e2d', U'\U0001f600', U'\U0010ffff', U' '};
+        U'"',      U'\\',     U'/',      U'\n',         U'\t',         U'\r',
+        U'\b',     U'\f',     U'\0',     U'\x01',       U'\x1f',       U'\x7f',
+        U'\u00e9', U'\u00df', U'\u0130', U'\u202e',     U'\u2028',     U'\u2029',
+        U'\ufeff', U'\uffff', U'\u4e2d', U'\U0001f600', U'\U0010ffff', U' '};
     std::string out;
     const auto length = below(max_length + 1);
     for (std::uint32_t i = 0; i < length; ++i) {

@@ -35,18 +35,21 @@ Plan random_plan(testing::RandomText& r) {
       c.fields.push_back(std::move(f));
     }
     // One entry per name, sorted by name (a JSON object's keys).
-    std::sort(c.fields.begin(), c.fields.end(),
-              [](const auto& a, const auto& b) { return a.name < b.name; });
-    c.fields.erase(std::unique(c.fields.begin(), c.fields.end(),
+    std::sort(c.fields.begin(), c.fields.end(), [](const auto& a, const auto& b) {
+      return a.name < b.name;
+    });
+    c.fields.erase(std::unique(c.fields.begin(),
+                               c.fields.end(),
                                [](const auto& a, const auto& b) { return a.name == b.name; }),
                    c.fields.end());
     if (r.chance(50)) {
-      constexpr UserState k_states[] = {UserState::staged, UserState::activated,
-                                        UserState::suspended};
+      constexpr UserState k_states[] = {
+          UserState::staged, UserState::activated, UserState::suspended};
       c.target_state = k_states[r.below(3)];
     }
-    c.date = r.chance(50) ? "" : "2027-0" + std::to_string(1 + r.below(9)) + "-1" +
-                                     std::to_string(r.below(10));
+    c.date = r.chance(50)
+                 ? ""
+                 : "2027-0" + std::to_string(1 + r.below(9)) + "-1" + std::to_string(r.below(10));
     c.matched_by = r.text(10);
     c.leaver = r.chance(50);
     plan.changes.push_back(std::move(c));
