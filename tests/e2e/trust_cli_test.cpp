@@ -3,8 +3,8 @@
 // in-process (cli::run) against the sandbox's fakes over loopback HTTP, as
 // in cli_test.cpp; one test runs the real binary.
 
-#include "controller/adapters/http/clock.hpp"
 #include "controller/cli/cli.hpp"
+#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 #include "state/timestamp.hpp"
@@ -88,7 +88,7 @@ protected:
   // Runs exactly `args` (no options added).
   static CliResult raw(const std::vector<std::string>& args) {
     cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::http::ManualClock>();
+    hooks.clock = std::make_shared<controller::ManualClock>();
     std::ostringstream out;
     std::ostringstream err;
     CliResult r;
