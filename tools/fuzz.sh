@@ -29,7 +29,7 @@ while getopts "t:lh" opt; do
 done
 shift $((OPTIND - 1))
 
-all=(policy_fuzz bob_search_fuzz bob_employee_fuzz jumpcloud_users_fuzz cache_fields_fuzz
+all=(policy_fuzz bob_search_fuzz bob_employee_fuzz bob_fields_fuzz jumpcloud_users_fuzz cache_fields_fuzz
   plan_json_fuzz webhook_fuzz)
 if [ "$list" -eq 1 ]; then
   printf '%s\n' "${all[@]}"

@@ -59,7 +59,8 @@ Plan random_plan(testing::RandomText& r) {
   plan.blocked = r.chance(30);
   const auto reasons = r.below(3);
   for (std::uint32_t i = 0; i < reasons; ++i) {
-    plan.block_reasons.push_back(r.text(30));
+    plan.block_reasons.push_back(
+        {r.chance(50) ? BlockKind::bad_read : BlockKind::safety_limit, r.text(30)});
   }
   const auto warnings = r.below(3);
   for (std::uint32_t i = 0; i < warnings; ++i) {
