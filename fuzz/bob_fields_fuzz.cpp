@@ -1,11 +1,12 @@
 // Bob's field catalogue (GET /v1/company/people/fields, `bobsync bob fields`).
 
 #include "controller/adapters/bob/bob_field_catalog.hpp"
-#include "fuzz/fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using bobsync::fuzz::require;
