@@ -4,6 +4,7 @@
 #include "policies/transforms.hpp"
 
 #include <date/tz.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -33,6 +35,55 @@ constexpr long long k_max_seconds = 366LL * 24 * 3600;
 // (alias bombs, deep nesting) costs to walk.
 constexpr std::size_t k_max_yaml_nodes = 100000;
 constexpr int k_max_yaml_depth = 64;
+
+// Walks a YAML stream's documents without building them and returns where
+// the parser stopped making progress: yaml-cpp 0.7 never gets past a ','
+// where a document should start (jbeder/yaml-cpp#1040), so YAML::LoadAll
+// would add empty documents until memory runs out. nullopt when the stream
+// ends; throws YAML::ParserException as LoadAll does.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    m_repeated = m_seen && mark.pos == m_last.pos;
+    m_seen = true;
+    m_last = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void
+  OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&,
+                       const std::string&,
+                       YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&,
+                  const std::string&,
+                  YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  bool repeated() const { return m_repeated; }
+  const YAML::Mark& last() const { return m_last; }
+
+private:
+  YAML::Mark m_last;
+  bool m_seen = false;
+  bool m_repeated = false;
+};
+
+std::optional<YAML::Mark> stuck_at(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts)) {
+    if (starts.repeated()) {
+      return starts.last();
+    }
+  }
+  return std::nullopt;
+}
 
 std::string quoted(std::string_view text) {
   std::string out = "'";
@@ -669,7 +720,18 @@ private:
   void parse_document(std::string_view text) {
     std::vector<YAML::Node> documents;
     try {
-      documents = YAML::LoadAll(std::string(text));
+      const std::string yaml(text);
+      if (const auto stuck = stuck_at(yaml)) {
+        const auto c = stuck->pos >= 0 && static_cast<std::size_t>(stuck->pos) < yaml.size()
+                           ? yaml[static_cast<std::size_t>(stuck->pos)]
+                           : ' ';
+        error(at(*stuck),
+              std::string("YAML syntax error: unexpected ")
+                  + (c > ' ' && c < 0x7f ? "'" + std::string(1, c) + "'" : "character")
+                  + " where a document should start");
+        return;
+      }
+      documents = YAML::LoadAll(yaml);
     } catch (const YAML::ParserException& e) {
       if (const auto tab = indentation_tab(text, e.mark.line)) {
         error(*tab, "YAML syntax error: a tab in the indentation; YAML indents with spaces only");

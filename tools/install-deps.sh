@@ -15,9 +15,12 @@ packages=(
   libspdlog-dev prometheus-cpp-dev
   systemd procps
   libre2-dev
+  clang libclang-rt-14-dev llvm-14
 )
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
+# tools/fuzz.sh: clang++ 14 with libFuzzer and the sanitizer runtimes
+# (libclang-rt-14-dev), llvm-symbolizer for readable stacks (llvm-14).
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #include "state/sqlite/sqlite_store.hpp"
 
+#include "state/sqlite/fields_codec.hpp"
 #include "state/sqlite/migrations.hpp"
 #include "state/util/ascii.hpp"
 
@@ -667,6 +668,15 @@ void write_audit(SQLite::Database& db, const AuditRecord& record) {
 }
 
 } // namespace
+
+std::string sqlite_detail::encode_user_fields(const DirectoryUser& user) {
+  return encode_fields(user);
+}
+
+FlatMap<std::string> sqlite_detail::decode_user_fields(std::string_view text,
+                                                       std::string_view user_id) {
+  return decode_fields(text, user_id);
+}
 
 template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& body) const {
   const std::lock_guard lock(m_mutex);
