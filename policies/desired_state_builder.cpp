@@ -22,6 +22,20 @@ namespace {
 using state::Employee;
 using state::Phase;
 
+// Longest field value bobsync writes. JumpCloud declares 1024 characters for
+// most string fields; anything past this bound is bad data (or an attack),
+// not a name: the employee gets no write and the value is not echoed.
+constexpr std::size_t k_max_value_bytes = 4096;
+
+// A value quoted in a message: at most 64 bytes, with the length when cut.
+std::string shown(std::string_view value) {
+  constexpr std::size_t k_shown = 64;
+  if (value.size() <= k_shown) {
+    return std::string(value);
+  }
+  return std::string(value.substr(0, k_shown)) + "... (" + std::to_string(value.size()) + " bytes)";
+}
+
 // The machine value of a field: Bob's human-readable form of a date follows
 // the company's display format, so dates and statuses are read raw.
 std::string_view raw_value(const Employee& employee, std::string_view field_id) {
@@ -87,6 +101,7 @@ struct ScopeVerdict {
   bool included = true;               // false: scope.include does not match
   std::optional<std::size_t> exclude; // the scope.exclude entry that matches
   bool has_include = false;
+  bool email_undecided = false; // no email, and only scope.include.emailDomains would decide
 
   // Worded only when asked: most employees are simply in scope.
   std::string reason() const {
@@ -105,8 +120,19 @@ ScopeVerdict evaluate_scope(const Employee& e, const Policy& policy) {
   ScopeVerdict verdict;
   verdict.has_include = !policy.scope.include.empty();
   if (verdict.has_include && !matches(policy.scope.include, e, f)) {
-    verdict.in_scope = verdict.included = false;
-    return verdict;
+    // Without an email the domain cannot decide: such an employee is
+    // reported (a conflict), not silently left out.
+    bool undecided = false;
+    if (!policy.scope.include.email_domains.empty() && trim_view(e.get(f.email)).empty()) {
+      auto rest = policy.scope.include;
+      rest.email_domains.clear();
+      undecided = matches(rest, e, f);
+    }
+    if (!undecided) {
+      verdict.in_scope = verdict.included = false;
+      return verdict;
+    }
+    verdict.email_undecided = true;
   }
   for (std::size_t i = 0; i < policy.scope.exclude.size(); ++i) {
     if (matches(policy.scope.exclude[i], e, f)) {
@@ -174,6 +200,12 @@ date::year_month_day add_days(date::year_month_day ymd, int n) {
   return date::year_month_day{date::sys_days(ymd) + date::days{n}};
 }
 
+// A zone and the local date of `now` in it.
+struct ZoneDay {
+  const date::time_zone* zone = nullptr;
+  date::year_month_day today;
+};
+
 // The local date of `now` in each IANA zone, worked out once per build.
 class LocalDays {
 public:
@@ -181,7 +213,7 @@ public:
       : m_now(now) {}
 
   // nullopt when the zone is unknown on this system.
-  std::optional<date::year_month_day> today(const std::string& zone_name) {
+  std::optional<ZoneDay> today(const std::string& zone_name) {
     auto it = m_days.find(zone_name);
     if (it == m_days.end()) {
       it = m_days.emplace(zone_name, compute(zone_name)).first;
@@ -190,7 +222,7 @@ public:
   }
 
 private:
-  std::optional<date::year_month_day> compute(const std::string& zone_name) const {
+  std::optional<ZoneDay> compute(const std::string& zone_name) const {
     const date::time_zone* zone = nullptr;
     try {
       zone = date::locate_zone(zone_name);
@@ -198,16 +230,17 @@ private:
       return std::nullopt;
     }
     const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(m_now));
-    return date::year_month_day{date::floor<date::days>(local)};
+    return ZoneDay{zone, date::year_month_day{date::floor<date::days>(local)}};
   }
 
   std::chrono::system_clock::time_point m_now;
-  std::unordered_map<std::string, std::optional<date::year_month_day>> m_days;
+  std::unordered_map<std::string, std::optional<ZoneDay>> m_days;
 };
 
 struct LocalDay {
   date::year_month_day today;
   const std::string* zone_name; // into the policy
+  const date::time_zone* zone;  // the zone used: UTC when `zone_name` is unknown
 };
 
 LocalDay local_today(const Employee& e,
@@ -220,21 +253,22 @@ LocalDay local_today(const Employee& e,
       !site.empty() && it != policy.lifecycle.site_time_zones.end()) {
     name = &it->second;
   }
-  if (const auto today = days.today(*name)) {
-    return {*today, name};
+  if (const auto day = days.today(*name)) {
+    return {day->today, name, day->zone};
   }
   diagnostics.push_back(
       {state::Severity::warning,
        "time zone '" + *name + "' is unknown on this system; using UTC for employee " + e.id,
        {}});
   static const std::string k_utc = "UTC";
-  return {days.today(k_utc).value(), name};
+  const auto utc = days.today(k_utc).value();
+  return {utc.today, name, utc.zone};
 }
 
 struct PhaseVerdict {
   Phase phase = Phase::active;
   std::string reason;
-  std::string effective_date;
+  bool hold_state = false; // unknown Bob status: neither suspend nor activate
 };
 
 std::optional<date::year_month_day>
@@ -246,28 +280,31 @@ read_date(const Employee& e, const std::string& field, state::Diagnostics& diagn
   auto parsed = parse_date(text);
   if (!parsed) {
     diagnostics.push_back({state::Severity::warning,
-                           "employee " + e.id + ": " + field + " '" + std::string(text)
+                           "employee " + e.id + ": " + field + " '" + shown(text)
                                + "' is not a date (expected YYYY-MM-DD); ignored",
                            {}});
   }
   return parsed;
 }
 
-PhaseVerdict evaluate_phase(const Employee& e,
-                            const Policy& policy,
-                            date::year_month_day today,
-                            state::Diagnostics& diagnostics) {
+// The lifecycle dates of one employee, read once.
+struct LifecycleDates {
+  std::optional<date::year_month_day> start;
+  std::optional<date::year_month_day> leave; // the policy's leaver date; none for a rehire
+  std::string leave_what;
+};
+
+LifecycleDates
+read_dates(const Employee& e, const Policy& policy, state::Diagnostics& diagnostics) {
   const auto& lc = policy.lifecycle;
-  const auto start = read_date(e, lc.fields.start_date, diagnostics);
+  LifecycleDates out;
+  out.start = read_date(e, lc.fields.start_date, diagnostics);
   const auto termination = read_date(e, lc.fields.termination_date, diagnostics);
   const auto last_day = read_date(e, lc.fields.last_day_of_work, diagnostics);
-
-  std::optional<date::year_month_day> leave;
-  std::string leave_what;
   auto consider = [&](const std::optional<date::year_month_day>& d, const char* what) {
-    if (d && (!leave || *d < *leave)) {
-      leave = d;
-      leave_what = what;
+    if (d && (!out.leave || *d < *out.leave)) {
+      out.leave = d;
+      out.leave_what = what;
     }
   };
   switch (lc.leaver_date) {
@@ -284,28 +321,38 @@ PhaseVerdict evaluate_phase(const Employee& e,
   }
   // A start date after the leave date is a rehire: the termination belongs to
   // the earlier employment.
-  if (leave && start && *start > *leave) {
-    leave.reset();
+  if (out.leave && out.start && *out.start > *out.leave) {
+    out.leave.reset();
   }
+  return out;
+}
+
+PhaseVerdict phase_on(const Employee& e,
+                      const Policy& policy,
+                      const LifecycleDates& dates,
+                      date::year_month_day today) {
+  const auto& lc = policy.lifecycle;
+  const auto& start = dates.start;
+  const auto& leave = dates.leave;
   if (leave && today >= *leave) {
-    return {Phase::leaver, leave_what + " " + to_iso(*leave) + " reached", to_iso(*leave)};
+    return {Phase::leaver, dates.leave_what + " " + to_iso(*leave) + " reached", false};
   }
   const std::string leaving =
-      leave ? "; leaves on " + to_iso(*leave) + " (" + leave_what + ")" : std::string();
+      leave ? "; leaves on " + to_iso(*leave) + " (" + dates.leave_what + ")" : std::string();
   if (start && today < *start) {
     const auto window = add_days(*start, -lc.provision_days_before);
     if (lc.provision_days_before > 0 && today >= window) {
       return {Phase::staged,
               "starts on " + to_iso(*start) + "; provisioned "
                   + std::to_string(lc.provision_days_before) + " days early" + leaving,
-              to_iso(*start)};
+              false};
     }
     std::string reason = "starts on " + to_iso(*start);
     if (lc.provision_days_before > 0) {
       reason += "; created " + std::to_string(lc.provision_days_before) + " days before, on "
                 + to_iso(window);
     }
-    return {Phase::pending, reason + leaving, to_iso(window)};
+    return {Phase::pending, reason + leaving, false};
   }
   const std::string started = start ? "started on " + to_iso(*start) : "no start date";
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
@@ -313,10 +360,67 @@ PhaseVerdict evaluate_phase(const Employee& e,
     const auto lifecycle = trim_view(raw_value(e, lc.fields.lifecycle_status));
     const bool starting = start && ascii_iequals(lifecycle, "hired");
     if (!status.empty() && !ascii_iequals(status, "active") && !starting) {
-      return {Phase::inactive, "Bob status is " + std::string(status) + leaving, ""};
+      if (!ascii_iequals(status, "inactive")) {
+        // Bob's statuses are Active and Inactive: anything else is not a
+        // reason to suspend or activate anybody.
+        return {Phase::inactive,
+                "Bob status '" + shown(status) + "' is unknown; the state is left as it is"
+                    + leaving,
+                true};
+      }
+      return {Phase::inactive, "Bob status is " + std::string(status) + leaving, false};
     }
   }
-  return {Phase::active, started + leaving, ""};
+  return {Phase::active, started + leaving, false};
+}
+
+PhaseVerdict evaluate_phase(const Employee& e,
+                            const Policy& policy,
+                            date::year_month_day today,
+                            state::Diagnostics& diagnostics) {
+  return phase_on(e, policy, read_dates(e, policy, diagnostics), today);
+}
+
+// Local midnight at the start of `day` in `zone` (the first instant of the
+// day when a DST change skips midnight).
+std::chrono::system_clock::time_point local_midnight(const date::time_zone& zone,
+                                                     date::year_month_day day) {
+  const auto sys = zone.to_sys(date::local_days{day}, date::choose::earliest);
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(sys);
+}
+
+// The earliest date after `today` on which the phase differs from `current`.
+std::optional<std::chrono::system_clock::time_point>
+next_phase_change(const Employee& e,
+                  const Policy& policy,
+                  const LifecycleDates& dates,
+                  date::year_month_day today,
+                  Phase current,
+                  const date::time_zone& zone) {
+  std::vector<date::year_month_day> candidates;
+  if (dates.start) {
+    candidates.push_back(*dates.start);
+    if (policy.lifecycle.provision_days_before > 0) {
+      candidates.push_back(add_days(*dates.start, -policy.lifecycle.provision_days_before));
+    }
+  }
+  if (dates.leave) {
+    candidates.push_back(*dates.leave);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& day : candidates) {
+    if (day > today && phase_on(e, policy, dates, day).phase != current) {
+      return local_midnight(zone, day);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::sys_days> as_sys(const std::optional<date::year_month_day>& d) {
+  if (!d) {
+    return std::nullopt;
+  }
+  return std::chrono::sys_days(date::sys_days(*d).time_since_epoch());
 }
 
 std::string describe_chain(const Mapping& m) {
@@ -422,15 +526,52 @@ state::DesiredUser build_user(const Employee& e,
                               PhaseVerdict phase) {
   state::DesiredUser user;
   user.employee_id = e.id;
+  user.hold_state = phase.hold_state;
   user.display_name = std::string(e.get(policy.lifecycle.fields.display_name));
   user.phase = phase.phase;
   user.phase_reason = std::move(phase.reason);
-  user.effective_date = std::move(phase.effective_date);
   user.fields.reserve(mappings.size());
   for (const auto* m : mappings) {
     user.fields.set(m->target, {mapped_value(*m, e, policy), m->mode});
   }
   return user;
+}
+
+// Values bobsync will not write: one over the length bound (the value is
+// dropped, not echoed), or no email while the scope is decided by email
+// domain. The employee becomes a conflict; the others are unaffected.
+void refuse_if_bad(const Employee& e,
+                   const ScopeVerdict& scope,
+                   state::DesiredUser& user,
+                   state::Diagnostics& diagnostics) {
+  std::string refusal;
+  for (const auto& [name, field] : user.fields.entries()) {
+    if (field.value.size() > k_max_value_bytes) {
+      if (refusal.empty()) {
+        refusal = std::string(name) + " from Bob is " + std::to_string(field.value.size())
+                  + " bytes long, over the limit of " + std::to_string(k_max_value_bytes)
+                  + " bytes: nothing is written for this employee until it is fixed in Bob";
+      }
+    }
+  }
+  if (!refusal.empty()) {
+    for (const auto& entry : user.fields.entries()) {
+      if (entry.second.value.size() > k_max_value_bytes) {
+        user.fields.set(entry.first, {std::string(), entry.second.mode});
+      }
+    }
+  }
+  if (user.display_name.size() > k_max_value_bytes) {
+    user.display_name = shown(user.display_name);
+  }
+  if (refusal.empty() && scope.email_undecided) {
+    refusal = "no email in Bob: scope.include.emailDomains cannot tell whether this employee is "
+              "managed; nothing is written for it until Bob has an email";
+  }
+  if (!refusal.empty()) {
+    diagnostics.push_back({state::Severity::warning, "employee " + e.id + ": " + refusal, {}});
+    user.refusal = std::move(refusal);
+  }
 }
 
 // The desired user of each employee into `users` (same positions; an
@@ -452,11 +593,33 @@ void build_range(std::span<const Employee> employees,
       continue;
     }
     const auto day = local_today(e, policy, days, out.diagnostics);
-    auto phase = evaluate_phase(e, policy, day.today, out.diagnostics);
+    const auto dates = read_dates(e, policy, out.diagnostics);
+    auto phase = phase_on(e, policy, dates, day.today);
     if (!scope.in_scope) {
-      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", ""};
+      phase = {Phase::leaver, "out of scope (" + scope.reason() + ")", false};
     }
-    users[i] = build_user(e, policy, mappings, std::move(phase));
+    if (phase.hold_state) {
+      out.diagnostics.push_back(
+          {state::Severity::warning,
+           "employee " + e.id + ": Bob status '"
+               + shown(raw_value(e, policy.lifecycle.fields.status))
+               + "' is unknown (expected Active or Inactive); the JumpCloud user's state is left "
+                 "as it is and no user is created",
+           {}});
+    }
+    const Phase current = phase.phase;
+    auto& user = users[i];
+    user = build_user(e, policy, mappings, std::move(phase));
+    user.start_date = as_sys(dates.start);
+    if (dates.start) {
+      user.provision_date = as_sys(add_days(*dates.start, -policy.lifecycle.provision_days_before));
+    }
+    user.leave_date = as_sys(dates.leave);
+    user.time_zone = day.zone->name();
+    if (scope.in_scope) {
+      user.next_transition = next_phase_change(e, policy, dates, day.today, current, *day.zone);
+    }
+    refuse_if_bad(e, scope, user, out.diagnostics);
     filled[i] = 1;
   }
 }
@@ -466,6 +629,124 @@ void build_range(std::span<const Employee> employees,
 // one pass).
 constexpr std::size_t k_slice_min = 5000;
 constexpr unsigned k_slices_max = 4;
+
+// Bob answering with one employee id twice is a bad read: one record
+// displaced another, and acting on it could suspend an active employee.
+void check_duplicate_ids(const std::vector<Employee>& employees, state::DesiredState& desired) {
+  std::vector<std::string_view> ids;
+  ids.reserve(employees.size());
+  for (const auto& e : employees) {
+    ids.emplace_back(e.id);
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string_view> repeated;
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i] == ids[i - 1] && (repeated.empty() || repeated.back() != ids[i])) {
+      repeated.push_back(ids[i]);
+    }
+  }
+  if (repeated.empty()) {
+    return;
+  }
+  constexpr std::size_t k_named = 10;
+  std::string names;
+  for (std::size_t i = 0; i < repeated.size() && i < k_named; ++i) {
+    names += (names.empty() ? "" : ", ") + std::string(shown(repeated[i]));
+  }
+  if (repeated.size() > k_named) {
+    names += " and " + std::to_string(repeated.size() - k_named) + " more";
+  }
+  desired.block_reasons.push_back(
+      "Bob returned the same employee id more than once (" + names
+      + "): the answer cannot be trusted, nothing is applied. Retry later; if it persists, report "
+        "it to HiBob.");
+}
+
+// A field is absent when neither its value nor its machine form was sent.
+bool has_field(const Employee& e, const std::string& field) {
+  return e.fields.contains(field)
+         || e.fields.contains(field + std::string(state::k_machine_suffix));
+}
+
+// Fields hidden from the service user: Bob omits them for everybody (absent)
+// or, for some permission setups, sends null for everybody.
+void check_fields(const std::vector<Employee>& employees,
+                  const Policy& policy,
+                  state::DesiredState& desired) {
+  auto absent_for_all = [&](const std::string& field, const std::string& why) {
+    const std::string message =
+        "Bob field '" + field + "' (" + why
+        + ") is absent for every employee: Bob silently omits fields the service user may not "
+          "see. Grant the service user access to it, or remove it from the policy.";
+    if (policy.safety.block_on_missing_field) {
+      desired.block_reasons.push_back(message);
+    } else {
+      desired.diagnostics.push_back({state::Severity::warning, message, {}});
+    }
+  };
+  std::set<std::string> checked;
+  for (const auto& field : policy.mapped_bob_fields()) {
+    checked.insert(field);
+    bool present = false;
+    bool valued = false;
+    for (const auto& e : employees) {
+      if (const auto* value = e.fields.find(field)) {
+        present = true;
+        if (!value->empty()) {
+          valued = true;
+          break;
+        }
+      }
+    }
+    if (!present) {
+      absent_for_all(field, "mapped");
+      continue;
+    }
+    if (!valued) {
+      state::NullField null_field{field, {}};
+      for (const auto& m : policy.mapping) {
+        if (std::find(m.sources.begin(), m.sources.end(), field) != m.sources.end()) {
+          null_field.targets.push_back(m.target);
+        }
+      }
+      std::sort(null_field.targets.begin(), null_field.targets.end());
+      null_field.targets.erase(std::unique(null_field.targets.begin(), null_field.targets.end()),
+                               null_field.targets.end());
+      desired.null_fields.push_back(std::move(null_field));
+    }
+  }
+  // The lifecycle fields the policy reads. Null for everyone is normal (no
+  // termination dates: nobody left); absent for everyone is a hidden field,
+  // and reading it as "no date" would recreate past leavers.
+  const auto& lc = policy.lifecycle;
+  std::vector<std::pair<std::string, std::string>> lifecycle = {
+      {lc.fields.start_date, "start date"}};
+  switch (lc.leaver_date) {
+  case LeaverDate::earliest:
+    lifecycle.emplace_back(lc.fields.termination_date, "termination date");
+    lifecycle.emplace_back(lc.fields.last_day_of_work, "last day of work");
+    break;
+  case LeaverDate::termination_date:
+    lifecycle.emplace_back(lc.fields.termination_date, "termination date");
+    break;
+  case LeaverDate::last_day_of_work:
+    lifecycle.emplace_back(lc.fields.last_day_of_work, "last day of work");
+    break;
+  }
+  if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
+    lifecycle.emplace_back(lc.fields.status, "status");
+  }
+  for (const auto& [field, why] : lifecycle) {
+    if (!checked.insert(field).second) {
+      continue;
+    }
+    const bool present = std::any_of(
+        employees.begin(), employees.end(), [&](const Employee& e) { return has_field(e, field); });
+    if (!present) {
+      absent_for_all(field, "lifecycle: " + why);
+    }
+  }
+}
 
 } // namespace
 
@@ -537,24 +818,20 @@ state::DesiredState build_desired_state(const std::vector<state::Employee>& empl
     }
     return desired;
   }
-  for (const auto& field : policy.mapped_bob_fields()) {
-    const bool seen = std::any_of(employees.begin(), employees.end(), [&](const Employee& e) {
-      return e.fields.contains(field);
-    });
-    if (seen) {
-      continue;
-    }
-    const std::string message =
-        "Bob field '" + field
-        + "' is absent for every employee: Bob silently omits fields the service user may not "
-          "see. Grant the service user access to it, or remove it from the mapping.";
-    if (policy.safety.block_on_missing_field) {
-      desired.block_reasons.push_back(message);
-    } else {
-      desired.diagnostics.push_back({state::Severity::warning, message, {}});
+  check_duplicate_ids(employees, desired);
+  check_fields(employees, policy, desired);
+  return desired;
+}
+
+std::optional<std::chrono::system_clock::time_point>
+next_transition(const state::DesiredState& desired) {
+  std::optional<std::chrono::system_clock::time_point> earliest;
+  for (const auto& u : desired.users) {
+    if (u.next_transition && (!earliest || *u.next_transition < *earliest)) {
+      earliest = u.next_transition;
     }
   }
-  return desired;
+  return earliest;
 }
 
 EmployeeExplanation explain_employee(const state::Employee& employee,

@@ -7,6 +7,7 @@
 #include "state/planner.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ namespace bobsync::policies {
 state::DesiredState build_desired_state(const std::vector<state::Employee>& employees,
                                         const Policy& policy,
                                         std::chrono::system_clock::time_point now);
+
+// The earliest `DesiredUser::next_transition` of all users: the next instant
+// (a local midnight) at which somebody's desired phase changes by the
+// calendar alone. nullopt when no date ahead changes anything.
+std::optional<std::chrono::system_clock::time_point>
+next_transition(const state::DesiredState& desired);
 
 // Why one employee gets each field and phase: used by `bobsync explain`.
 struct FieldExplanation {

@@ -65,6 +65,7 @@ state::PlanOptions Policy::plan_options() const {
   options.usernames.suffix_start = usernames.suffix_start;
   options.safety.max_suspensions = safety.max_suspensions;
   options.safety.max_suspensions_percent = safety.max_suspensions_percent;
+  options.safety.min_suspensions_for_percent = safety.min_suspensions_for_percent;
   options.safety.max_changes = safety.max_changes;
   return options;
 }

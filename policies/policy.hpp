@@ -116,6 +116,9 @@ struct Usernames {
 struct Safety {
   std::optional<int> max_suspensions = 10;
   std::optional<double> max_suspensions_percent = 5.0;
+  // The percentage applies only to plans suspending at least this many
+  // users: 2 leavers among 30 are 6.7%, a normal day (see docs/policy.md).
+  int min_suspensions_for_percent = 5;
   std::optional<int> max_changes;
   bool block_on_empty_source = true;
   bool block_on_missing_field = true;

@@ -157,6 +157,7 @@ const std::vector<std::string_view> k_lifecycle_field_keys = {"startDate",
                                                               "displayName"};
 const std::vector<std::string_view> k_safety_keys = {"maxSuspensions",
                                                      "maxSuspensionsPercent",
+                                                     "minSuspensionsForPercent",
                                                      "maxChanges",
                                                      "blockOnEmptySource",
                                                      "blockOnMissingField"};
@@ -1341,6 +1342,11 @@ private:
         safety.max_suspensions_percent.reset();
       } else if (auto n = number(*v, 0, 100)) {
         safety.max_suspensions_percent = *n;
+      }
+    }
+    if (const auto* v = s->find("minSuspensionsForPercent")) {
+      if (auto n = integer(*v, 1, std::numeric_limits<int>::max())) {
+        safety.min_suspensions_for_percent = static_cast<int>(*n);
       }
     }
     if (const auto* v = s->find("blockOnEmptySource")) {

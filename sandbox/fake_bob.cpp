@@ -439,6 +439,7 @@ struct FakeBob::Impl {
   std::unordered_map<std::string, std::size_t> by_id;
   std::shared_ptr<const Lists> lists = std::make_shared<Lists>();
   std::set<std::string, std::less<>> hidden;
+  std::vector<BobFieldMeta> catalogue = default_field_catalogue();
   std::deque<std::chrono::system_clock::time_point> searches;
   std::vector<SentWebhook> webhooks;
   std::uint64_t next_id = 3332883854254950000ULL;
@@ -938,6 +939,16 @@ FakeBob::FakeBob(FakeBobOptions options)
             });
       });
 
+  http.Get("/v1/company/people/fields",
+           [this](const httplib::Request& /*request*/, httplib::Response& response) {
+             std::string body;
+             {
+               const std::lock_guard lock(m_impl->mutex);
+               body = field_catalogue_json(m_impl->catalogue);
+             }
+             detail::reply(response, 200, std::move(body));
+           });
+
   http.Post(R"(/v1/people/([^/]+))",
             [this](const httplib::Request& request, httplib::Response& response) {
               auto& self = *m_impl;
@@ -1133,6 +1144,27 @@ void FakeBob::load_seed(std::string_view json_text) {
       }
     }
   }
+  if (seed.contains("fields")) {
+    if (!seed["fields"].is_array()) {
+      throw std::runtime_error("Bob seed: \"fields\" must be an array of catalogue entries");
+    }
+    std::size_t at = 0;
+    for (const auto& f : seed["fields"]) {
+      const std::string where = "Bob seed: fields[" + std::to_string(at++) + "]";
+      if (!f.is_object() || !f.contains("id") || !f["id"].is_string()
+          || !valid_field_id(f["id"].get<std::string>())) {
+        throw std::runtime_error(where + ": needs a dot field id in \"id\"");
+      }
+      BobFieldMeta meta;
+      meta.id = f["id"].get<std::string>();
+      meta.name = f.value("name", meta.id);
+      meta.category = f.value("category", meta.id.substr(0, meta.id.find('.')));
+      meta.type = f.value("type", "text");
+      meta.list_id = f.value("listId", "");
+      meta.historical = f.value("historical", false);
+      add_field(std::move(meta));
+    }
+  }
   if (!seed.contains("employees") || !seed["employees"].is_array()) {
     throw std::runtime_error("Bob seed: \"employees\" must be an array");
   }
@@ -1167,6 +1199,32 @@ void FakeBob::define_list(const std::string& field_id,
     list[item] = name;
   }
   m_impl->lists = std::move(lists);
+}
+
+void FakeBob::add_field(BobFieldMeta field) {
+  const std::lock_guard lock(m_impl->mutex);
+  auto& catalogue = m_impl->catalogue;
+  const auto it = std::find_if(
+      catalogue.begin(), catalogue.end(), [&](const BobFieldMeta& f) { return f.id == field.id; });
+  if (it != catalogue.end()) {
+    *it = std::move(field);
+  } else {
+    catalogue.push_back(std::move(field));
+  }
+}
+
+void FakeBob::remove_field(const std::string& field_id) {
+  const std::lock_guard lock(m_impl->mutex);
+  auto& catalogue = m_impl->catalogue;
+  catalogue.erase(std::remove_if(catalogue.begin(),
+                                 catalogue.end(),
+                                 [&](const BobFieldMeta& f) { return f.id == field_id; }),
+                  catalogue.end());
+}
+
+std::vector<BobFieldMeta> FakeBob::field_catalogue() const {
+  const std::lock_guard lock(m_impl->mutex);
+  return m_impl->catalogue;
 }
 
 void FakeBob::hide_field(const std::string& field_id) {

@@ -4,6 +4,7 @@
 // HTTP on loopback. Product code: `bobsync sandbox`, tests and benchmarks use
 // it. docs/sandbox.md describes its behaviour and what it leaves out.
 
+#include "sandbox/fake_bob_fields.hpp"
 #include "sandbox/fault_plan.hpp"
 
 #include <chrono>
@@ -70,6 +71,8 @@ struct FakeBobOptions {
 // Serves, under <base_url> = http://127.0.0.1:<port>/v1:
 //   POST /people/search  {"fields", "filters", "showInactive", "humanReadable"}
 //   POST /people/{id}    {"fields", "humanReadable"}   (id or email; 404 when unknown)
+//   GET  /company/people/fields   the field catalogue (fake_bob_fields.hpp), hidden
+//                                 fields included (metadata needs no data permission)
 // with HTTP Basic service-user auth (401 otherwise), both response shapes
 // (nested and flat "/cat/field": {"value"} for non-null values), a
 // humanReadable node (list items by name, dates DD/MM/YYYY), only requested
@@ -89,13 +92,20 @@ public:
   int port() const;
 
   // Loads the seed authoring format (docs/sandbox.md): {"companyId", "lists",
-  // "hiddenFields", "employees": [{"id", "<dot field>": value, ...}]}. Adds to
-  // what is there. Throws std::runtime_error naming the problem.
+  // "hiddenFields", "fields" (catalogue entries {id, name, category, type,
+  // listId, historical}, added to the catalogue), "employees": [{"id", "<dot field>": value,
+  // ...}]}. Adds to what is there. Throws std::runtime_error naming the problem.
   void load_seed(std::string_view json_text);
 
   // Human-readable names of a list field's items (item id -> name).
   void define_list(const std::string& field_id,
                    const std::vector<std::pair<std::string, std::string>>& items);
+  // The field catalogue (default_field_catalogue() at first): adds a field
+  // or replaces the one with the same id; removes one.
+  void add_field(BobFieldMeta field);
+  void remove_field(const std::string& field_id);
+  std::vector<BobFieldMeta> field_catalogue() const;
+
   // The service user "may not see" this field: it is omitted from responses.
   void hide_field(const std::string& field_id);
   void show_field(const std::string& field_id);

@@ -1,6 +1,7 @@
 #include "state/model.hpp"
 
 #include <array>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <unordered_set>
@@ -106,6 +107,19 @@ std::string_view to_string(Phase phase) {
     return "leaver";
   }
   return "unknown"; // unreachable
+}
+
+std::string to_iso_date(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd{day};
+  const int y = std::clamp(static_cast<int>(ymd.year()), 0, 9999);
+  char buffer[16];
+  std::snprintf(buffer,
+                sizeof buffer,
+                "%04d-%02u-%02u",
+                y,
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buffer;
 }
 
 } // namespace bobsync::state

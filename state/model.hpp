@@ -4,6 +4,7 @@
 // in JumpCloud, and the desired users built from the two. Plain value types.
 
 #include <algorithm>
+#include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -180,14 +181,34 @@ enum class Phase {
 
 std::string_view to_string(Phase phase);
 
+// YYYY-MM-DD of a calendar date (years clamped to 0-9999).
+std::string to_iso_date(std::chrono::sys_days day);
+
 // One in-scope employee's desired JumpCloud user.
 struct DesiredUser {
   EmployeeId employee_id;
   FlatMap<DesiredField> fields; // JumpCloud field name -> desired value
   Phase phase = Phase::active;
-  std::string phase_reason;   // display-only: why this phase ("start date 2026-12-01 ...")
-  std::string effective_date; // YYYY-MM-DD: when `pending` creates or `staged` activates
-  std::string display_name;   // for messages
+  std::string phase_reason; // display-only: why this phase ("start date 2026-12-01 ...")
+  std::string display_name; // for messages
+  // Non-empty: bobsync refuses to write anything for this employee (a value
+  // over the length bound, no email to decide scope with); the planner
+  // reports it as a conflict with this reason.
+  std::string refusal;
+  // Bob's status is unknown: the user's state is neither suspended nor
+  // activated (and no user is created); fields are still kept in line.
+  bool hold_state = false;
+  // The lifecycle dates as data (calendar dates in `time_zone`); the planner
+  // reads these, never `phase_reason`. `provision_date` is the start date
+  // minus lifecycle.provisionDaysBefore; `leave_date` is the date the policy's
+  // leaverDate rule picks (none when a later start date makes it a rehire).
+  std::optional<std::chrono::sys_days> start_date;
+  std::optional<std::chrono::sys_days> provision_date;
+  std::optional<std::chrono::sys_days> leave_date;
+  std::string time_zone; // IANA name the dates are judged in ("UTC" when the policy's is unknown)
+  // The next instant strictly after the evaluation time (local midnight in
+  // `time_zone`) at which `phase` would change; nullopt when no date ahead does.
+  std::optional<std::chrono::system_clock::time_point> next_transition;
 
   std::string_view value(std::string_view name) const {
     const auto* field = fields.find(name);

@@ -32,6 +32,31 @@ std::optional<Action> parse_action(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(BlockKind kind) {
+  switch (kind) {
+  case BlockKind::bad_read:
+    return "badRead";
+  case BlockKind::safety_limit:
+    return "safetyLimit";
+  }
+  return "unknown"; // unreachable
+}
+
+std::optional<BlockKind> parse_block_kind(std::string_view text) {
+  for (auto kind : {BlockKind::bad_read, BlockKind::safety_limit}) {
+    if (to_string(kind) == text) {
+      return kind;
+    }
+  }
+  return std::nullopt;
+}
+
+bool Plan::overridable() const {
+  return std::all_of(block_reasons.begin(), block_reasons.end(), [](const BlockReason& r) {
+    return r.kind == BlockKind::safety_limit;
+  });
+}
+
 const FieldChange* Change::field(std::string_view name) const {
   for (const auto& f : fields) {
     if (f.name == name) {

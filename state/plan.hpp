@@ -68,8 +68,10 @@ struct Change {
 
 struct Summary {
   std::array<int, k_all_actions.size()> counts{};
-  int unchanged = 0; // matched users that need nothing
-  int managed = 0;   // JumpCloud users matched to an employee
+  int unchanged = 0;    // matched users that need nothing (in line)
+  int out_of_scope = 0; // employees not managed (scope), left alone
+  int not_created = 0;  // inactive or gone employees without a user: nothing to do
+  int managed = 0;      // JumpCloud users matched to an employee
 
   int count(Action action) const { return counts.at(static_cast<std::size_t>(action)); }
   bool operator==(const Summary&) const = default;
@@ -85,12 +87,28 @@ struct MatchRecord {
   bool operator==(const MatchRecord&) const = default;
 };
 
+// Why a plan is blocked. A bad read means the data cannot be trusted (Bob
+// answered with nobody, with an employee id twice, or without a field for
+// everyone): no flag overrides it. A safety limit is a mass change that may
+// well be real: --allow-mass-changes applies it after review.
+enum class BlockKind { bad_read, safety_limit };
+
+std::string_view to_string(BlockKind kind); // "badRead" | "safetyLimit"
+std::optional<BlockKind> parse_block_kind(std::string_view text);
+
+struct BlockReason {
+  BlockKind kind = BlockKind::safety_limit;
+  std::string message;
+
+  bool operator==(const BlockReason&) const = default;
+};
+
 struct Plan {
   std::vector<Change> changes;      // sorted by (action, employee_id, user_id)
   std::vector<MatchRecord> matches; // only with PlanOptions::record_matches
   Summary summary;
   bool blocked = false;
-  std::vector<std::string> block_reasons; // safety limits exceeded, empty source, ...
+  std::vector<BlockReason> block_reasons; // safety limits exceeded, bad reads
   Diagnostics diagnostics;                // warnings worth showing (e.g. unmanaged manager)
   std::string policy_hash;                // set by the caller
 
@@ -98,6 +116,9 @@ struct Plan {
   bool empty() const;
   // True when there are writes and nothing blocks them.
   bool applyable() const { return !empty() && !blocked; }
+  // True when every block reason is a safety limit (--allow-mass-changes may
+  // apply the plan); false when a bad read blocks it.
+  bool overridable() const;
   bool operator==(const Plan&) const = default;
 };
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 namespace bobsync::state {
@@ -9,11 +11,68 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::string json_quote(std::string_view value) {
-  // JSON string quoting escapes control characters and quotes the same way
-  // for every field.
-  return ordered_json(value).dump();
+// Text as it can be shown on a terminal: control characters (C0, DEL, C1)
+// and the invisible Unicode format characters that reorder or hide text
+// (bidirectional overrides such as U+202E, zero-width characters) are
+// written as \uXXXX, so a name cannot rewrite the line it is printed on.
+std::string visible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&out](unsigned code) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "\\u%04X", code);
+    out += buffer;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      escape(c);
+      continue;
+    }
+    if (c == 0xC2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9F) { // C1 control U+0080..U+009F
+        escape(next);
+        ++i;
+        continue;
+      }
+    }
+    if ((c == 0xE2 || c == 0xD8 || c == 0xEF) && i + 1 < text.size()) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      const auto b2 = i + 2 < text.size() ? static_cast<unsigned char>(text[i + 2]) : 0U;
+      unsigned code = 0;
+      if (c == 0xD8 && b1 == 0x9C) {
+        code = 0x061C; // Arabic letter mark
+      } else if (c == 0xE2 && (b1 == 0x80 || b1 == 0x81) && b2 >= 0x80 && b2 <= 0xBF) {
+        code = 0x2000U + ((b1 & 0x3FU) << 6U) + (b2 & 0x3FU);
+        const bool hidden = (code >= 0x200B && code <= 0x200F)     // zero width, LRM, RLM
+                            || (code >= 0x2028 && code <= 0x202E)  // separators, embeddings
+                            || (code >= 0x2060 && code <= 0x206F); // joiners, isolates
+        if (!hidden) {
+          code = 0;
+        }
+      } else if (c == 0xEF && b1 == 0xBB && b2 == 0xBF) {
+        code = 0xFEFF; // zero-width no-break space
+      }
+      if (code != 0) {
+        escape(code);
+        i += code == 0x061C ? 1 : 2;
+        continue;
+      }
+    }
+    out += static_cast<char>(c);
+  }
+  return out;
 }
+
+std::string json_quote(std::string_view value) {
+  // JSON string quoting escapes C0 control characters and quotes the same
+  // way for every field; `visible` takes care of the rest.
+  return visible(ordered_json(value).dump());
+}
+
+// Warnings shown in the text plan; the JSON plan has them all.
+constexpr std::size_t k_max_text_warnings = 20;
 
 std::string symbol(Action action) {
   switch (action) {
@@ -34,13 +93,13 @@ std::string symbol(Action action) {
 }
 
 std::string heading(const Change& c) {
-  std::string who = c.username.empty() ? std::string("(no username)") : c.username;
+  std::string who = c.username.empty() ? std::string("(no username)") : visible(c.username);
   if (!c.email.empty()) {
-    who += " <" + c.email + ">";
+    who += " <" + visible(c.email) + ">";
   }
-  std::string ids = "bob:" + c.employee_id;
+  std::string ids = "bob:" + visible(c.employee_id);
   if (!c.user_id.empty()) {
-    ids += " jumpcloud:" + c.user_id;
+    ids += " jumpcloud:" + visible(c.user_id);
   }
   return symbol(c.action) + " " + std::string(to_string(c.action)) + " " + who + "  [" + ids + "]";
 }
@@ -111,39 +170,68 @@ std::string render_text(const Plan& plan) {
   for (const auto& c : plan.changes) {
     out << heading(c) << "\n";
     if (!c.reason.empty()) {
-      out << "    reason: " << c.reason << "\n";
+      out << "    reason: " << visible(c.reason) << "\n";
     }
     if (!c.date.empty()) {
-      out << "    on: " << c.date << "\n";
+      out << "    on: " << visible(c.date) << "\n";
     }
     if (c.target_state) {
       out << "    state: " << to_string(*c.target_state) << "\n";
     }
     for (const auto& f : c.fields) {
       if (c.action == Action::create) {
-        out << "    + " << f.name << " = " << json_quote(f.new_value) << "\n";
+        out << "    + " << visible(f.name) << " = " << json_quote(f.new_value) << "\n";
       } else {
-        out << "    ~ " << f.name << ": " << (f.old_value ? json_quote(*f.old_value) : "(none)")
-            << " -> " << (f.new_value.empty() ? std::string("(cleared)") : json_quote(f.new_value))
-            << "\n";
+        out << "    ~ " << visible(f.name) << ": "
+            << (f.old_value ? json_quote(*f.old_value) : "(none)") << " -> "
+            << (f.new_value.empty() ? std::string("(cleared)") : json_quote(f.new_value)) << "\n";
       }
     }
   }
-  for (const auto& d : plan.diagnostics) {
-    out << "warning: " << d.message << "\n";
+  for (std::size_t i = 0; i < plan.diagnostics.size() && i < k_max_text_warnings; ++i) {
+    out << "warning: " << visible(plan.diagnostics[i].message) << "\n";
+  }
+  if (plan.diagnostics.size() > k_max_text_warnings) {
+    out << "... and " << plan.diagnostics.size() - k_max_text_warnings
+        << " more warnings (plan --json lists them all)\n";
   }
   if (plan.blocked) {
-    out << "\nBLOCKED by safety checks; nothing will be applied:\n";
-    for (const auto& reason : plan.block_reasons) {
-      out << "  - " << reason << "\n";
+    const bool bad_read = !plan.overridable();
+    out << "\nBLOCKED; nothing will be applied.\n";
+    if (bad_read) {
+      out << "What was read cannot be trusted (--allow-mass-changes does not override this):\n";
+      for (const auto& reason : plan.block_reasons) {
+        if (reason.kind == BlockKind::bad_read) {
+          out << "  - " << visible(reason.message) << "\n";
+        }
+      }
+    }
+    if (std::any_of(plan.block_reasons.begin(), plan.block_reasons.end(), [](const auto& r) {
+          return r.kind == BlockKind::safety_limit;
+        })) {
+      out << "Safety limits exceeded (review the plan; apply with --allow-mass-changes to go "
+             "ahead):\n";
+      for (const auto& reason : plan.block_reasons) {
+        if (reason.kind == BlockKind::safety_limit) {
+          out << "  - " << visible(reason.message) << "\n";
+        }
+      }
     }
   }
   const auto& s = plan.summary;
   out << (plan.changes.empty() ? "" : "\n") << "Plan: " << s.count(Action::create) << " to create, "
       << s.count(Action::update) << " to update, " << s.count(Action::activate) << " to activate, "
       << s.count(Action::suspend) << " to suspend, " << s.count(Action::defer) << " deferred, "
-      << s.count(Action::conflict) << " conflicts; " << s.unchanged << " unchanged.";
-  if (plan.empty()) {
+      << s.count(Action::conflict) << " conflicts; " << s.unchanged << " unchanged, "
+      << s.out_of_scope << " out of scope, " << s.not_created
+      << " inactive or gone without a user.";
+  if (plan.blocked) {
+    out << " Blocked: nothing will be applied.";
+  } else if (plan.empty() && s.count(Action::conflict) > 0) {
+    out << " Nothing to apply, but " << s.count(Action::conflict)
+        << (s.count(Action::conflict) == 1 ? " conflict needs" : " conflicts need")
+        << " attention.";
+  } else if (plan.empty()) {
     out << " No changes: JumpCloud is in line with Bob.";
   }
   out << "\n";
@@ -159,9 +247,17 @@ std::string render_json(const Plan& plan, int indent) {
     summary[std::string(to_string(action))] = plan.summary.count(action);
   }
   summary["unchanged"] = plan.summary.unchanged;
+  summary["outOfScope"] = plan.summary.out_of_scope;
+  summary["notCreated"] = plan.summary.not_created;
   summary["managed"] = plan.summary.managed;
   doc["summary"] = summary;
-  doc["blocked"] = {{"blocked", plan.blocked}, {"reasons", plan.block_reasons}};
+  ordered_json reasons = ordered_json::array();
+  ordered_json kinds = ordered_json::array();
+  for (const auto& r : plan.block_reasons) {
+    reasons.push_back(r.message);
+    kinds.push_back(to_string(r.kind));
+  }
+  doc["blocked"] = {{"blocked", plan.blocked}, {"reasons", reasons}, {"kinds", kinds}};
   ordered_json changes = ordered_json::array();
   for (const auto& c : plan.changes) {
     ordered_json j = to_json(c);
@@ -192,8 +288,20 @@ std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
     Plan plan;
     plan.policy_hash = doc.at("policyHash").get<std::string>();
     plan.blocked = doc.at("blocked").at("blocked").get<bool>();
-    plan.block_reasons = doc.at("blocked").at("reasons").get<std::vector<std::string>>();
+    const auto reasons = doc.at("blocked").at("reasons").get<std::vector<std::string>>();
+    const auto kinds =
+        doc.at("blocked").value("kinds", std::vector<std::string>(reasons.size(), "safetyLimit"));
+    for (std::size_t i = 0; i < reasons.size(); ++i) {
+      const auto kind = parse_block_kind(i < kinds.size() ? kinds[i] : "safetyLimit");
+      if (!kind) {
+        error = "unknown block kind '" + kinds[i] + "' in plan";
+        return std::nullopt;
+      }
+      plan.block_reasons.push_back({*kind, reasons[i]});
+    }
     plan.summary.unchanged = doc.at("summary").value("unchanged", 0);
+    plan.summary.out_of_scope = doc.at("summary").value("outOfScope", 0);
+    plan.summary.not_created = doc.at("summary").value("notCreated", 0);
     plan.summary.managed = doc.at("summary").value("managed", 0);
     for (const auto& j : doc.at("changes")) {
       auto c = from_json(j, error);

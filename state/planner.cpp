@@ -112,7 +112,7 @@ public:
     if (m_options.record_matches) {
       for (std::size_t i : m_order) {
         const auto& d = m_desired.users[i];
-        if (m_options.only_employee && d.employee_id != *m_options.only_employee) {
+        if (!targeted(d.employee_id)) {
           continue;
         }
         const auto& m = m_matches[i];
@@ -123,22 +123,40 @@ public:
       }
     }
     plan_gone();
-    if (m_options.only_employee) {
-      std::erase_if(m_plan.changes,
-                    [&](const Change& c) { return c.employee_id != *m_options.only_employee; });
+    // A targeted plan is the full plan, restricted: matching, conflicts and
+    // usernames above saw everybody.
+    if (!m_targets.empty()) {
+      std::erase_if(m_plan.changes, [&](const Change& c) { return !targeted(c.employee_id); });
     }
     m_plan.diagnostics.insert(
         m_plan.diagnostics.end(), m_desired.diagnostics.begin(), m_desired.diagnostics.end());
     finalize(m_plan);
     m_plan.summary.managed =
         static_cast<int>(std::count(m_managed_users.begin(), m_managed_users.end(), 1));
-    m_plan.summary.unchanged = m_unchanged;
+    for (std::size_t i = 0; i < m_desired.users.size(); ++i) {
+      if (targeted(m_desired.users[i].employee_id)) {
+        m_plan.summary.unchanged += m_unchanged[i];
+        m_plan.summary.not_created += m_not_created[i];
+      }
+    }
+    for (const auto& id : m_desired.out_of_scope) {
+      m_plan.summary.out_of_scope += targeted(id) ? 1 : 0;
+    }
     check_safety();
     return std::move(m_plan);
   }
 
 private:
+  bool targeted(std::string_view employee) const {
+    return m_targets.empty() || m_targets.contains(employee);
+  }
+
   void index() {
+    for (const auto& id : m_options.only_employees) {
+      m_targets.insert(id);
+    }
+    m_unchanged.assign(m_desired.users.size(), 0);
+    m_not_created.assign(m_desired.users.size(), 0);
     m_by_id.reserve(m_observed.size());
     m_by_email.reserve(m_observed.size());
     m_by_eid.reserve(m_observed.size());
@@ -452,6 +470,9 @@ private:
       }
       return {};
     case Phase::inactive:
+      if (d.hold_state) {
+        return {};
+      }
       if (m_options.status_behavior == StatusBehavior::use_bob_status
           && s != UserState::suspended) {
         return {UserState::suspended, d.phase_reason, false};
@@ -495,6 +516,13 @@ private:
     if (user != nullptr && match.conflict.empty()) {
       m_managed_users[match.user] = 1;
     }
+    if (!d.refusal.empty()) {
+      auto c = base_change(Action::conflict, d, user);
+      c.reason = d.refusal;
+      c.matched_by = match.by;
+      m_plan.changes.push_back(std::move(c));
+      return;
+    }
     if (!match.conflict.empty()) {
       auto c = base_change(Action::conflict, d, user);
       c.reason = match.conflict;
@@ -503,7 +531,7 @@ private:
       return;
     }
     if (user == nullptr) {
-      plan_new(d);
+      plan_new(i);
       return;
     }
     if (auto conflict = uniqueness_conflict(d, match.user); !conflict.empty()) {
@@ -535,39 +563,32 @@ private:
     if (c.fields.empty() && !c.target_state) {
       if ((d.phase == Phase::pending || d.phase == Phase::staged)
           && m_options.status_behavior != StatusBehavior::always_suspend
-          && user->state != UserState::activated && !d.effective_date.empty()) {
+          && user->state != UserState::activated && d.start_date) {
         c.action = Action::defer;
-        c.date = d.phase == Phase::staged ? d.effective_date : start_of(d);
+        c.date = to_iso_date(*d.start_date);
         c.reason = "activated on the start date: " + d.phase_reason;
         m_change_of[i] = m_plan.changes.size();
         m_plan.changes.push_back(std::move(c));
         return;
       }
-      ++m_unchanged;
+      m_unchanged[i] = 1;
       return;
     }
     m_change_of[i] = m_plan.changes.size();
     m_plan.changes.push_back(std::move(c));
   }
 
-  // The start date of a pending employee, from its reason ("starts on D").
-  static std::string start_of(const DesiredUser& d) {
-    constexpr std::string_view k_prefix = "starts on ";
-    if (d.phase_reason.rfind(k_prefix, 0) == 0) {
-      return d.phase_reason.substr(k_prefix.size(), 10);
-    }
-    return d.effective_date;
-  }
-
-  void plan_new(const DesiredUser& d) {
+  void plan_new(std::size_t i) {
+    const auto& d = m_desired.users[i];
     switch (d.phase) {
     case Phase::inactive:
     case Phase::leaver:
+      m_not_created[i] = 1;
       return; // never create someone who should not have access
     case Phase::pending: {
       auto c = base_change(Action::defer, d, nullptr);
-      c.date = d.effective_date;
-      c.reason = "created on " + d.effective_date + ": " + d.phase_reason;
+      c.date = d.provision_date ? to_iso_date(*d.provision_date) : std::string();
+      c.reason = "future starter, not created yet: " + d.phase_reason;
       m_plan.changes.push_back(std::move(c));
       return;
     }
@@ -650,7 +671,7 @@ private:
         continue;
       }
       if (m_change_of[i] == k_none) {
-        --m_unchanged;
+        m_unchanged[i] = 0;
         auto c = base_change(Action::update, d, &u);
         c.reason = "fields differ";
         m_change_of[i] = m_plan.changes.size();
@@ -729,42 +750,90 @@ private:
     }
   }
 
+  void block(BlockKind kind, std::string message) {
+    m_plan.block_reasons.push_back({kind, std::move(message)});
+  }
+
+  // A mapped Bob field null for every employee feeds a JumpCloud field this
+  // plan would change on an existing user: the read is not to be trusted.
+  void check_null_fields() {
+    for (const auto& null_field : m_desired.null_fields) {
+      int users = 0;
+      std::string example;
+      for (const auto& c : m_plan.changes) {
+        if (c.user_id.empty() || c.action == Action::conflict || c.action == Action::defer) {
+          continue;
+        }
+        const bool touched =
+            std::any_of(null_field.targets.begin(),
+                        null_field.targets.end(),
+                        [&](const std::string& t) { return c.field(t) != nullptr; });
+        if (touched) {
+          ++users;
+          if (example.empty()) {
+            example = c.user_id;
+          }
+        }
+      }
+      if (users == 0) {
+        continue;
+      }
+      std::string targets;
+      for (const auto& t : null_field.targets) {
+        targets += (targets.empty() ? "" : ", ") + t;
+      }
+      block(BlockKind::bad_read,
+            "Bob field '" + null_field.bob_field
+                + "' is null for every employee, and the plan would change " + targets + " on "
+                + std::to_string(users) + (users == 1 ? " JumpCloud user" : " JumpCloud users")
+                + " (e.g. " + example
+                + "): the service user may not be allowed to read it. Grant access to the field, "
+                  "or remove it from the mapping.");
+    }
+  }
+
   void check_safety() {
     const auto& limits = m_options.safety;
     const int suspensions = m_plan.summary.count(Action::suspend);
     const int writes = m_plan.summary.count(Action::create) + m_plan.summary.count(Action::update)
                        + m_plan.summary.count(Action::activate) + suspensions;
+    for (const auto& reason : m_desired.block_reasons) {
+      block(BlockKind::bad_read, reason);
+    }
+    check_null_fields();
     if (limits.max_suspensions && suspensions > *limits.max_suspensions) {
-      m_plan.block_reasons.push_back(
-          "the plan suspends " + std::to_string(suspensions)
-          + (suspensions == 1 ? " user" : " users") + "; the policy allows "
-          + std::to_string(*limits.max_suspensions)
-          + " per run (safety.maxSuspensions). Check the data in Bob, or apply with "
-            "--allow-mass-changes.");
+      block(BlockKind::safety_limit,
+            "the plan suspends " + std::to_string(suspensions)
+                + (suspensions == 1 ? " user" : " users") + "; the policy allows "
+                + std::to_string(*limits.max_suspensions)
+                + " per run (safety.maxSuspensions). Check the data in Bob, or apply with "
+                  "--allow-mass-changes.");
     }
     const int managed = m_plan.summary.managed;
-    if (limits.max_suspensions_percent && managed > 0 && suspensions > 0) {
+    if (limits.max_suspensions_percent && managed > 0 && suspensions > 0
+        && suspensions >= limits.min_suspensions_for_percent) {
       const double percent = 100.0 * suspensions / managed;
       if (percent > *limits.max_suspensions_percent) {
         char buffer[64];
         std::snprintf(buffer, sizeof buffer, "%.1f%%", percent);
         char limit[64];
         std::snprintf(limit, sizeof limit, "%g%%", *limits.max_suspensions_percent);
-        m_plan.block_reasons.push_back(
-            "the plan suspends " + std::string(buffer) + " of the " + std::to_string(managed)
-            + " managed users; the policy allows " + limit
-            + " (safety.maxSuspensionsPercent). Check the data in Bob, or apply with "
-              "--allow-mass-changes.");
+        block(BlockKind::safety_limit,
+              "the plan suspends " + std::to_string(suspensions) + " users, " + buffer + " of the "
+                  + std::to_string(managed) + " managed users; the policy allows " + limit
+                  + " once " + std::to_string(limits.min_suspensions_for_percent)
+                  + " or more are suspended (safety.maxSuspensionsPercent, "
+                    "safety.minSuspensionsForPercent). Check the data in Bob, or apply with "
+                    "--allow-mass-changes.");
       }
     }
     if (limits.max_changes && writes > *limits.max_changes) {
-      m_plan.block_reasons.push_back(
-          "the plan makes " + std::to_string(writes) + " changes; the policy allows "
-          + std::to_string(*limits.max_changes)
-          + " per run (safety.maxChanges). Review the plan, then apply with --allow-mass-changes.");
+      block(BlockKind::safety_limit,
+            "the plan makes " + std::to_string(writes) + " changes; the policy allows "
+                + std::to_string(*limits.max_changes)
+                + " per run (safety.maxChanges). Review the plan, then apply with "
+                  "--allow-mass-changes.");
     }
-    m_plan.block_reasons.insert(
-        m_plan.block_reasons.end(), m_desired.block_reasons.begin(), m_desired.block_reasons.end());
     m_plan.blocked = !m_plan.block_reasons.empty();
   }
 
@@ -790,7 +859,9 @@ private:
   std::vector<std::pair<std::size_t, std::size_t>> m_renames; // (desired, user)
   std::vector<std::size_t> m_change_of; // per desired user: its index in m_plan.changes
   std::vector<char> m_managed_users;    // per observed user: matched to an employee
-  int m_unchanged = 0;
+  std::vector<char> m_unchanged;        // per desired user: matched and in line
+  std::vector<char> m_not_created; // per desired user: inactive or left, no user: nothing to do
+  std::unordered_set<std::string_view> m_targets; // PlanOptions::only_employees
 };
 
 } // namespace

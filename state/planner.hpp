@@ -13,12 +13,25 @@
 
 namespace bobsync::state {
 
+struct NullField {
+  std::string bob_field;
+  std::vector<std::string> targets; // JumpCloud field names
+
+  bool operator==(const NullField&) const = default;
+};
+
 // Everything the desired-state builder found, for every employee Bob returned.
 struct DesiredState {
-  std::vector<DesiredUser> users;         // in-scope employees, any order
-  std::vector<EmployeeId> out_of_scope;   // known to Bob, not managed: left alone
-  std::size_t source_count = 0;           // employees Bob returned
-  std::vector<std::string> block_reasons; // e.g. Bob returned nobody, a field absent for all
+  std::vector<DesiredUser> users;       // in-scope employees, any order
+  std::vector<EmployeeId> out_of_scope; // known to Bob, not managed: left alone
+  std::size_t source_count = 0;         // employees Bob returned
+  // Bad reads (Bob returned nobody, an id twice, a field absent for all).
+  std::vector<std::string> block_reasons;
+  // Mapped Bob fields null for every employee, with the JumpCloud fields
+  // they feed: the plan is blocked if it would change one of those on an
+  // existing user (a middle name nobody has is normal; clearing everyone's
+  // job title because the service user reads nulls is not).
+  std::vector<NullField> null_fields;
   Diagnostics diagnostics;
 };
 
@@ -45,6 +58,7 @@ struct UsernameRules {
 struct SafetyLimits {
   std::optional<int> max_suspensions;            // per run, count
   std::optional<double> max_suspensions_percent; // per run, of managed users
+  int min_suspensions_for_percent = 1;           // the percentage applies from this count on
   std::optional<int> max_changes;                // per run, creates+updates+activates+suspends
 };
 
@@ -57,9 +71,10 @@ struct PlanOptions {
   bool suspend_missing = true;                  // a linked employee gone from Bob is suspended
   UsernameRules usernames;
   SafetyLimits safety;
-  // Plan only this employee (on-demand sync). Safety percentages still use
-  // the whole population.
-  std::optional<EmployeeId> only_employee;
+  // Plan only these employees (on-demand sync); empty: everybody. The plan is
+  // the full plan restricted to them (matching, conflicts and usernames see
+  // everybody); safety percentages still use the whole population.
+  std::vector<EmployeeId> only_employees;
   // Fill Plan::matches (for `explain`).
   bool record_matches = false;
 };

@@ -42,11 +42,13 @@ if [ ${#missing[@]} -ne 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The npm packages of the deployment checks, exactly as locked.
-deploy_check="$(dirname "$0")/deploy-check"
-stamp="$deploy_check/node_modules/.bobsync-lock"
-if ! cmp -s "$deploy_check/package-lock.json" "$stamp" 2>/dev/null; then
-  echo "install-deps: npm ci in $deploy_check"
-  npm ci --prefix "$deploy_check" --no-audit --no-fund --loglevel=error >/dev/null
-  cp "$deploy_check/package-lock.json" "$stamp"
-fi
+# The npm packages of the deployment checks and of the CI-example checks,
+# exactly as locked.
+for deploy_check in "$(dirname "$0")/deploy-check" "$(dirname "$0")/ci-examples-check"; do
+  stamp="$deploy_check/node_modules/.bobsync-lock"
+  if ! cmp -s "$deploy_check/package-lock.json" "$stamp" 2>/dev/null; then
+    echo "install-deps: npm ci in $deploy_check"
+    npm ci --prefix "$deploy_check" --no-audit --no-fund --loglevel=error >/dev/null
+    cp "$deploy_check/package-lock.json" "$stamp"
+  fi
+done

@@ -1,12 +1,15 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/run_command.hpp"
+#include "controller/cli/bob_fields_command.hpp"
 #include "controller/cli/settings.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/desired_state_builder.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/sandbox_main.hpp"
+#include "state/diagnostic_render.hpp"
+#include "state/plan_markdown.hpp"
 #include "state/plan_render.hpp"
 
 #include <boost/program_options.hpp>
@@ -189,16 +192,90 @@ std::optional<LoadedPolicy> load_policy(const std::string& path, std::ostream& e
   return LoadedPolicy{std::move(*result.policy), sha256_hex(text)};
 }
 
+// --format of validate and plan: one of `allowed`.
+void add_format(po::options_description& options,
+                const std::vector<std::string>& allowed,
+                const std::string& help) {
+  options.add_options()(
+      "format",
+      po::value<std::string>()->default_value("text")->notifier([allowed](const std::string& f) {
+        if (std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
+          std::string list;
+          for (const auto& a : allowed) {
+            list += (list.empty() ? "" : ", ") + a;
+          }
+          throw po::error("--format: expected one of " + list + ", got '" + f + "'");
+        }
+      }),
+      help.c_str());
+}
+
 int cmd_validate(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
   const auto path = policy_path(vm);
-  auto loaded = load_policy(path, err);
-  if (!loaded) {
+  const auto output = vm["format"].as<std::string>();
+  const std::string text = read_input("policy file", path, k_max_policy_bytes);
+  auto result = policies::parse_policy(text, path);
+  auto diagnostics = result.diagnostics;
+  if (result.policy) {
+    apply_url_overrides(*result.policy);
+    if (vm.count("online")) {
+      auto online = check_policy_fields_online(*result.policy, text, path, process_clock());
+      diagnostics.insert(diagnostics.end(), online.begin(), online.end());
+    }
+  }
+  const bool valid = result.policy && !has_errors(diagnostics);
+  if (output == "json") {
+    out << state::render_diagnostics_json(path, diagnostics) << "\n";
+    return valid ? k_exit_ok : k_exit_error;
+  }
+  for (std::size_t i = 0; i < diagnostics.size(); ++i) {
+    if (output == "github") {
+      out << state::format_github(diagnostics[i]) << "\n";
+      continue;
+    }
+    if (i == k_max_printed_diagnostics) {
+      err << "... and " << diagnostics.size() - i << " more\n";
+      break;
+    }
+    err << format(diagnostics[i]) << "\n";
+  }
+  if (!valid) {
+    err << "bobsync: error: " << path << " is not a valid policy (" << diagnostics.size()
+        << " problem" << (diagnostics.size() == 1 ? "" : "s") << ")\n";
     return k_exit_error;
   }
-  out << path << ": valid policy (" << loaded->policy.mapping.size() << " mapped fields, "
-      << loaded->policy.bob_fields().size() << " Bob fields read, hash "
-      << loaded->hash.substr(0, 12) << ")\n";
+  out << path << ": valid policy (" << result.policy->mapping.size() << " mapped fields, "
+      << result.policy->bob_fields().size() << " Bob fields read"
+      << (vm.count("online") ? " and checked against Bob's field catalogue" : "") << ", hash "
+      << sha256_hex(text).substr(0, 12) << ")\n";
   return k_exit_ok;
+}
+
+int cmd_bob(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
+  const std::string what = vm.count("what") ? vm["what"].as<std::string>() : "";
+  if (what != "fields") {
+    throw Fatal(what.empty() ? "missing what to list: bobsync bob fields [--search TEXT] [--json]"
+                             : "unknown 'bob " + what + "': expected 'bob fields'");
+  }
+  BobFieldsRequest request;
+  if (vm.count("file")) {
+    auto loaded = load_policy(vm["file"].as<std::string>(), err);
+    if (!loaded) {
+      return k_exit_error;
+    }
+    request.bob_url = loaded->policy.bob_url;
+    const char* env = std::getenv("BOB_API_URL");
+    request.url_origin = env != nullptr && *env != '\0' ? "BOB_API_URL" : "source.bob.url";
+  } else if (const char* env = std::getenv("BOB_API_URL"); env != nullptr && *env != '\0') {
+    request.bob_url = env;
+    request.url_origin = "BOB_API_URL";
+  } else {
+    request.bob_url = policies::Policy{}.bob_url;
+    request.url_origin = "the default Bob URL";
+  }
+  request.search = vm.count("search") ? vm["search"].as<std::string>() : "";
+  request.json = vm.count("json") > 0;
+  return run_bob_fields(request, process_clock(), out, err);
 }
 
 // The request plan and apply share: policy, time, --employee, --cached.
@@ -253,7 +330,9 @@ int exit_code_for(const state::Plan& plan) {
   if (plan.blocked) {
     return k_exit_blocked;
   }
-  return plan.empty() ? k_exit_ok : k_exit_changes;
+  // Conflicts write nothing, but JumpCloud is not in line: they need attention.
+  const bool attention = !plan.empty() || plan.summary.count(state::Action::conflict) > 0;
+  return attention ? k_exit_changes : k_exit_ok;
 }
 
 int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) {
@@ -274,8 +353,19 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
   if (vm.count("out")) {
     write_private_file(vm["out"].as<std::string>(), state::render_json(plan) + "\n");
   }
+  std::string format = vm["format"].as<std::string>();
   if (vm.count("json")) {
+    if (!vm["format"].defaulted() && format != "json") {
+      throw Fatal("--json is --format json; it cannot be combined with --format " + format);
+    }
+    format = "json";
+  }
+  if (format == "json") {
     out << state::render_json(plan) << "\n";
+  } else if (format == "markdown") {
+    state::MarkdownOptions options;
+    options.json_artifact = vm.count("out") ? vm["out"].as<std::string>() : "";
+    out << state::render_markdown(plan, options);
   } else {
     out << state::render_text(plan);
   }
@@ -354,8 +444,14 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   const auto& plan = outcome.pass.plan;
   if (outcome.blocked) {
     out << state::render_text(plan);
-    err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
-           "then run again with --allow-mass-changes if it is right.\n";
+    if (plan.overridable()) {
+      err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
+             "then run again with --allow-mass-changes if it is right.\n";
+    } else {
+      err << "bobsync: the plan is blocked because Bob or JumpCloud answered with data that "
+             "cannot be trusted (see the reasons above); nothing was applied. "
+             "--allow-mass-changes does not lift this: fix the read, then run again.\n";
+    }
     return k_exit_blocked;
   }
   if (!outcome.applied) {
@@ -545,26 +641,39 @@ int cmd_sandbox(const po::variables_map& vm, std::ostream& out, std::ostream& er
 std::map<std::string, Command> commands() {
   std::map<std::string, Command> c;
   c["validate"] = {"parse and check a policy file (exit 0 valid, 1 invalid)",
-                   "bobsync validate -f POLICY",
-                   [](po::options_description& o) { add_policy(o); },
+                   "bobsync validate -f POLICY [--format text|github|json] [--online]",
+                   [](po::options_description& o) {
+                     add_policy(o);
+                     add_format(o,
+                                {"text", "github", "json"},
+                                "text|github|json: diagnostics as text (stderr), GitHub Actions "
+                                "annotations or a JSON document (stdout)");
+                     o.add_options()("online",
+                                     "also check the Bob fields the policy reads against the "
+                                     "tenant's field catalogue and the service user's permissions "
+                                     "(needs the Bob credentials)");
+                   },
                    cmd_validate,
                    {},
                    false,
                    false};
-  c["plan"] = {
-      "read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
-      "changes, 1 error, 3 blocked by safety)",
-      "bobsync plan -f POLICY [--json] [--out PLAN] [--employee ID] [--cached] [--refresh] "
-      "[--db PATH] [--now TIME]",
-      [](po::options_description& o) {
-        add_policy(o);
-        o.add_options()("json", "print the plan as JSON")(
-            "out", po::value<std::string>(), "also save the plan as JSON to this file")(
-            "employee", po::value<std::string>(), "plan only this Bob employee id");
-        add_observe(o);
-      },
-      cmd_plan,
-      {}};
+  c["plan"] = {"read Bob and JumpCloud and print the changes an apply would make (exit 0 none, 2 "
+               "changes, 1 error, 3 blocked by safety)",
+               "bobsync plan -f POLICY [--format text|json|markdown] [--json] [--out PLAN] "
+               "[--employee ID] [--cached] [--refresh] [--db PATH] [--now TIME]",
+               [](po::options_description& o) {
+                 add_policy(o);
+                 add_format(o,
+                            {"text", "json", "markdown"},
+                            "text|json|markdown: markdown is for a pull-request comment (stays "
+                            "under GitHub's 65,536-character limit; the whole plan is in --out)");
+                 o.add_options()("json", "print the plan as JSON (--format json)")(
+                     "out", po::value<std::string>(), "also save the plan as JSON to this file")(
+                     "employee", po::value<std::string>(), "plan only this Bob employee id");
+                 add_observe(o);
+               },
+               cmd_plan,
+               {}};
   c["apply"] = {"converge JumpCloud to the plan (exit 0 converged, 1 error or partial failure, 3 "
                 "blocked)",
                 "bobsync apply -f POLICY [--plan PLAN] [--employee ID] [--allow-mass-changes] "
@@ -616,6 +725,24 @@ std::map<std::string, Command> commands() {
                   },
                   cmd_explain,
                   {"id"}};
+  c["bob"] = {"list the Bob tenant's fields (id, label, category, type, list id) for writing a "
+              "mapping",
+              "bobsync bob fields [--search TEXT] [--json] [-f POLICY]",
+              [](po::options_description& o) {
+                o.add_options()("what", po::value<std::string>(), "what to list: fields")(
+                    "search",
+                    po::value<std::string>(),
+                    "only fields whose id, label or category "
+                    "contain TEXT (case-insensitive)")("json", "print JSON")(
+                    "file,f",
+                    po::value<std::string>(),
+                    "policy file whose source.bob.url to use (BOB_API_URL overrides it; "
+                    "without -f: BOB_API_URL, else https://api.hibob.com/v1)");
+              },
+              cmd_bob,
+              {"what"},
+              false,
+              false};
   c["sandbox"] = {
       "serve the built-in fake Bob and fake JumpCloud on loopback, seeded with example "
       "data",

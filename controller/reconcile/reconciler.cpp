@@ -2,6 +2,7 @@
 
 #include "policies/desired_state_builder.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <malloc.h>
 #include <set>
@@ -11,6 +12,28 @@ namespace bobsync::controller {
 void release_free_memory() {
   malloc_trim(0); // glibc: every arena's free pages back to the system
 }
+
+std::vector<state::EmployeeId> PassRequest::target_ids() const {
+  std::vector<state::EmployeeId> ids = targets;
+  if (only_employee) {
+    ids.push_back(*only_employee);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+namespace {
+
+void plan_desired(PassResult& result, const PassRequest& request) {
+  auto options = request.policy->plan_options();
+  options.only_employees = request.target_ids();
+  options.record_matches = request.record_matches;
+  result.plan = state::make_plan(result.desired, result.users, request.links, options);
+  result.plan.policy_hash = request.policy_hash;
+}
+
+} // namespace
 
 PassResult plan_from(std::vector<state::Employee> employees,
                      std::vector<state::DirectoryUser> users,
@@ -23,11 +46,18 @@ PassResult plan_from(std::vector<state::Employee> employees,
   // threads, in malloc arenas this thread would not reuse).
   std::vector<state::Employee>().swap(employees);
   release_free_memory();
-  auto options = request.policy->plan_options();
-  options.only_employee = request.only_employee;
-  options.record_matches = request.record_matches;
-  result.plan = state::make_plan(result.desired, result.users, request.links, options);
-  result.plan.policy_hash = request.policy_hash;
+  plan_desired(result, request);
+  return result;
+}
+
+PassResult plan_from(std::shared_ptr<const std::vector<state::Employee>> employees,
+                     std::vector<state::DirectoryUser> users,
+                     const PassRequest& request) {
+  PassResult result;
+  result.users = std::move(users);
+  result.desired = policies::build_desired_state(*employees, *request.policy, request.now);
+  result.employees = std::move(employees);
+  plan_desired(result, request);
   return result;
 }
 
@@ -184,24 +214,32 @@ ReconcileOutcome reconcile(HrSource& hr,
   links.insert(links.end(), rebuilt.begin(), rebuilt.end());
   request.pass.links = links;
 
-  // Bob: always read in full (it has no "changed since"), or one employee.
+  // Bob: read in full (it has no "changed since"); a targeted pass with a
+  // baseline re-reads only its targets.
   std::vector<state::Employee> employees;
-  if (request.pass.only_employee) {
-    auto one = hr.get_employee(*request.pass.only_employee, policy.bob_fields());
-    if (!one) {
-      outcome.error = one.error();
-      finish("failed");
-      return outcome;
+  const auto targets = request.pass.target_ids();
+  if (!targets.empty() && request.baseline) {
+    std::vector<std::optional<state::Employee>> fresh;
+    for (const auto& id : targets) {
+      auto one = hr.get_employee(id, policy.bob_fields());
+      if (!one) {
+        outcome.error = one.error();
+        finish("failed");
+        return outcome;
+      }
+      fresh.push_back(std::move(*one)); // nullopt: gone from Bob
     }
-    if (*one) {
-      employees.push_back(std::move(**one));
+    employees.reserve(request.baseline->size() + targets.size());
+    for (const auto& e : *request.baseline) {
+      if (!std::binary_search(targets.begin(), targets.end(), e.id)) {
+        employees.push_back(e);
+      }
     }
-    // One employee is not the whole company: the empty-source and
-    // absent-field guards do not apply.
-    auto one_policy = std::make_shared<policies::Policy>(policy);
-    one_policy->safety.block_on_empty_source = false;
-    one_policy->safety.block_on_missing_field = false;
-    request.pass.policy = std::move(one_policy);
+    for (auto& one : fresh) {
+      if (one) {
+        employees.push_back(std::move(*one));
+      }
+    }
   } else {
     auto all = hr.list_employees(policy.bob_fields());
     if (!all) {
@@ -210,12 +248,40 @@ ReconcileOutcome reconcile(HrSource& hr,
       return outcome;
     }
     employees = std::move(*all);
+    if (!targets.empty()) {
+      std::set<std::string_view> known;
+      for (const auto& e : employees) {
+        known.insert(e.id);
+      }
+      std::string missing;
+      for (const auto& id : targets) {
+        if (!known.contains(id)) {
+          missing += (missing.empty() ? "" : ", ") + id;
+        }
+      }
+      if (!missing.empty()) {
+        outcome.error = ApiError{ErrorKind::not_found,
+                                 404,
+                                 "Bob has no employee with id " + missing
+                                     + " (the search of all employees, active and inactive, "
+                                       "does not return it)",
+                                 std::nullopt};
+        finish("failed");
+        return outcome;
+      }
+    }
   }
-  outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
-  request.pass.policy = snapshot;
+  if (request.keep_employees) {
+    outcome.pass =
+        plan_from(std::make_shared<const std::vector<state::Employee>>(std::move(employees)),
+                  std::move(users),
+                  request.pass);
+  } else {
+    outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
+  }
   if (empty_directory) {
     outcome.pass.plan.blocked = true;
-    outcome.pass.plan.block_reasons.push_back(*empty_directory);
+    outcome.pass.plan.block_reasons.push_back({state::BlockKind::bad_read, *empty_directory});
   }
 
   if (!apply) {
@@ -226,7 +292,9 @@ ReconcileOutcome reconcile(HrSource& hr,
     finish("stale");
     return outcome;
   }
-  if (outcome.pass.plan.blocked && (!request.allow_mass_changes || empty_directory)) {
+  // --allow-mass-changes lifts safety limits, never a bad read.
+  if (outcome.pass.plan.blocked
+      && !(request.allow_mass_changes && outcome.pass.plan.overridable())) {
     outcome.blocked = true;
     finish("blocked");
     return outcome;

@@ -22,6 +22,9 @@ namespace bobsync::controller {
 // The employees themselves are not kept: once the desired state is built
 // they are freed before planning (100,000 of them are ~150 MB).
 struct PassResult {
+  // The employees the pass used, only when ReconcileRequest::keep_employees
+  // asked for them (the controller keeps them as the next baseline).
+  std::shared_ptr<const std::vector<state::Employee>> employees;
   std::vector<state::DirectoryUser> users;
   state::DesiredState desired;
   state::Plan plan;
@@ -36,8 +39,15 @@ struct PassRequest {
   std::chrono::system_clock::time_point now;
   std::vector<state::Link> links;
   std::string policy_hash;
+  // A targeted pass: the plan is the full plan restricted to these employees
+  // (`only_employee` from the command line, `targets` from the controller;
+  // both empty: everybody). Each must be known to Bob (see reconcile()).
   std::optional<state::EmployeeId> only_employee;
+  std::vector<state::EmployeeId> targets;
   bool record_matches = false; // fill Plan::matches (explain)
+
+  // only_employee and targets together, sorted and unique.
+  std::vector<state::EmployeeId> target_ids() const;
 };
 
 // Gives memory that was freed back to the system. A pass allocates from
@@ -48,6 +58,10 @@ void release_free_memory();
 
 // Plans from data already read (cached users, a saved employee list).
 PassResult plan_from(std::vector<state::Employee> employees,
+                     std::vector<state::DirectoryUser> users,
+                     const PassRequest& request);
+// The same, keeping the employees (PassResult::employees is set).
+PassResult plan_from(std::shared_ptr<const std::vector<state::Employee>> employees,
                      std::vector<state::DirectoryUser> users,
                      const PassRequest& request);
 
@@ -70,6 +84,13 @@ struct ReconcileRequest {
   // apply --plan: apply only if a fresh plan has exactly these changes.
   std::optional<state::Plan> expected;
   ApplyOptions apply; // run_id, progress, concurrency, ...
+  // A targeted pass (pass.targets / pass.only_employee) normally reads every
+  // employee (one search) so matching sees everybody. With a baseline (the
+  // employees of the last full read) it reads only the targets, one by one,
+  // in place of theirs: an id Bob answers 404 for has left Bob.
+  std::shared_ptr<const std::vector<state::Employee>> baseline;
+  // Return the employees the pass used in outcome.pass.employees.
+  bool keep_employees = false;
 };
 
 struct ReconcileOutcome {

@@ -24,10 +24,18 @@ Employee employee(const std::string& id,
   e.fields.set("root.email", id + "@example.com");
   e.fields.set("root.displayName", "Person " + id);
   e.fields.set("internal.status", "Active");
+  // Lifecycle dates visible to the service user, null unless given.
+  e.fields.set("work.startDate", "");
+  e.fields.set("internal.terminationDate", "");
+  e.fields.set("employee.lastDayOfWork", "");
   for (const auto& [k, v] : fields) {
     e.fields.set(k, v);
   }
   return e;
+}
+
+std::chrono::sys_days day(int y, unsigned m, unsigned d) {
+  return std::chrono::sys_days(std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d});
 }
 
 Policy base_policy() {
@@ -146,10 +154,10 @@ TEST(Builder, ProvisionDaysBeforeStagesEarly) {
   const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
   auto desired = build_desired_state({e}, p, at("2026-12-06T12:00:00Z"));
   EXPECT_EQ(desired.users[0].phase, Phase::pending);
-  EXPECT_EQ(desired.users[0].effective_date, "2026-12-07");
+  EXPECT_EQ(desired.users[0].provision_date, day(2026, 12, 7));
   desired = build_desired_state({e}, p, at("2026-12-07T12:00:00Z"));
   EXPECT_EQ(desired.users[0].phase, Phase::staged);
-  EXPECT_EQ(desired.users[0].effective_date, "2026-12-10");
+  EXPECT_EQ(desired.users[0].start_date, day(2026, 12, 10));
   EXPECT_EQ(phase_of(e, p, "2026-12-10T12:00:00Z"), Phase::active);
 }
 
@@ -285,6 +293,14 @@ TEST(Builder, FieldAbsentForEveryEmployeeBlocksButNullDoesNot) {
   const auto c = employee("3", {{"work.title", ""}}); // null for this one: visible, just empty
   desired = build_desired_state({a, b, c}, base_policy(), at("2026-11-27T10:00:00Z"));
   EXPECT_TRUE(desired.block_reasons.empty());
+  // Null for everyone who has it: the planner decides (it blocks if the plan
+  // would change jobTitle on an existing user).
+  ASSERT_EQ(desired.null_fields.size(), 1U);
+  EXPECT_EQ(desired.null_fields[0].bob_field, "work.title");
+  EXPECT_EQ(desired.null_fields[0].targets, std::vector<std::string>{"jobTitle"});
+  const auto d = employee("4", {{"work.title", "CTO"}});
+  desired = build_desired_state({c, d}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(desired.null_fields.empty());
 }
 
 TEST(Builder, ExplainShowsSourcesTransformsAndPhase) {
@@ -361,6 +377,166 @@ TEST(DesiredStateBuilder, ASlicedBuildEqualsOnePass) {
   }
   EXPECT_EQ(whole.users.front().employee_id, "100001");
   EXPECT_EQ(whole.users.back().employee_id, "111999");
+}
+
+} // namespace
+} // namespace bobsync::policies
+
+namespace bobsync::policies {
+namespace {
+
+TEST(BuilderDates, DatesAreCarriedAsData) {
+  auto p = base_policy();
+  p.lifecycle.provision_days_before = 3;
+  p.lifecycle.site_time_zones = {{"Sydney", "Australia/Sydney"}};
+  const auto e = employee("1",
+                          {{"work.startDate", "2026-12-10"},
+                           {"internal.terminationDate", "2027-03-31"},
+                           {"work.site", "Sydney"}});
+  const auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  const auto& u = desired.users[0];
+  EXPECT_EQ(u.start_date, day(2026, 12, 10));
+  EXPECT_EQ(u.provision_date, day(2026, 12, 7));
+  EXPECT_EQ(u.leave_date, day(2027, 3, 31));
+  EXPECT_EQ(u.time_zone, "Australia/Sydney");
+}
+
+TEST(BuilderDates, NextTransitionIsTheNextLocalMidnightThatChangesThePhase) {
+  auto p = base_policy(); // Europe/London: UTC+0 in winter
+  p.lifecycle.provision_days_before = 3;
+  const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
+  auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-07T00:00:00Z")); // provisioned early
+  desired = build_desired_state({e}, p, at("2026-12-07T00:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::staged);
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-10T00:00:00Z")); // strictly after now
+  desired = build_desired_state({e}, p, at("2026-12-10T00:00:00Z"));
+  EXPECT_EQ(desired.users[0].phase, Phase::active);
+  EXPECT_FALSE(desired.users[0].next_transition);
+}
+
+TEST(BuilderDates, NextTransitionUsesTheEmployeesZoneAndTheLeaverRule) {
+  auto p = base_policy();
+  p.lifecycle.site_time_zones = {{"Sydney", "Australia/Sydney"}}; // UTC+11 in December
+  p.lifecycle.leaver_date = LeaverDate::last_day_of_work;
+  const auto sydney = employee("1",
+                               {{"work.startDate", "2020-01-01"},
+                                {"internal.terminationDate", "2026-12-05"},
+                                {"employee.lastDayOfWork", "2026-12-20"},
+                                {"work.site", "Sydney"}});
+  const auto none = employee("2", {{"work.startDate", "2020-01-01"}});
+  const auto desired = build_desired_state({sydney, none}, p, at("2026-12-01T12:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 2U);
+  EXPECT_EQ(desired.users[0].next_transition, at("2026-12-19T13:00:00Z"));
+  EXPECT_FALSE(desired.users[1].next_transition);
+  EXPECT_EQ(next_transition(desired), at("2026-12-19T13:00:00Z"));
+}
+
+TEST(BuilderDates, PhaseReasonTextDecidesNothing) {
+  // The planner defers activation to the start date carried as data.
+  auto p = base_policy();
+  p.lifecycle.provision_days_before = 3;
+  const auto e = employee("1", {{"work.startDate", "2026-12-10"}});
+  auto desired = build_desired_state({e}, p, at("2026-12-01T12:00:00Z"));
+  desired.users[0].phase_reason = "something else entirely";
+  state::DirectoryUser u;
+  u.id = "u1";
+  u.state = state::UserState::staged;
+  u.fields.set("email", "1@example.com");
+  u.fields.set("attributes[name=bobEmployeeId]", "1");
+  const auto plan = state::make_plan(desired, {u}, {{"1", "u1", false}}, p.plan_options());
+  ASSERT_EQ(plan.changes.size(), 1U);
+  EXPECT_EQ(plan.changes[0].action, state::Action::defer);
+  EXPECT_EQ(plan.changes[0].date, "2026-12-10");
+}
+
+} // namespace
+} // namespace bobsync::policies
+
+namespace bobsync::policies {
+namespace {
+
+TEST(BuilderTrust, DuplicateEmployeeIdsBlockNamingThem) {
+  const auto a = employee("1", {{"work.title", "A"}});
+  const auto b = employee("2", {{"work.title", "B"}});
+  const auto a2 = employee("1", {{"work.title", "C"}});
+  const auto desired = build_desired_state({a, b, a2}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.block_reasons.size(), 1U);
+  EXPECT_NE(desired.block_reasons[0].find("same employee id more than once (1)"), std::string::npos)
+      << desired.block_reasons[0];
+  auto p = base_policy();
+  p.safety.block_on_missing_field = false;
+  p.safety.block_on_empty_source = false;
+  EXPECT_EQ(build_desired_state({a, b, a2}, p, at("2026-11-27T10:00:00Z")).block_reasons.size(), 1U)
+      << "no policy switch turns duplicate ids into a warning";
+}
+
+TEST(BuilderTrust, LifecycleFieldAbsentForEveryoneBlocksNullDoesNot) {
+  auto a = employee("1", {{"work.title", "A"}});
+  auto b = employee("2", {{"work.title", "B"}});
+  auto desired = build_desired_state({a, b}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(desired.block_reasons.empty()) << "null termination dates: nobody left";
+  a.fields.erase("internal.terminationDate");
+  b.fields.erase("internal.terminationDate");
+  desired = build_desired_state({a, b}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.block_reasons.size(), 1U);
+  EXPECT_NE(desired.block_reasons[0].find("internal.terminationDate"), std::string::npos);
+  // The machine form alone counts as sent.
+  a.fields.set("internal.terminationDate@machine", "");
+  desired = build_desired_state({a, b}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(desired.block_reasons.empty());
+  // A field the policy does not read for the lifecycle is not checked.
+  auto p = base_policy();
+  p.lifecycle.leaver_date = LeaverDate::last_day_of_work;
+  a.fields.erase("internal.terminationDate@machine");
+  desired = build_desired_state({a, b}, p, at("2026-11-27T10:00:00Z"));
+  EXPECT_TRUE(desired.block_reasons.empty());
+  a.fields.erase("internal.status");
+  b.fields.erase("internal.status");
+  desired = build_desired_state({a, b}, p, at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.block_reasons.size(), 1U);
+  EXPECT_NE(desired.block_reasons[0].find("internal.status"), std::string::npos);
+}
+
+TEST(BuilderTrust, UnknownStatusIsAWarningAndHoldsTheState) {
+  const auto e = employee("1", {{"internal.status", "Garden"}});
+  const auto desired = build_desired_state({e}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  EXPECT_TRUE(desired.users[0].hold_state);
+  ASSERT_EQ(desired.diagnostics.size(), 1U);
+  EXPECT_NE(desired.diagnostics[0].message.find("'Garden' is unknown"), std::string::npos);
+  const auto inactive = employee("2", {{"internal.status", "Inactive"}});
+  const auto d2 = build_desired_state({inactive}, base_policy(), at("2026-11-27T10:00:00Z"));
+  EXPECT_EQ(d2.users[0].phase, Phase::inactive);
+  EXPECT_FALSE(d2.users[0].hold_state);
+}
+
+TEST(BuilderTrust, OverlongValueIsRefusedAndNotKept) {
+  const auto e = employee("1", {{"work.title", std::string(10 * 1024 * 1024, 'x')}});
+  const auto ok = employee("2", {{"work.title", std::string(1024, 'y')}});
+  const auto desired = build_desired_state({e, ok}, base_policy(), at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 2U);
+  EXPECT_NE(desired.users[0].refusal.find("jobTitle"), std::string::npos);
+  EXPECT_NE(desired.users[0].refusal.find("10485760 bytes"), std::string::npos);
+  EXPECT_TRUE(desired.users[0].value("jobTitle").empty()) << "the value is not kept";
+  EXPECT_TRUE(desired.users[1].refusal.empty());
+  ASSERT_EQ(desired.diagnostics.size(), 1U);
+  EXPECT_LT(desired.diagnostics[0].message.size(), 400U);
+}
+
+TEST(BuilderTrust, NullEmailUnderAnEmailDomainScopeIsReportedNotDropped) {
+  auto p = base_policy();
+  p.scope.include.email_domains = {"example.com"};
+  auto e = employee("1", {});
+  e.fields.set("root.email", "");
+  auto other = employee("2", {});
+  other.fields.set("root.email", "x@elsewhere.org");
+  const auto desired = build_desired_state({e, other}, p, at("2026-11-27T10:00:00Z"));
+  ASSERT_EQ(desired.users.size(), 1U);
+  EXPECT_EQ(desired.users[0].employee_id, "1");
+  EXPECT_NE(desired.users[0].refusal.find("no email"), std::string::npos);
+  EXPECT_EQ(desired.out_of_scope, std::vector<std::string>{"2"});
 }
 
 } // namespace

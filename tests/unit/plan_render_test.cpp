@@ -22,7 +22,10 @@ Plan sample_plan() {
     d.employee_id = id;
     d.phase = phase;
     d.phase_reason = "test reason";
-    d.effective_date = phase == Phase::pending ? "2027-01-04" : "";
+    if (phase == Phase::pending) {
+      d.start_date = std::chrono::sys_days(std::chrono::January / 4 / 2027);
+      d.provision_date = d.start_date;
+    }
     d.fields.set("email", {email, FieldMode::always});
     d.fields.set("username", {email.substr(0, email.find('@')), FieldMode::create_only});
     for (const auto& [k, v] : fields) {
@@ -140,6 +143,86 @@ TEST(PlanRender, RejectsOtherVersionsAndGarbage) {
 TEST(PlanRender, EmptyPlanSaysSo) {
   Plan plan;
   EXPECT_NE(render_text(plan).find("No changes"), std::string::npos);
+}
+
+} // namespace
+} // namespace bobsync::state
+
+namespace bobsync::state {
+namespace {
+
+TEST(PlanRenderTrust, BlockedPlanDoesNotSayInLine) {
+  Plan plan;
+  plan.blocked = true;
+  plan.block_reasons = {{BlockKind::bad_read, "Bob returned no employees"}};
+  const auto text = render_text(plan);
+  EXPECT_EQ(text.find("in line"), std::string::npos) << text;
+  EXPECT_NE(text.find("does not override"), std::string::npos) << text;
+  EXPECT_NE(text.find("Blocked: nothing will be applied."), std::string::npos) << text;
+}
+
+TEST(PlanRenderTrust, ConflictsOnlyIsNotInLine) {
+  Plan plan;
+  Change c;
+  c.action = Action::conflict;
+  c.employee_id = "1";
+  c.reason = "employees 1, 2 share email 'a@example.com'";
+  plan.changes = {c};
+  finalize(plan);
+  const auto text = render_text(plan);
+  EXPECT_EQ(text.find("in line"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 conflict needs attention"), std::string::npos) << text;
+}
+
+TEST(PlanRenderTrust, ControlCharactersAreEscapedVisibly) {
+  Plan plan;
+  Change c;
+  c.action = Action::update;
+  c.employee_id = "1";
+  c.user_id = "u1";
+  c.username = "evil\x1b[2Jname";
+  c.email = "a\r@example.com";
+  c.reason = "fields differ";
+  c.fields = {{"firstname", std::string("Al"), "Bob\xE2\x80\xAEmoc.exe"}};
+  plan.changes = {c};
+  plan.diagnostics = {{Severity::warning, "name \xC2\x9B here", {}}};
+  finalize(plan);
+  const auto text = render_text(plan);
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xE2\x80\xAE"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xC2\x9B"), std::string::npos) << text;
+  EXPECT_NE(text.find("evil\\u001B[2Jname"), std::string::npos) << text;
+  EXPECT_NE(text.find("Bob\\u202Emoc.exe"), std::string::npos) << text;
+  EXPECT_NE(text.find("a\\u000D@example.com"), std::string::npos) << text;
+  // Ordinary non-ASCII text is printed as it is.
+  c.fields = {{"firstname", std::string("Al"), "José Núñez"}};
+  plan.changes = {c};
+  EXPECT_NE(render_text(plan).find("José Núñez"), std::string::npos);
+}
+
+TEST(PlanRenderTrust, WarningsAreCapped) {
+  Plan plan;
+  for (int i = 0; i < 1000; ++i) {
+    plan.diagnostics.push_back({Severity::warning, "warning number " + std::to_string(i), {}});
+  }
+  const auto text = render_text(plan);
+  EXPECT_NE(text.find("warning number 19\n"), std::string::npos);
+  EXPECT_EQ(text.find("warning number 20\n"), std::string::npos);
+  EXPECT_NE(text.find("... and 980 more warnings"), std::string::npos) << text;
+}
+
+TEST(PlanRenderTrust, BlockKindsRoundTripThroughJson) {
+  Plan plan;
+  plan.blocked = true;
+  plan.block_reasons = {{BlockKind::bad_read, "dup"}, {BlockKind::safety_limit, "many"}};
+  plan.summary.out_of_scope = 3;
+  plan.summary.not_created = 2;
+  std::string error;
+  const auto back = parse_plan_json(render_json(plan), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(back->block_reasons, plan.block_reasons);
+  EXPECT_EQ(back->summary, plan.summary);
 }
 
 } // namespace

@@ -270,7 +270,8 @@ TEST_P(StateDecisions, Table) {
   const auto& p = GetParam();
   DesiredState ds;
   ds.users = {desired("1", "a@example.com", "a", p.phase)};
-  ds.users[0].effective_date = "2026-12-01";
+  ds.users[0].start_date = std::chrono::sys_days(std::chrono::December / 1 / 2026);
+  ds.users[0].provision_date = ds.users[0].start_date;
   const std::vector<DirectoryUser> observed = {
       user("u1", "a@example.com", "a", p.observed, {{k_link, "1"}})};
   auto options = no_limits();
@@ -403,7 +404,8 @@ TEST(MakePlan, LeaversAndInactiveEmployeesAreNeverCreated) {
 TEST(MakePlan, FutureStarterIsDeferredWithItsDate) {
   DesiredState ds;
   ds.users = {desired("1", "a@example.com", "a", Phase::pending)};
-  ds.users[0].effective_date = "2027-01-04";
+  ds.users[0].start_date = std::chrono::sys_days(std::chrono::January / 4 / 2027);
+  ds.users[0].provision_date = ds.users[0].start_date;
   const auto plan = make_plan(ds, {}, {}, no_limits());
   ASSERT_EQ(plan.changes.size(), 1U);
   EXPECT_EQ(plan.changes[0].action, Action::defer);
@@ -462,13 +464,15 @@ TEST(MakePlan, SafetyLimitsBlockWithReasons) {
   EXPECT_TRUE(plan.blocked);
   EXPECT_FALSE(plan.applyable());
   ASSERT_EQ(plan.block_reasons.size(), 1U);
-  EXPECT_NE(plan.block_reasons[0].find("safety.maxSuspensions"), std::string::npos);
+  EXPECT_NE(plan.block_reasons[0].message.find("safety.maxSuspensions"), std::string::npos);
+  EXPECT_EQ(plan.block_reasons[0].kind, BlockKind::safety_limit);
+  EXPECT_TRUE(plan.overridable());
 
   options.safety = {};
   options.safety.max_suspensions_percent = 25.0; // 6 of 20 = 30%
   plan = make_plan(ds, observed, {}, options);
   EXPECT_TRUE(plan.blocked);
-  EXPECT_NE(plan.block_reasons[0].find("30.0%"), std::string::npos);
+  EXPECT_NE(plan.block_reasons[0].message.find("30.0%"), std::string::npos);
 
   options.safety = {};
   options.safety.max_changes = 5;
@@ -480,14 +484,16 @@ TEST(MakePlan, SafetyLimitsBlockWithReasons) {
   ds.block_reasons = {"Bob returned no employees"};
   plan = make_plan(ds, observed, {}, options);
   EXPECT_TRUE(plan.blocked);
-  EXPECT_EQ(plan.block_reasons.back(), "Bob returned no employees");
+  EXPECT_EQ(plan.block_reasons.back().message, "Bob returned no employees");
+  EXPECT_EQ(plan.block_reasons.back().kind, BlockKind::bad_read);
+  EXPECT_FALSE(plan.overridable());
 }
 
 TEST(MakePlan, OnlyEmployeeRestrictsThePlan) {
   DesiredState ds;
   ds.users = {desired("1", "a@example.com", "a"), desired("2", "b@example.com", "b")};
   auto options = no_limits();
-  options.only_employee = "2";
+  options.only_employees = {"2"};
   const auto plan = make_plan(ds, {}, {}, options);
   ASSERT_EQ(plan.changes.size(), 1U);
   EXPECT_EQ(plan.changes[0].employee_id, "2");
@@ -555,6 +561,121 @@ TEST(MakePlanManager, ManagerCreatedInTheSameRunStaysAReferenceForTheApplier) {
   const auto plan = make_plan(ds, {}, {}, no_limits());
   EXPECT_EQ(find(plan, "2")->action, Action::create);
   EXPECT_EQ(find(plan, "2")->field("manager")->new_value, "bob:1");
+}
+
+} // namespace
+} // namespace bobsync::state
+
+namespace bobsync::state {
+namespace {
+
+// Safety percentages apply only from a minimum count of suspensions.
+TEST(MakePlanTrust, PercentLimitAppliesOnlyFromTheMinimumCount) {
+  DesiredState ds;
+  std::vector<DirectoryUser> observed;
+  for (int i = 0; i < 30; ++i) {
+    const auto id = std::to_string(100 + i);
+    ds.users.push_back(
+        desired(id, id + "@example.com", "u" + id, i < 2 ? Phase::leaver : Phase::active));
+    observed.push_back(
+        user("u" + id, id + "@example.com", "u" + id, UserState::activated, {{k_link, id}}));
+  }
+  PlanOptions options;
+  options.safety.max_suspensions = 10;
+  options.safety.max_suspensions_percent = 5.0;
+  options.safety.min_suspensions_for_percent = 5;
+  auto plan = make_plan(ds, observed, {}, options);
+  EXPECT_EQ(plan.summary.count(Action::suspend), 2); // 6.7% of 30: a normal day
+  EXPECT_FALSE(plan.blocked);
+  for (int i = 2; i < 6; ++i) {
+    ds.users[static_cast<std::size_t>(i)].phase = Phase::leaver;
+  }
+  plan = make_plan(ds, observed, {}, options);
+  EXPECT_EQ(plan.summary.count(Action::suspend), 6); // 20%, from 5 on the percentage counts
+  ASSERT_TRUE(plan.blocked);
+  EXPECT_NE(plan.block_reasons[0].message.find("safety.minSuspensionsForPercent"),
+            std::string::npos);
+}
+
+TEST(MakePlanTrust, NullForEveryoneBlocksOnlyWhenItWouldChangeAnExistingUser) {
+  DesiredState ds;
+  ds.users = {desired("1", "a@example.com", "a"), desired("2", "b@example.com", "b")};
+  ds.null_fields = {{"work.title", {"jobTitle"}}};
+  ds.users[0].fields.set("jobTitle", {"", FieldMode::always});
+  ds.users[1].fields.set("jobTitle", {"", FieldMode::always});
+  auto a = user("u1", "a@example.com", "a", UserState::activated, {{k_link, "1"}});
+  a.fields.set("jobTitle", "Engineer");
+  auto plan = make_plan(ds, {a}, {}, no_limits());
+  ASSERT_TRUE(plan.blocked);
+  EXPECT_EQ(plan.block_reasons[0].kind, BlockKind::bad_read);
+  EXPECT_NE(plan.block_reasons[0].message.find("work.title"), std::string::npos);
+  EXPECT_NE(plan.block_reasons[0].message.find("jobTitle"), std::string::npos);
+  // Nobody has a job title in JumpCloud either (a middle name nobody has):
+  // nothing changes, nothing blocks.
+  a.fields.erase("jobTitle");
+  plan = make_plan(ds, {a}, {}, no_limits());
+  EXPECT_FALSE(plan.blocked);
+}
+
+TEST(MakePlanTrust, UnknownStatusChangesNoState) {
+  DesiredState ds;
+  ds.users = {desired("1", "a@example.com", "a", Phase::inactive),
+              desired("2", "b@example.com", "b", Phase::inactive)};
+  ds.users[0].hold_state = true;
+  ds.users[1].hold_state = true;
+  const std::vector<DirectoryUser> observed = {
+      user("u1", "a@example.com", "a", UserState::activated, {{k_link, "1"}}),
+      user("u2", "b@example.com", "b", UserState::suspended, {{k_link, "2"}})};
+  const auto plan = make_plan(ds, observed, {}, no_limits());
+  EXPECT_TRUE(plan.changes.empty()) << to_string(plan.changes[0].action);
+}
+
+TEST(MakePlanTrust, TargetedPlanIsTheFullPlanRestricted) {
+  DesiredState ds;
+  // Employees 1 and 2 share an email: a targeted plan of 2 still sees it.
+  ds.users = {desired("1", "same@example.com", "same"),
+              desired("2", "same@example.com", "same"),
+              desired("3", "c@example.com", "john"),
+              desired("4", "d@example.com", "john")};
+  auto options = no_limits();
+  const auto full = make_plan(ds, {}, {}, options);
+  for (const auto& id : {"2", "3", "4"}) {
+    options.only_employees = {id};
+    const auto one = make_plan(ds, {}, {}, options);
+    ASSERT_EQ(one.changes.size(), 1U) << id;
+    const auto it = std::find_if(full.changes.begin(), full.changes.end(), [&](const Change& c) {
+      return c.employee_id == id;
+    });
+    ASSERT_NE(it, full.changes.end());
+    EXPECT_EQ(one.changes[0], *it) << id;
+  }
+  options.only_employees = {"2"};
+  EXPECT_EQ(make_plan(ds, {}, {}, options).changes[0].action, Action::conflict);
+}
+
+TEST(MakePlanTrust, RefusedEmployeeIsAConflictWithNoWrite) {
+  DesiredState ds;
+  ds.users = {desired("1", "a@example.com", "a")};
+  ds.users[0].refusal = "firstname from Bob is 10485760 bytes long";
+  const std::vector<DirectoryUser> observed = {
+      user("u1", "a@example.com", "a", UserState::suspended, {{k_link, "1"}})};
+  const auto plan = make_plan(ds, observed, {}, no_limits());
+  ASSERT_EQ(plan.changes.size(), 1U);
+  EXPECT_EQ(plan.changes[0].action, Action::conflict);
+  EXPECT_TRUE(plan.empty());
+}
+
+TEST(MakePlanTrust, SummaryCountsEmployeesLeftAlone) {
+  DesiredState ds;
+  ds.users = {desired("1", "a@example.com", "a"),
+              desired("2", "b@example.com", "b", Phase::leaver)};
+  ds.out_of_scope = {"3", "4"};
+  const std::vector<DirectoryUser> observed = {
+      user("u1", "a@example.com", "a", UserState::activated, {{k_link, "1"}})};
+  const auto plan = make_plan(ds, observed, {}, no_limits());
+  EXPECT_EQ(plan.summary.unchanged, 1);
+  EXPECT_EQ(plan.summary.not_created, 1);
+  EXPECT_EQ(plan.summary.out_of_scope, 2);
 }
 
 } // namespace

@@ -998,7 +998,7 @@ TEST(PolicyPlanOptions, CarryThePolicy) {
   EXPECT_FALSE(options.safety.max_suspensions);
   EXPECT_EQ(options.safety.max_suspensions_percent, 12.5);
   EXPECT_EQ(options.safety.max_changes, 500);
-  EXPECT_FALSE(options.only_employee);
+  EXPECT_TRUE(options.only_employees.empty());
 }
 
 TEST(PolicyPlanOptions, OfTheDefaultsAreThePlannerDefaults) {
@@ -1024,6 +1024,41 @@ TEST(PolicyParser, WebhookDebounceTakesMillisecondsOtherDurationsDoNot) {
   EXPECT_NE(dump(bad.diagnostics).find("schedule.interval: expected a duration such as 30s"),
             std::string::npos)
       << dump(bad.diagnostics);
+}
+
+} // namespace
+} // namespace bobsync::policies
+
+namespace bobsync::policies {
+namespace {
+
+// The example says the keys it shows are defaults: its safety section is.
+TEST(PolicyParserTrust, ExampleSafetySectionIsTheDefaults) {
+  const auto result = parse_policy(read_text(example_path()), "example.yaml");
+  ASSERT_TRUE(result.policy) << dump(result.diagnostics);
+  const auto& s = result.policy->safety;
+  const Safety defaults;
+  EXPECT_EQ(s.max_suspensions, defaults.max_suspensions);
+  EXPECT_EQ(s.max_suspensions_percent, defaults.max_suspensions_percent);
+  EXPECT_EQ(s.min_suspensions_for_percent, defaults.min_suspensions_for_percent);
+  EXPECT_EQ(s.max_changes, defaults.max_changes);
+  EXPECT_EQ(s.block_on_empty_source, defaults.block_on_empty_source);
+  EXPECT_EQ(s.block_on_missing_field, defaults.block_on_missing_field);
+}
+
+TEST(PolicyParserTrust, MinSuspensionsForPercentIsParsedAndChecked) {
+  auto text = read_text(example_path());
+  const std::string key = "minSuspensionsForPercent: 5";
+  text.replace(text.find(key), key.size(), "minSuspensionsForPercent: 3");
+  auto result = parse_policy(text, "p.yaml");
+  ASSERT_TRUE(result.policy) << dump(result.diagnostics);
+  EXPECT_EQ(result.policy->safety.min_suspensions_for_percent, 3);
+  EXPECT_EQ(result.policy->plan_options().safety.min_suspensions_for_percent, 3);
+  text.replace(text.find("minSuspensionsForPercent: 3"), key.size(), "minSuspensionsForPercent: 0");
+  result = parse_policy(text, "p.yaml");
+  EXPECT_FALSE(result.policy);
+  EXPECT_NE(dump(result.diagnostics).find("minSuspensionsForPercent"), std::string::npos)
+      << dump(result.diagnostics);
 }
 
 } // namespace

@@ -51,6 +51,10 @@ state::Employee ada() {
   e.fields.set("work.employeeIdInCompany", "1001");
   e.fields.set("work.startDate", "2026-01-05");
   e.fields.set("internal.status", "Active");
+  // Visible to the service user but empty, as Bob sends them (null): a
+  // lifecycle field absent for everyone blocks the plan (issue 9 §1).
+  e.fields.set("internal.terminationDate", "");
+  e.fields.set("employee.lastDayOfWork", "");
   return e;
 }
 
