@@ -172,7 +172,7 @@ std::string render_markdown(const Plan& plan, const MarkdownOptions& options) {
   if (plan.blocked) {
     head << "> [!CAUTION]\n> **Blocked by the safety limits: nothing will be applied.**\n";
     for (const auto& reason : plan.block_reasons) {
-      head << "> - " << markdown_escape(cut(reason, 4 * max)) << "\n";
+      head << "> - " << markdown_escape(cut(reason.message, 4 * max)) << "\n";
     }
     head << ">\n> If these changes are intended, applying them needs `--allow-mass-changes`: a "
             "deliberate step that someone reviews (see docs/gitops.md).\n\n";

@@ -104,8 +104,9 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     }
     if (outcome.blocked) {
       report.blocked = true;
-      report.blocked_by.insert(
-          report.blocked_by.end(), plan.block_reasons.begin(), plan.block_reasons.end());
+      for (const auto& reason : plan.block_reasons) {
+        report.blocked_by.push_back(reason.message);
+      }
     }
     if (outcome.applied) {
       report.applied += outcome.applied->succeeded;
