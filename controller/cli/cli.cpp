@@ -1,7 +1,7 @@
 #include "controller/cli/cli.hpp"
 
-#include "controller/cli/run_command.hpp"
 #include "controller/cli/bob_fields_command.hpp"
+#include "controller/cli/run_command.hpp"
 #include "controller/cli/settings.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"

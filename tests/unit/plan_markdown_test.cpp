@@ -60,7 +60,8 @@ Plan sample_plan() {
   defer.reason = "starts on 2027-01-04";
   plan.changes.push_back(defer);
   plan.blocked = true;
-  plan.block_reasons = {{BlockKind::safety_limit, "1 suspension exceeds safety.maxSuspensions (0)"}};
+  plan.block_reasons = {
+      {BlockKind::safety_limit, "1 suspension exceeds safety.maxSuspensions (0)"}};
   plan.diagnostics.push_back({Severity::warning, "manager 1009 of 1002 is not managed", {}});
   plan.summary.unchanged = 4;
   plan.policy_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
