@@ -85,12 +85,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&#39;"; break;
-    default: out += c;
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
@@ -115,9 +126,12 @@ std::string url_encode(std::string_view text) {
 
 std::string url_decode(std::string_view text) {
   auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
     return -1;
   };
   std::string out;
@@ -140,7 +154,8 @@ bool bearer_matches(std::string_view authorization, std::string_view token) {
     return false;
   }
   constexpr std::string_view k_prefix = "Bearer ";
-  if (authorization.size() < k_prefix.size() || authorization.substr(0, k_prefix.size()) != k_prefix) {
+  if (authorization.size() < k_prefix.size()
+      || authorization.substr(0, k_prefix.size()) != k_prefix) {
     return false;
   }
   return constant_time_equal(token, authorization.substr(k_prefix.size()));
@@ -183,14 +198,15 @@ std::string render_status_page(const StatusSnapshot& s) {
              "for everyone): fix the data or the service user's permissions in Bob; no flag "
              "overrides a bad read.</p>";
     } else {
-      out << "<p>After reviewing the plan (<code>bobsync plan -f "
-          << html_escape(s.policy_path) << "</code>), apply it with:</p><pre id=\"unblock\">bobsync apply -f "
+      out << "<p>After reviewing the plan (<code>bobsync plan -f " << html_escape(s.policy_path)
+          << "</code>), apply it with:</p><pre id=\"unblock\">bobsync apply -f "
           << html_escape(s.policy_path) << " --allow-mass-changes</pre>";
     }
     out << "</div>";
   }
   if (!s.last_error.empty()) {
-    out << "<div class=\"box alert\" id=\"last-error\"><p class=\"bad\">The last pass failed (retrying):</p><code>"
+    out << "<div class=\"box alert\" id=\"last-error\"><p class=\"bad\">The last pass failed "
+           "(retrying):</p><code>"
         << html_escape(s.last_error) << "</code></div>";
   }
 
@@ -243,8 +259,7 @@ std::string render_status_page(const StatusSnapshot& s) {
 
   out << "<h2>Audit log</h2><form method=\"get\" action=\"\"><label>Employee id "
          "<input name=\"employee\" id=\"employee\" value=\""
-      << html_escape(s.employee_filter)
-      << "\"></label> <button type=\"submit\">Filter</button>";
+      << html_escape(s.employee_filter) << "\"></label> <button type=\"submit\">Filter</button>";
   if (!s.employee_filter.empty()) {
     out << " <a href=\"?\">all employees</a>";
   }
@@ -286,8 +301,8 @@ std::string render_status_page(const StatusSnapshot& s) {
 }
 
 StatusPage::StatusPage(std::string token, SnapshotFn snapshot)
-    : m_token(std::move(token))
-    , m_snapshot(std::move(snapshot)) {}
+    : m_token(std::move(token)),
+      m_snapshot(std::move(snapshot)) {}
 
 StatusReply StatusPage::serve(const StatusRequest& request) const {
   if (!bearer_matches(request.authorization, m_token)) {
@@ -297,9 +312,10 @@ StatusReply StatusPage::serve(const StatusRequest& request) const {
             "</p></body></html>\n"};
   }
   if (request.employee.size() > 256) {
-    return {400, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bobsync"
-                 "</title></head><body><p>400: the employee filter is longer than 256 "
-                 "characters.</p></body></html>\n"};
+    return {400,
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bobsync"
+            "</title></head><body><p>400: the employee filter is longer than 256 "
+            "characters.</p></body></html>\n"};
   }
   return {200, render_status_page(m_snapshot(request.employee))};
 }
