@@ -15,7 +15,9 @@ packages=(
   libspdlog-dev prometheus-cpp-dev
   systemd procps
   libre2-dev
+  chromium
 )
+# chromium: the status page's headless-browser test (tests/e2e/status_page_browser_test.cpp).
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
 

@@ -49,8 +49,15 @@ protected:
       s.employee_filter = employee;
       s.audit = m_store->audit(employee, k_max_audit_rows);
       s.audit_limit = k_max_audit_rows;
-      s.upcoming = {{"1001", "Ada <b>Lovelace</b>", "ada@example.com", "create", "2027-01-04 00:00 Europe/Paris"}};
-      s.conflicts = {{"1002", "Bob", "bob@example.com", "two JumpCloud users have the email",
+      s.upcoming = {{"1001",
+                     "Ada <b>Lovelace</b>",
+                     "ada@example.com",
+                     "create",
+                     "2027-01-04 00:00 Europe/Paris"}};
+      s.conflicts = {{"1002",
+                      "Bob",
+                      "bob@example.com",
+                      "two JumpCloud users have the email",
                       "remove the duplicate user in JumpCloud"}};
       return s;
     });
@@ -134,8 +141,13 @@ TEST_F(StatusPageServer, EmptyTokenRefusesEveryone) {
 TEST_F(StatusPageServer, ShowsRunsBlockedPlanAndFiltersTheAuditByEmployee) {
   m_store->append_audit(audit_row(1, "1001", "Ada"));
   m_store->append_audit(audit_row(2, "1002", "<script>alert(1)</script>"));
-  state::RunRecord run{"r1", "2026-12-01T08:00:00Z", "2026-12-01T08:00:01.5Z", "run", "abc",
-                       "converged", "create=1 update=2"};
+  state::RunRecord run{"r1",
+                       "2026-12-01T08:00:00Z",
+                       "2026-12-01T08:00:01.5Z",
+                       "run",
+                       "abc",
+                       "converged",
+                       "create=1 update=2"};
   m_store->start_run(run);
   m_store->finish_run(run);
   m_blocked = true;
@@ -155,7 +167,8 @@ TEST_F(StatusPageServer, ShowsRunsBlockedPlanAndFiltersTheAuditByEmployee) {
 
 TEST_F(StatusPageServer, RendersQuicklyWith100000AuditRows) {
   for (int i = 0; i < 100000; ++i) {
-    m_store->append_audit(audit_row(i, std::to_string(1000 + i % 5000), "Name " + std::to_string(i)));
+    m_store->append_audit(
+        audit_row(i, std::to_string(1000 + i % 5000), "Name " + std::to_string(i)));
   }
   start(k_token);
   ASSERT_TRUE(get("/")); // warm up
@@ -168,8 +181,11 @@ TEST_F(StatusPageServer, RendersQuicklyWith100000AuditRows) {
   ASSERT_TRUE(one);
   EXPECT_EQ(all->status, 200);
   const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  std::printf("status page with 100,000 audit rows: all %.1f ms (%zu bytes), one employee %.1f ms\n",
-              ms(t1 - t0), all->body.size(), ms(t2 - t1));
+  std::printf(
+      "status page with 100,000 audit rows: all %.1f ms (%zu bytes), one employee %.1f ms\n",
+      ms(t1 - t0),
+      all->body.size(),
+      ms(t2 - t1));
   // Loose bound (shared CI machines); the target is 200 ms.
   EXPECT_LT(ms(t1 - t0), 2000.0);
   EXPECT_LT(ms(t2 - t1), 2000.0);
