@@ -1,6 +1,7 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/bob_fields_command.hpp"
+#include "controller/cli/completion.hpp"
 #include "controller/cli/run_command.hpp"
 #include "controller/cli/settings.hpp"
 #include "controller/cli/wiring.hpp"
@@ -782,7 +783,34 @@ void print_usage(std::ostream& out, const std::map<std::string, Command>& all) {
     out << "  " << name << std::string(10 - std::min<std::size_t>(name.size(), 9), ' ')
         << command.summary << "\n";
   }
+  out << "  completion print a bash or zsh completion script (bobsync completion bash|zsh)\n";
   out << "\nRun 'bobsync COMMAND --help' for a command's options.\n";
+}
+
+// Every command and its options, from the same definitions as --help.
+std::vector<CompletionCommand> completion_commands(const std::map<std::string, Command>& all) {
+  std::vector<CompletionCommand> result;
+  for (const auto& [name, command] : all) {
+    po::options_description options;
+    add_common(options, command);
+    command.add_options(options);
+    CompletionCommand c{name, command.summary, {}};
+    for (const auto& option : options.options()) {
+      CompletionOption o;
+      o.long_name = option->long_name();
+      const auto short_name =
+          option->canonical_display_name(po::command_line_style::allow_dash_for_short);
+      if (short_name.size() == 2 && short_name[0] == '-') {
+        o.short_name = short_name.substr(1);
+      }
+      o.takes_value = option->semantic()->max_tokens() > 0;
+      o.description = option->description();
+      c.options.push_back(std::move(o));
+    }
+    result.push_back(std::move(c));
+  }
+  result.push_back({"completion", "print a bash or zsh completion script", {}});
+  return result;
 }
 
 } // namespace
@@ -806,6 +834,15 @@ int run(const std::vector<std::string>& args,
   }
   if (args[0] == "--version" || args[0] == "version") {
     out << version_text() << "\n";
+    return k_exit_ok;
+  }
+  if (args[0] == "completion") {
+    if (args.size() != 2 || (args[1] != "bash" && args[1] != "zsh")) {
+      err << "bobsync completion: error: name the shell: bobsync completion bash|zsh\n";
+      return k_exit_error;
+    }
+    out << (args[1] == "bash" ? bash_completion(completion_commands(all))
+                              : zsh_completion(completion_commands(all)));
     return k_exit_ok;
   }
   const auto it = all.find(args[0]);

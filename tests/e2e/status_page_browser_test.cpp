@@ -52,9 +52,10 @@ struct BrowserResult {
 };
 
 BrowserResult load(const std::string& url) {
-  const auto dir = fs::temp_directory_path()
-                   / ("bobsync-chromium-" + std::to_string(::getpid()) + "-"
-                      + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  const auto dir =
+      fs::temp_directory_path()
+      / ("bobsync-chromium-" + std::to_string(::getpid()) + "-"
+         + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   fs::create_directories(dir / "profile");
   const auto dom_file = dir / "dom.html";
   const auto log_file = dir / "stderr.log";
@@ -112,8 +113,13 @@ protected:
     m_store->append_audit(row("1001", "Ada Lovelace", state::Action::create));
     m_store->append_audit(row("1002", k_evil_name, state::Action::update));
     m_store->append_audit(row("1001", "Ada King", state::Action::update));
-    state::RunRecord run{"r1", "2026-12-01T08:00:00Z", "2026-12-01T08:00:02Z", "run", "abc",
-                         "blocked", "create=1 update=2 suspend=3"};
+    state::RunRecord run{"r1",
+                         "2026-12-01T08:00:00Z",
+                         "2026-12-01T08:00:02Z",
+                         "run",
+                         "abc",
+                         "blocked",
+                         "create=1 update=2 suspend=3"};
     m_store->start_run(run);
     m_store->finish_run(run);
 
