@@ -4,6 +4,7 @@
 #include "controller/cli/completion.hpp"
 #include "controller/cli/run_command.hpp"
 #include "controller/cli/settings.hpp"
+#include "controller/cli/terminal.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/desired_state_builder.hpp"
@@ -75,6 +76,15 @@ struct Command {
   bool uses_db = true;                 // takes --db
   bool uses_now = true;                // takes --now
 };
+
+// Plan text; coloured when it goes to a terminal (NO_COLOR honoured).
+std::string plan_text(const state::Plan& plan, const std::ostream& out) {
+  auto text = state::render_text(plan);
+  if (&out == &std::cout && colour_enabled(STDOUT_FILENO)) {
+    return colour_plan_text(text);
+  }
+  return text;
+}
 
 void add_common(po::options_description& options, const Command& command) {
   options.add_options()("help,h", "show this help");
@@ -368,7 +378,7 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
     options.json_artifact = vm.count("out") ? vm["out"].as<std::string>() : "";
     out << state::render_markdown(plan, options);
   } else {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
   }
   return exit_code_for(plan);
 }
@@ -421,7 +431,8 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   if (terminal) {
     request.apply.progress = [&err](int done, int total) {
       if (total >= 20) {
-        err << "\rapplying " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+        err << "\rapplying " << thousands(done) << " / " << thousands(total) << " changes"
+            << (done == total ? "\n" : " \u2026") << std::flush;
       }
     };
   }
@@ -444,7 +455,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   }
   const auto& plan = outcome.pass.plan;
   if (outcome.blocked) {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
     if (plan.overridable()) {
       err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
              "then run again with --allow-mass-changes if it is right.\n";
@@ -456,7 +467,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     return k_exit_blocked;
   }
   if (!outcome.applied) {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
     return k_exit_ok;
   }
   out << "Apply: " << outcome.applied->succeeded << " succeeded, " << outcome.applied->failed
