@@ -114,7 +114,9 @@ std::string policy_file(const std::string& dir) {
            {"interval: 5m", "interval: 1h"},
            {"maxSuspensions: 10", "maxSuspensions: null"},
            {"maxSuspensionsPercent: 20", "maxSuspensionsPercent: null"}}) {
-    policy.replace(policy.find(from), from.size(), to);
+    if (const auto at = policy.find(from); at != std::string::npos) {
+      policy.replace(at, from.size(), to);
+    }
   }
   const auto path = dir + "/policy.yaml";
   std::ofstream(path) << policy;

@@ -15,7 +15,9 @@ constexpr std::string_view k_cyan = "\x1b[36m";
 constexpr std::string_view k_dim = "\x1b[2m";
 
 std::string_view colour_of(std::string_view line) {
-  auto starts = [&line](std::string_view prefix) { return line.substr(0, prefix.size()) == prefix; };
+  auto starts = [&line](std::string_view prefix) {
+    return line.substr(0, prefix.size()) == prefix;
+  };
   if (starts("+ ") || starts("    + ")) {
     return k_green;
   }

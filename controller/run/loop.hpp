@@ -101,8 +101,8 @@ struct LoopOptions {
   std::uint64_t seed = 0; // jitter; 0: random
   std::size_t max_queued_employees = 10000;
   // A targeted pass of more employees than this is run as one full pass
-  // instead: each targeted employee costs a pass over the cached users, so
-  // past a handful one full pass is cheaper (and it subsumes them).
+  // instead: a targeted pass reads its employees from Bob one by one, past
+  // a handful one search is cheaper (and the full pass subsumes them).
   std::size_t max_targets_per_pass = 8;
   // ... unless a full pass started less than this ago: Bob allows 50 full
   // searches a minute, a stream of webhooks must not spend them all.

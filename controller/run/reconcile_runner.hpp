@@ -2,8 +2,9 @@
 
 // The loop's passes over the real pass: controller::reconcile in apply mode
 // against the state store, with the Bob and JumpCloud clients the factory
-// builds for the policy. A policy reload that changes a URL, the JumpCloud
-// organisation or writeConcurrency rebuilds the clients before the next pass.
+// builds for the policy. A targeted pass plans like a full one, with its
+// targets re-read from Bob over the employees of the last pass. A policy reload that changes a URL,
+// the JumpCloud organisation or writeConcurrency rebuilds the clients before the next pass.
 
 #include "controller/ports/directory.hpp"
 #include "controller/ports/hr_source.hpp"
@@ -31,12 +32,6 @@ struct ReconcileRunnerOptions {
   std::function<void(std::string_view)> fault_point;
 };
 
-// The next local midnight after `now` in any time zone the policy judges
-// dates in (lifecycle.timeZone and siteTimeZones): every date boundary (start
-// dates, provisioning lead time, terminations, last days of work) falls on
-// one, so waking there never misses one.
-std::optional<WallTime> next_local_midnight(const policies::Policy& policy, WallTime now);
-
 class ReconcileRunner final : public PassRunner {
 public:
   // `clock`: the wall time of records and of the full-refresh interval.
@@ -55,6 +50,9 @@ private:
   ReconcileRunnerOptions m_options;
   RunnerSources m_sources;
   std::shared_ptr<const policies::Policy> m_sources_policy;
+  // The employees of the last pass: a targeted pass re-reads only its
+  // targets from Bob and takes everybody else from here.
+  std::shared_ptr<const std::vector<state::Employee>> m_baseline;
 };
 
 } // namespace bobsync::controller::run

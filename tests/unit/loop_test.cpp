@@ -3,7 +3,6 @@
 // the passes; nothing sleeps.
 
 #include "controller/run/loop.hpp"
-#include "controller/run/reconcile_runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -377,30 +376,6 @@ TEST(LoopRun, WaitsForEventsAndStopsPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - stop_at, 2s);
   ASSERT_EQ(runner.passes.size(), 2U);
   EXPECT_EQ(runner.passes[1].employee_ids, std::vector<std::string>{"e1"});
-}
-
-} // namespace
-} // namespace bobsync::controller::run
-
-namespace bobsync::controller::run {
-namespace {
-
-WallTime at(const char* text) {
-  std::tm tm{};
-  strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
-TEST(NextLocalMidnight, IsTheEarliestMidnightOfThePolicysZones) {
-  policies::Policy policy;
-  policy.lifecycle.time_zone = "Europe/London";
-  EXPECT_EQ(next_local_midnight(policy, at("2026-11-30T23:30:00Z")), at("2026-12-01T00:00:00Z"));
-  EXPECT_EQ(next_local_midnight(policy, at("2026-12-01T00:00:00Z")), at("2026-12-02T00:00:00Z"));
-  // Summer time: local midnight is 23:00 UTC.
-  EXPECT_EQ(next_local_midnight(policy, at("2026-07-01T12:00:00Z")), at("2026-07-01T23:00:00Z"));
-  policy.lifecycle.site_time_zones["Sydney"] = "Australia/Sydney"; // UTC+11 in December
-  EXPECT_EQ(next_local_midnight(policy, at("2026-12-06T12:59:58Z")), at("2026-12-06T13:00:00Z"));
-  EXPECT_EQ(next_local_midnight(policy, at("2026-12-06T13:00:00Z")), at("2026-12-07T00:00:00Z"));
 }
 
 } // namespace
