@@ -38,6 +38,9 @@ std::string duration_text(const state::RunRecord& run) {
     return "";
   }
   const double seconds = std::chrono::duration<double>(*end - *start).count();
+  if (seconds < 1.0 && run.started_at.find('.') == std::string::npos) {
+    return "< 1 s"; // whole-second timestamps
+  }
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.2f s", seconds);
   return buffer;
@@ -227,8 +230,16 @@ std::string render_status_page(const StatusSnapshot& s) {
     out << "</tbody></table>";
   }
 
-  out << "<h2>Coming up</h2>";
-  if (s.upcoming.empty()) {
+  if (!s.plan_known) {
+    out << "<h2>Coming up and open conflicts</h2><p>Not shown by this controller: run "
+           "<code>bobsync "
+           "plan -f "
+        << html_escape(s.policy_path)
+        << "</code> (deferred starters and leavers, conflicts with what to change).</p>";
+  }
+  out << (s.plan_known ? "<h2>Coming up</h2>" : "");
+  if (!s.plan_known) {
+  } else if (s.upcoming.empty()) {
     out << "<p>Nothing scheduled.</p>";
   } else {
     header(out, {"When", "What", "Employee"});
@@ -242,8 +253,9 @@ std::string render_status_page(const StatusSnapshot& s) {
     out << "</tbody></table>";
   }
 
-  out << "<h2>Open conflicts</h2>";
-  if (s.conflicts.empty()) {
+  out << (s.plan_known ? "<h2>Open conflicts</h2>" : "");
+  if (!s.plan_known) {
+  } else if (s.conflicts.empty()) {
     out << "<p>None.</p>";
   } else {
     header(out, {"Employee", "Reason", "To resolve"});

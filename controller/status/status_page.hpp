@@ -50,6 +50,9 @@ struct StatusSnapshot {
   bool blocked = false;
   std::vector<BlockedReason> blocked_by;
   std::vector<state::RunRecord> runs; // newest first
+  // False: the caller cannot tell what is coming or which conflicts are open
+  // (the page says so and points at `bobsync plan`), instead of "none".
+  bool plan_known = false;
   std::vector<UpcomingChange> upcoming;
   std::vector<OpenConflict> conflicts;
   std::string employee_filter;           // "" : all employees

@@ -134,6 +134,7 @@ protected:
       s.employee_filter = employee;
       s.audit = m_store->audit(employee, k_max_audit_rows);
       s.audit_limit = k_max_audit_rows;
+      s.plan_known = true;
       s.upcoming = {{"1003", "Grace Hopper", "grace@example.com", "create", "2027-01-04 00:00"}};
       return s;
     });

@@ -49,6 +49,7 @@ protected:
       s.employee_filter = employee;
       s.audit = m_store->audit(employee, k_max_audit_rows);
       s.audit_limit = k_max_audit_rows;
+      s.plan_known = true;
       s.upcoming = {{"1001",
                      "Ada <b>Lovelace</b>",
                      "ada@example.com",
@@ -113,6 +114,18 @@ TEST(StatusPageRender, EscapesEverythingItPrints) {
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(html.find("bobsync apply -f &lt;p&gt;.yaml --allow-mass-changes"), std::string::npos);
   EXPECT_NE(html.find("name=\"viewport\""), std::string::npos);
+}
+
+TEST(StatusPageRender, SaysSoWhenItCannotTellWhatIsComing) {
+  StatusSnapshot s;
+  s.policy_path = "policy.yaml";
+  auto html = render_status_page(s);
+  EXPECT_NE(html.find("Not shown by this controller"), std::string::npos);
+  EXPECT_EQ(html.find("Nothing scheduled"), std::string::npos);
+  s.plan_known = true;
+  html = render_status_page(s);
+  EXPECT_NE(html.find("Nothing scheduled"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Open conflicts</h2><p>None.</p>"), std::string::npos);
 }
 
 TEST_F(StatusPageServer, RefusedWithoutOrWithAWrongToken) {
