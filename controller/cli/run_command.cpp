@@ -392,6 +392,35 @@ int Controller::run() {
           snap.policy_rejected = loop.policy_rejected;
           snap.last_error = loop.consecutive_failures > 0 ? loop.last_error : std::string();
           snap.blocked = loop.last_blocked;
+          const auto plan = d.runner->last_plan();
+          snap.plan_known = true;
+          for (const auto& r : plan.block_reasons) {
+            snap.blocked_by.push_back({r.kind == state::BlockKind::bad_read, r.message});
+          }
+          for (const auto& c : plan.pending) {
+            const std::string name = c.username.empty() ? c.email : c.username;
+            if (c.action == state::Action::defer) {
+              const std::string what =
+                  c.target_state ? std::string(state::to_string(*c.target_state)) + ": " : "";
+              snap.upcoming.push_back({c.employee_id,
+                                       name,
+                                       c.email,
+                                       what + c.reason,
+                                       c.date + " at local midnight (the policy's time zone)"});
+            } else {
+              const bool email = c.reason.find("email") != std::string::npos;
+              snap.conflicts.push_back(
+                  {c.employee_id,
+                   name,
+                   c.email,
+                   c.reason,
+                   email
+                       ? "give each employee their own work email in Bob (or remove the duplicate "
+                         "JumpCloud user); the next pass re-checks"
+                       : "change the data in Bob or JumpCloud that the reason names; the next "
+                         "pass re-checks ('bobsync explain ID' shows the details)"});
+            }
+          }
           snap.runs = d.store->recent_runs(controller::status::k_max_runs);
           snap.employee_filter = employee;
           snap.audit = d.store->audit(employee, controller::status::k_max_audit_rows);
