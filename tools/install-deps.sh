@@ -16,7 +16,9 @@ packages=(
   systemd procps
   libre2-dev
   clang libclang-rt-14-dev llvm-14
+  chromium
 )
+# chromium: the status page's headless-browser test (tests/e2e/status_page_browser_test.cpp).
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
 # tools/fuzz.sh: clang++ 14 with libFuzzer and the sanitizer runtimes

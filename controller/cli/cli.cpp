@@ -1,8 +1,10 @@
 #include "controller/cli/cli.hpp"
 
 #include "controller/cli/bob_fields_command.hpp"
+#include "controller/cli/completion.hpp"
 #include "controller/cli/run_command.hpp"
 #include "controller/cli/settings.hpp"
+#include "controller/cli/terminal.hpp"
 #include "controller/cli/wiring.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/desired_state_builder.hpp"
@@ -74,6 +76,15 @@ struct Command {
   bool uses_db = true;                 // takes --db
   bool uses_now = true;                // takes --now
 };
+
+// Plan text; coloured when it goes to a terminal (NO_COLOR honoured).
+std::string plan_text(const state::Plan& plan, const std::ostream& out) {
+  auto text = state::render_text(plan);
+  if (&out == &std::cout && colour_enabled(STDOUT_FILENO)) {
+    return colour_plan_text(text);
+  }
+  return text;
+}
 
 void add_common(po::options_description& options, const Command& command) {
   options.add_options()("help,h", "show this help");
@@ -367,7 +378,7 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
     options.json_artifact = vm.count("out") ? vm["out"].as<std::string>() : "";
     out << state::render_markdown(plan, options);
   } else {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
   }
   return exit_code_for(plan);
 }
@@ -420,7 +431,8 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   if (terminal) {
     request.apply.progress = [&err](int done, int total) {
       if (total >= 20) {
-        err << "\rapplying " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+        err << "\rapplying " << thousands(done) << " / " << thousands(total) << " changes"
+            << (done == total ? "\n" : " \u2026") << std::flush;
       }
     };
   }
@@ -443,7 +455,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
   }
   const auto& plan = outcome.pass.plan;
   if (outcome.blocked) {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
     if (plan.overridable()) {
       err << "bobsync: the plan is blocked by the safety limits; nothing was applied. Review it, "
              "then run again with --allow-mass-changes if it is right.\n";
@@ -455,7 +467,7 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     return k_exit_blocked;
   }
   if (!outcome.applied) {
-    out << state::render_text(plan);
+    out << plan_text(plan, out);
     return k_exit_ok;
   }
   out << "Apply: " << outcome.applied->succeeded << " succeeded, " << outcome.applied->failed
@@ -782,7 +794,34 @@ void print_usage(std::ostream& out, const std::map<std::string, Command>& all) {
     out << "  " << name << std::string(10 - std::min<std::size_t>(name.size(), 9), ' ')
         << command.summary << "\n";
   }
+  out << "  completion print a bash or zsh completion script (bobsync completion bash|zsh)\n";
   out << "\nRun 'bobsync COMMAND --help' for a command's options.\n";
+}
+
+// Every command and its options, from the same definitions as --help.
+std::vector<CompletionCommand> completion_commands(const std::map<std::string, Command>& all) {
+  std::vector<CompletionCommand> result;
+  for (const auto& [name, command] : all) {
+    po::options_description options;
+    add_common(options, command);
+    command.add_options(options);
+    CompletionCommand c{name, command.summary, {}};
+    for (const auto& option : options.options()) {
+      CompletionOption o;
+      o.long_name = option->long_name();
+      const auto short_name =
+          option->canonical_display_name(po::command_line_style::allow_dash_for_short);
+      if (short_name.size() == 2 && short_name[0] == '-') {
+        o.short_name = short_name.substr(1);
+      }
+      o.takes_value = option->semantic()->max_tokens() > 0;
+      o.description = option->description();
+      c.options.push_back(std::move(o));
+    }
+    result.push_back(std::move(c));
+  }
+  result.push_back({"completion", "print a bash or zsh completion script", {}});
+  return result;
 }
 
 } // namespace
@@ -806,6 +845,15 @@ int run(const std::vector<std::string>& args,
   }
   if (args[0] == "--version" || args[0] == "version") {
     out << version_text() << "\n";
+    return k_exit_ok;
+  }
+  if (args[0] == "completion") {
+    if (args.size() != 2 || (args[1] != "bash" && args[1] != "zsh")) {
+      err << "bobsync completion: error: name the shell: bobsync completion bash|zsh\n";
+      return k_exit_error;
+    }
+    out << (args[1] == "bash" ? bash_completion(completion_commands(all))
+                              : zsh_completion(completion_commands(all)));
     return k_exit_ok;
   }
   const auto it = all.find(args[0]);

@@ -10,6 +10,7 @@
 #include "controller/run/reconcile_runner.hpp"
 #include "controller/run/shifted_clock.hpp"
 #include "controller/server/listener.hpp"
+#include "controller/status/status_page.hpp"
 #include "state/store.hpp"
 
 #include <boost/program_options.hpp>
@@ -379,6 +380,58 @@ int Controller::run() {
     };
   }
   callbacks.readiness = [&d] { return d.readiness(); };
+  // GET /: the status page, only behind BOBSYNC_STATUS_TOKEN (names and emails).
+  if (auto token = read_secret("BOBSYNC_STATUS_TOKEN")) {
+    auto page =
+        std::make_shared<controller::status::StatusPage>(*token, [&d](const std::string& employee) {
+          const auto loop = d.loop->status();
+          controller::status::StatusSnapshot snap;
+          snap.now = iso(d.clock->wall_now());
+          snap.policy_path = d.policy->path();
+          snap.policy_hash = loop.policy ? loop.policy->hash : std::string();
+          snap.policy_rejected = loop.policy_rejected;
+          snap.last_error = loop.consecutive_failures > 0 ? loop.last_error : std::string();
+          snap.blocked = loop.last_blocked;
+          const auto plan = d.runner->last_plan();
+          snap.plan_known = true;
+          for (const auto& r : plan.block_reasons) {
+            snap.blocked_by.push_back({r.kind == state::BlockKind::bad_read, r.message});
+          }
+          for (const auto& c : plan.pending) {
+            const std::string name = c.username.empty() ? c.email : c.username;
+            if (c.action == state::Action::defer) {
+              const std::string what =
+                  c.target_state ? std::string(state::to_string(*c.target_state)) + ": " : "";
+              snap.upcoming.push_back({c.employee_id,
+                                       name,
+                                       c.email,
+                                       what + c.reason,
+                                       c.date + " at local midnight (the policy's time zone)"});
+            } else {
+              const bool email = c.reason.find("email") != std::string::npos;
+              snap.conflicts.push_back(
+                  {c.employee_id,
+                   name,
+                   c.email,
+                   c.reason,
+                   email
+                       ? "give each employee their own work email in Bob (or remove the duplicate "
+                         "JumpCloud user); the next pass re-checks"
+                       : "change the data in Bob or JumpCloud that the reason names; the next "
+                         "pass re-checks ('bobsync explain ID' shows the details)"});
+            }
+          }
+          snap.runs = d.store->recent_runs(controller::status::k_max_runs);
+          snap.employee_filter = employee;
+          snap.audit = d.store->audit(employee, controller::status::k_max_audit_rows);
+          snap.audit_limit = controller::status::k_max_audit_rows;
+          return snap;
+        });
+    callbacks.status_page = [page](const controller::server::PageRequest& request) {
+      const auto reply = page->serve({request.authorization, request.employee});
+      return controller::server::PageReply{reply.status, reply.body};
+    };
+  }
   d.listener = std::make_unique<controller::server::Listener>(
       options, std::move(callbacks), *d.metrics, d.log.get());
   d.listener->start(); // throws naming host:port (address in use, ...)

@@ -33,6 +33,11 @@ void ReconcileRunner::ensure_sources(const policies::Policy& policy) {
   m_sources_policy = std::make_shared<const policies::Policy>(policy);
 }
 
+ReconcileRunner::PlanView ReconcileRunner::last_plan() const {
+  const std::lock_guard lock(m_plan_mutex);
+  return m_last_plan;
+}
+
 PassReport ReconcileRunner::run(const PassSpec& spec) {
   const auto& policy = *spec.policy->policy;
   ensure_sources(policy);
@@ -77,6 +82,17 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     m_baseline = outcome.pass.employees;
   }
   const auto& plan = outcome.pass.plan;
+  {
+    PlanView view;
+    for (const auto& c : plan.changes) {
+      if (c.action == state::Action::defer || c.action == state::Action::conflict) {
+        view.pending.push_back(c);
+      }
+    }
+    view.block_reasons = plan.block_reasons;
+    const std::lock_guard lock(m_plan_mutex);
+    m_last_plan = std::move(view);
+  }
   report.conflicts = plan.summary.count(state::Action::conflict);
   report.deferred = plan.summary.count(state::Action::defer);
   for (auto action : {state::Action::create,

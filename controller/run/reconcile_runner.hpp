@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,15 @@ public:
                   ReconcileRunnerOptions options);
   PassReport run(const PassSpec& spec) override;
 
+  // What the last pass's plan leaves for later (deferrals and conflicts:
+  // changes that write nothing now) and why it was blocked; for the status
+  // page. Any thread.
+  struct PlanView {
+    std::vector<state::Change> pending;
+    std::vector<state::BlockReason> block_reasons;
+  };
+  PlanView last_plan() const;
+
 private:
   void ensure_sources(const policies::Policy& policy);
 
@@ -53,6 +63,8 @@ private:
   // The employees of the last pass: a targeted pass re-reads only its
   // targets from Bob and takes everybody else from here.
   std::shared_ptr<const std::vector<state::Employee>> m_baseline;
+  mutable std::mutex m_plan_mutex;
+  PlanView m_last_plan;
 };
 
 } // namespace bobsync::controller::run

@@ -583,14 +583,28 @@ void Listener::Impl::configure() {
     response.status = 200;
     response.set_content(metrics.serialize(), observability::k_metrics_content_type);
   });
-  http.Get("/status", [this](const httplib::Request& /*request*/, httplib::Response& response) {
+  const auto status_page = [this](const httplib::Request& request, httplib::Response& response) {
     if (!callbacks.status_page) {
-      reply(response, 404, "no status page\n");
+      reply(response, 404, "no status page (set BOBSYNC_STATUS_TOKEN to serve it)\n");
       return;
     }
-    response.status = 200;
-    response.set_content(callbacks.status_page(), "text/html; charset=utf-8");
-  });
+    PageRequest page;
+    page.authorization = request.get_header_value("Authorization");
+    page.employee = request.get_param_value("employee");
+    auto result = callbacks.status_page(page);
+    response.status = result.status;
+    response.set_header("Cache-Control", "no-store");
+    response.set_header("X-Content-Type-Options", "nosniff");
+    response.set_header("Referrer-Policy", "no-referrer");
+    response.set_header("Content-Security-Policy",
+                        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    if (result.status == 401) {
+      response.set_header("WWW-Authenticate", "Bearer");
+    }
+    response.set_content(std::move(result.body), "text/html; charset=utf-8");
+  };
+  http.Get("/", status_page);
+  http.Get("/status", status_page);
 }
 
 void Listener::Impl::rejected(WebhookResult result,

@@ -17,7 +17,8 @@
 //                       depends on the policy, Bob or JumpCloud.
 //   GET /readyz         200 "ready" or 503; the body is Readiness::detail.
 //   GET /metrics        Metrics::serialize(), text/plain; version=0.0.4.
-//   GET /status         status_page() as text/html; 404 when not set.
+//   GET / and /status   status_page(request) as text/html (the callback checks
+//                       the bearer token); 404 when not set.
 //
 // Every webhook outcome is counted in Metrics. The handler never calls Bob or
 // JumpCloud: it authenticates, reads the employee id and calls enqueue.
@@ -50,6 +51,16 @@ struct Readiness {
   std::string detail; // why not ready (or "ready"); the /readyz body
 };
 
+// GET / : what the status page callback needs of the request.
+struct PageRequest {
+  std::string authorization; // the Authorization header, "" when absent
+  std::string employee;      // the ?employee= query parameter, decoded
+};
+struct PageReply {
+  int status = 200;
+  std::string body; // text/html
+};
+
 struct ListenerCallbacks {
   // Called on a request thread for each accepted event. Must be fast and must
   // not call Bob or JumpCloud (push onto the work queue and return). May be
@@ -57,8 +68,8 @@ struct ListenerCallbacks {
   std::function<void(const std::string& employee_id, std::string_view event_type)> enqueue;
   // Called for each GET /readyz. Empty: always ready.
   std::function<Readiness()> readiness;
-  // Called for each GET /status. Empty: 404.
-  std::function<std::string()> status_page;
+  // Called for each GET / (and /status). Empty: 404.
+  std::function<PageReply(const PageRequest&)> status_page;
 };
 
 struct ListenerOptions {

@@ -165,7 +165,7 @@ protected:
 
   Metrics m_metrics{"test"};
   std::unique_ptr<Listener> m_listener;
-  std::function<std::string()> m_status_page;
+  std::function<server::PageReply(const server::PageRequest&)> m_status_page;
   std::mutex m_mutex;
   std::vector<std::pair<std::string, std::string>> m_enqueued;
   Readiness m_readiness{true, "ready"};
@@ -444,7 +444,9 @@ TEST_F(ListenerTest, HealthReadinessMetricsAndStatus) {
 }
 
 TEST_F(ListenerTest, StatusPageWhenProvided) {
-  m_status_page = [] { return std::string("<html>ok</html>"); };
+  m_status_page = [](const server::PageRequest&) {
+    return server::PageReply{200, "<html>ok</html>"};
+  };
   start();
   const auto status = client().Get("/status");
   ASSERT_TRUE(status);
