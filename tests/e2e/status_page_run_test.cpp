@@ -118,7 +118,8 @@ TEST_F(StatusPageRunE2E, ShowsThePassWhatIsComingConflictsAndTheAuditBehindTheTo
   ASSERT_EQ(page->status, 200);
   const auto& html = page->body;
   EXPECT_NE(html.find("<tr class=\"run\">"), std::string::npos) << html;
-  EXPECT_NE(html.find("<tr class=\"upcoming\">"), std::string::npos) << html; // seed: future starters
+  EXPECT_NE(html.find("<tr class=\"upcoming\">"), std::string::npos)
+      << html; // seed: future starters
   EXPECT_NE(html.find("<tr class=\"conflict\">"), std::string::npos) << html; // seed: shared email
   EXPECT_NE(html.find("<tr class=\"audit\">"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos) << html;
