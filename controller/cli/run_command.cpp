@@ -1,5 +1,6 @@
 #include "controller/cli/run_command.hpp"
 
+#include "controller/adapters/http/api_client.hpp"
 #include "controller/adapters/http/redactor.hpp"
 #include "controller/cli/cli.hpp"
 #include "controller/cli/settings.hpp"
@@ -331,8 +332,17 @@ Controller::Controller(RunSettings settings)
   if (!http_clock) {
     http_clock = d.clock;
   }
-  run::SourcesFactory factory = [http_clock](const policies::Policy& policy) {
-    auto live = make_live_sources(policy, http_clock);
+  // Every HTTP attempt of either client is counted (api, method, status,
+  // latency, retries). The metrics outlive the clients (Impl's order).
+  obs::Metrics* metrics = d.metrics.get();
+  auto on_attempt = [metrics](const controller::http::AttemptInfo& a) {
+    metrics->api_request(a.api, a.method, a.status, a.latency);
+    if (a.is_retry) {
+      metrics->api_retry(a.api);
+    }
+  };
+  run::SourcesFactory factory = [http_clock, on_attempt](const policies::Policy& policy) {
+    auto live = make_live_sources(policy, http_clock, on_attempt);
     return run::RunnerSources{live.keep_alive, std::move(live.hr), std::move(live.directory)};
   };
   (void)factory(*d.policy->current()->policy);

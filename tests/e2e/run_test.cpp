@@ -601,6 +601,17 @@ TEST_F(RunE2E, MetricsParseAsPrometheusText) {
   EXPECT_NE(r->body.find("bobsync_passes_total{kind=\"targeted\",result=\"ok\"} 1"),
             std::string::npos)
       << r->body;
+  // Every HTTP attempt of both clients is counted by api, method and status.
+  EXPECT_NE(r->body.find("bobsync_api_requests_total{api=\"bob\",method=\"POST\",status=\"200\"}"),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(
+      r->body.find("bobsync_api_requests_total{api=\"jumpcloud\",method=\"GET\",status=\"200\"}"),
+      std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("bobsync_api_request_duration_seconds_bucket{api=\"jumpcloud\""),
+            std::string::npos)
+      << r->body;
 }
 
 TEST_F(RunE2E, LogsAreJsonLinesWithoutSecrets) {
