@@ -7,15 +7,8 @@
 #include <sstream>
 
 namespace bobsync::state {
-namespace {
 
-using nlohmann::ordered_json;
-
-// Text as it can be shown on a terminal: control characters (C0, DEL, C1)
-// and the invisible Unicode format characters that reorder or hide text
-// (bidirectional overrides such as U+202E, zero-width characters) are
-// written as \uXXXX, so a name cannot rewrite the line it is printed on.
-std::string visible(std::string_view text) {
+std::string terminal_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   auto escape = [&out](unsigned code) {
@@ -65,6 +58,17 @@ std::string visible(std::string_view text) {
   return out;
 }
 
+namespace {
+
+using nlohmann::ordered_json;
+
+// Text as it can be shown on a terminal: control characters (C0, DEL, C1)
+// and the invisible Unicode format characters that reorder or hide text
+// (bidirectional overrides such as U+202E, zero-width characters) are
+// written as \uXXXX, so a name cannot rewrite the line it is printed on.
+std::string visible(std::string_view text) {
+  return terminal_safe(text);
+}
 std::string json_quote(std::string_view value) {
   // JSON string quoting escapes C0 control characters and quotes the same
   // way for every field; `visible` takes care of the rest.

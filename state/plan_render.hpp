@@ -13,6 +13,12 @@ namespace bobsync::state {
 
 inline constexpr int k_plan_format_version = 1;
 
+// Text as it can be shown on a terminal: control characters (C0, DEL, C1)
+// and invisible format characters (bidirectional overrides such as U+202E,
+// zero-width characters) written as \uXXXX, so a value from Bob or JumpCloud
+// cannot rewrite the line it is printed on.
+std::string terminal_safe(std::string_view text);
+
 // "+ create", "~ update" with old -> new per field, "- suspend", "! conflict",
 // "> activate", "… defer" and a summary line. Deterministic.
 std::string render_text(const Plan& plan);

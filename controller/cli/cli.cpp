@@ -530,8 +530,9 @@ int cmd_history(const po::variables_map& vm, std::ostream& out, std::ostream& /*
         << (a.user_id.empty() ? "" : "  jumpcloud:" + a.user_id) << "  " << a.outcome << "  run "
         << a.run_id << "  policy " << a.policy_hash.substr(0, 12) << "\n";
     for (const auto& f : a.fields) {
-      out << "    " << f.name << ": " << (f.old_value ? "\"" + *f.old_value + "\"" : "(none)")
-          << " -> \"" << f.new_value << "\"\n";
+      out << "    " << f.name << ": "
+          << (f.old_value ? "\"" + state::terminal_safe(*f.old_value) + "\"" : "(none)") << " -> \""
+          << state::terminal_safe(f.new_value) << "\"\n";
     }
     if (!a.message.empty()) {
       out << "    " << a.message << "\n";
@@ -562,18 +563,18 @@ int cmd_explain(const po::variables_map& vm, std::ostream& out, std::ostream& er
     return k_exit_error;
   }
   const auto x = policies::explain_employee(**employee, policy, now);
-  out << "employee " << id << " (" << (**employee).get(policy.lifecycle.fields.display_name)
-      << ")\n";
+  out << "employee " << id << " ("
+      << state::terminal_safe((**employee).get(policy.lifecycle.fields.display_name)) << ")\n";
   out << "scope: " << (x.in_scope ? "in scope" : "out of scope") << " (" << x.scope_reason << ")\n";
   out << "today: " << x.local_date << " in " << x.time_zone << "\n";
   out << "lifecycle: " << to_string(x.phase) << ": " << x.phase_reason << "\n";
   out << "fields:\n";
   for (const auto& f : x.fields) {
-    out << "  " << f.target << " <- " << f.sources << " = " << f.raw;
+    out << "  " << f.target << " <- " << f.sources << " = " << state::terminal_safe(f.raw);
     if (!f.transforms.empty()) {
       out << " | " << f.transforms;
     }
-    out << " => \"" << f.result << "\" (" << to_string(f.mode) << ")\n";
+    out << " => \"" << state::terminal_safe(f.result) << "\" (" << to_string(f.mode) << ")\n";
   }
   auto request = reconcile_request(vm, *loaded, controller::Mode::plan);
   request.pass.only_employee = id;

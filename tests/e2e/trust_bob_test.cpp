@@ -390,6 +390,15 @@ TEST_F(TrustBobE2E, ControlCharactersInNamesArePrintedEscaped) {
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
   EXPECT_NE(r.out.find("\\u202E"), std::string::npos) << r.out;
+  // explain and history print Bob's values too.
+  const auto x = cli({"explain", id});
+  EXPECT_EQ(x.out.find("\xE2\x80\xAE"), std::string::npos) << x.out;
+  EXPECT_EQ(x.out.find('\x1b'), std::string::npos);
+  EXPECT_NE(x.out.find("\\u202E"), std::string::npos) << x.out;
+  ASSERT_EQ(cli({"apply"}).code, 0);
+  const auto h = cli({"history", "--employee", id});
+  EXPECT_EQ(h.out.find('\x1b'), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("\\u202E"), std::string::npos) << h.out;
 }
 
 TEST_F(TrustBobE2E, OverlongValueIsRefusedForThatEmployeeOnly) {
