@@ -108,10 +108,11 @@ for dir in $(sed -n 's/^add_subdirectory(\([a-z_]*\)).*/\1/p' CMakeLists.txt); d
   [ "$dir" = tests ] && continue
   grep -Eq "^COPY $dir/ $dir/" "$file" || fail "$file: COPY $dir/ is missing (root CMakeLists.txt builds it)"
 done
-# The build stage installs the packages of install-deps.sh but test/format tools.
+# The build stage installs the packages of install-deps.sh but test, format
+# and fuzzing tools (chromium: the status page test; clang, llvm: tools/fuzz.sh).
 want=$(sed -n '/^packages=(/,/^)/p' tools/install-deps.sh | tr ' ' '\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' |
-  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm)$' | sort -u)
+  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm|chromium|clang|libclang-rt-14-dev|llvm-14)$' | sort -u)
 have=$(sed -n '/^FROM .* AS build/,/^WORKDIR/p' "$file" | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u)
 missing=$(comm -23 <(echo "$want") <(echo "$have"))
