@@ -275,7 +275,8 @@ protected:
     if (plan.code != 0 && plan.code != 2) {
       return ::testing::AssertionFailure() << "plan exit " << plan.code << ": " << plan.err;
     }
-    for (const auto& change : json::parse(plan.out)["changes"]) {
+    const auto document = json::parse(plan.out); // outlives the loop over its changes
+    for (const auto& change : document["changes"]) {
       const auto action = change.value("action", "");
       if (action != "conflict" && action != "defer") {
         return ::testing::AssertionFailure() << "still to do: " << change.dump();
