@@ -44,8 +44,29 @@ std::shared_ptr<controller::Clock> process_clock() {
   return g_hooks != nullptr && g_hooks->clock ? g_hooks->clock : system;
 }
 
-LiveSources live_sources(const policies::Policy& policy) {
-  return make_live_sources(policy, process_clock());
+// Progress lines go to stderr when it is a terminal, never to pipes, files
+// or logs (nor to the streams of an in-process test).
+bool terminal_stderr(const std::ostream& err) {
+  return &err == &std::cerr && ::isatty(STDERR_FILENO) != 0;
+}
+
+// `line` (may be null) shows the progress of the full reads.
+LiveSources live_sources(const policies::Policy& policy, ProgressLine* line = nullptr) {
+  ReadProgress progress;
+  if (line != nullptr && line->enabled()) {
+    progress.bob = [line](std::size_t employees) {
+      // The first one always shows that Bob is being read now.
+      line->show("reading Bob: " + thousands(static_cast<long long>(employees))
+                     + (employees == 1 ? " employee" : " employees") + " \u2026",
+                 employees == 1);
+    };
+    progress.jumpcloud = [line](long long read, long long total) {
+      line->show("reading JumpCloud: " + thousands(read) + " / " + thousands(total)
+                     + " users \u2026",
+                 read == total);
+    };
+  }
+  return make_live_sources(policy, process_clock(), nullptr, std::move(progress));
 }
 
 // BOBSYNC_CRASH_AT=<point>:<n> makes apply exit abruptly the n-th time it
@@ -352,10 +373,12 @@ int cmd_plan(const po::variables_map& vm, std::ostream& out, std::ostream& err) 
     return k_exit_error;
   }
   auto request = reconcile_request(vm, *loaded, controller::Mode::plan);
-  auto sources = live_sources(loaded->policy);
+  ProgressLine line(err, terminal_stderr(err));
+  auto sources = live_sources(loaded->policy, &line);
   auto store = open_store(db_path(vm), false);
   const auto outcome =
       controller::reconcile(*sources.hr, *sources.directory, *store, *process_clock(), request);
+  line.clear();
   if (outcome.error) {
     err << "bobsync: error: " << outcome.error->message << "\n";
     return k_exit_error;
@@ -423,23 +446,31 @@ int cmd_apply(const po::variables_map& vm, std::ostream& out, std::ostream& err)
     }
     request.expected = std::move(*saved);
   }
-  request.apply.on_result = [&out](const controller::ChangeResult& r) { print_result(r, out); };
-  // A counter on a terminal's stderr, only when the lines of the changes go
-  // elsewhere (they would be written over).
-  const bool terminal =
-      ::isatty(STDERR_FILENO) != 0 && ::isatty(STDOUT_FILENO) == 0 && &err == &std::cerr;
-  if (terminal) {
-    request.apply.progress = [&err](int done, int total) {
+  // The reads' progress, then the changes' counter, on a terminal's
+  // stderr; the counter only when the lines of the changes go elsewhere
+  // (they would be written over), and the line is erased before anything
+  // is written to a terminal's stdout.
+  ProgressLine line(err, terminal_stderr(err));
+  const bool out_is_terminal = &out == &std::cout && ::isatty(STDOUT_FILENO) != 0;
+  request.apply.on_result = [&out, &line, out_is_terminal](const controller::ChangeResult& r) {
+    if (out_is_terminal) {
+      line.clear();
+    }
+    print_result(r, out);
+  };
+  if (line.enabled() && !out_is_terminal) {
+    request.apply.progress = [&line](int done, int total) {
       if (total >= 20) {
-        err << "\rapplying " << thousands(done) << " / " << thousands(total) << " changes"
-            << (done == total ? "\n" : " \u2026") << std::flush;
+        line.show("applying " + thousands(done) + " / " + thousands(total) + " changes \u2026",
+                  done == total);
       }
     };
   }
-  auto sources = live_sources(loaded->policy);
+  auto sources = live_sources(loaded->policy, &line);
   auto store = open_store(db_path(vm), true, process_clock());
   const auto outcome =
       controller::reconcile(*sources.hr, *sources.directory, *store, *process_clock(), request);
+  line.clear();
   if (outcome.recovered > 0) {
     out << "settled " << outcome.recovered
         << " journal entries left by an interrupted run (see 'bobsync history')\n";

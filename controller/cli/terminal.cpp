@@ -91,4 +91,45 @@ std::string thousands(long long n) {
   return n < 0 ? "-" + out : out;
 }
 
+ProgressLine::ProgressLine(std::ostream& out, bool enabled)
+    : m_out(out),
+      m_enabled(enabled) {}
+
+ProgressLine::~ProgressLine() {
+  clear();
+}
+
+void ProgressLine::show(std::string_view text, bool force) {
+  if (!m_enabled) {
+    return;
+  }
+  const std::lock_guard lock(m_mutex);
+  // Redrawing is for a person: ten times a second is plenty, and a
+  // listing's pages or a search's employees come much faster.
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && m_width > 0 && now - m_last < std::chrono::milliseconds(100)) {
+    return;
+  }
+  m_last = now;
+  std::string line = "\r";
+  line += text;
+  if (text.size() < m_width) {
+    line.append(m_width - text.size(), ' ');
+  }
+  m_width = text.size();
+  m_out << line << std::flush;
+}
+
+void ProgressLine::clear() {
+  if (!m_enabled) {
+    return;
+  }
+  const std::lock_guard lock(m_mutex);
+  if (m_width == 0) {
+    return;
+  }
+  m_out << '\r' << std::string(m_width, ' ') << '\r' << std::flush;
+  m_width = 0;
+}
+
 } // namespace bobsync::cli

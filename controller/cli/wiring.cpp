@@ -52,10 +52,10 @@ std::shared_ptr<controller::Clock> make_clock(std::shared_ptr<controller::Clock>
   return std::make_shared<controller::SystemClock>();
 }
 
-LiveSources
-make_live_sources(const policies::Policy& policy,
-                  std::shared_ptr<controller::Clock> clock,
-                  std::function<void(const controller::http::AttemptInfo&)> on_attempt) {
+LiveSources make_live_sources(const policies::Policy& policy,
+                              std::shared_ptr<controller::Clock> clock,
+                              std::function<void(const controller::http::AttemptInfo&)> on_attempt,
+                              ReadProgress progress) {
   const auto bob_origin = url_origin("BOB_API_URL", "source.bob.url");
   const auto jumpcloud_origin = url_origin("JUMPCLOUD_API_URL", "target.jumpcloud.url");
   for (const auto& [url, origin] : {std::pair{&policy.bob_url, &bob_origin},
@@ -72,12 +72,14 @@ make_live_sources(const policies::Policy& policy,
   bob.base_url = policy.bob_url;
   bob.url_origin = bob_origin;
   bob.on_attempt = on_attempt;
+  bob.on_search_progress = std::move(progress.bob);
   bob.service_user_id = require_secret("BOB_SERVICE_USER_ID");
   bob.service_user_token = require_secret("BOB_SERVICE_USER_TOKEN");
   controller::JumpCloudSettings jumpcloud;
   jumpcloud.base_url = policy.jumpcloud_url;
   jumpcloud.url_origin = jumpcloud_origin;
   jumpcloud.on_attempt = std::move(on_attempt);
+  jumpcloud.on_list_progress = std::move(progress.jumpcloud);
   jumpcloud.api_key = require_secret("JUMPCLOUD_API_KEY");
   jumpcloud.org_id = policy.jumpcloud_org_id;
   jumpcloud.write_concurrency = policy.write_concurrency;

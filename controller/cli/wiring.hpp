@@ -32,16 +32,25 @@ struct LiveSources {
 std::shared_ptr<controller::Clock>
 make_clock(std::shared_ptr<controller::Clock> injected = nullptr);
 
+// Progress of the full reads, for a terminal's progress line (either may
+// be empty): Bob's employees received so far, JumpCloud's users listed so
+// far of the totalCount announced.
+struct ReadProgress {
+  std::function<void(std::size_t employees)> bob;
+  std::function<void(long long read, long long total)> jumpcloud;
+};
+
 // Bob and JumpCloud clients over HTTP for the policy's URLs, with credentials
 // from the environment (throws Fatal when one is missing or a URL is refused;
 // the message names the variable or policy key the URL came from).
 // `clock` (may be null: the system clock) times retries and rate limits.
 // `on_attempt` (optional) is called once per HTTP attempt of either client
-// (metrics).
+// (metrics). `progress` reports the full reads as they go.
 LiveSources
 make_live_sources(const policies::Policy& policy,
                   std::shared_ptr<controller::Clock> clock = nullptr,
-                  std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr);
+                  std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr,
+                  ReadProgress progress = {});
 
 // The command open_store records as a writer's holder when it is given
 // none: cli::run sets it to "bobsync <command>".

@@ -1,14 +1,26 @@
 // Colours in plan text on a terminal only (NO_COLOR honoured), and the
-// thousands separators of the progress counter.
+// progress line of the reads and of apply: the real binary on a
+// pseudo-terminal against the sandbox's fakes, and in pipes and files.
 
 #include "controller/cli/terminal.hpp"
+#include "sandbox/sandbox.hpp"
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <pty.h>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 namespace bobsync::cli {
 namespace {
@@ -46,6 +58,222 @@ TEST(Progress, ThousandsSeparators) {
   EXPECT_EQ(thousands(10000), "10,000");
   EXPECT_EQ(thousands(1234567), "1,234,567");
   EXPECT_EQ(thousands(-1234), "-1,234");
+}
+
+TEST(Progress, DisabledItWritesNothing) {
+  std::ostringstream out;
+  {
+    ProgressLine line(out, false);
+    line.show("reading Bob: 1 employee", true);
+    line.clear();
+  }
+  EXPECT_EQ(out.str(), "");
+}
+
+TEST(Progress, RedrawsInPlaceOverTheLongerTextAndErasesItself) {
+  std::ostringstream out;
+  {
+    ProgressLine line(out, true);
+    line.show("reading JumpCloud: 100 / 300 users");
+    line.show("reading JumpCloud: 300 / 300 users", true); // forced: not throttled
+    line.show("done", true);
+  }
+  const std::string first = "\rreading JumpCloud: 100 / 300 users";
+  const std::string second = "\rreading JumpCloud: 300 / 300 users";
+  const std::string third = "\rdone" + std::string(30, ' ');
+  const std::string erased = "\r" + std::string(4, ' ') + "\r";
+  EXPECT_EQ(out.str(), first + second + third + erased);
+}
+
+TEST(Progress, ThrottledToTenTimesASecond) {
+  std::ostringstream out;
+  ProgressLine line(out, true);
+  for (int i = 0; i < 1000; ++i) {
+    line.show("reading Bob: " + thousands(i) + " employees");
+  }
+  // The first draw, then none within 100 ms (this loop takes far less).
+  EXPECT_EQ(out.str(), "\rreading Bob: 0 employees");
+}
+
+namespace fs = std::filesystem;
+
+struct TerminalRun {
+  int code = -1;
+  std::string terminal; // what the binary wrote to the pseudo-terminal
+  std::string out;      // stdout, when it went to a file
+  std::string err;      // stderr, when it went to a file
+};
+
+// The real binary against the sandbox's seed, its standard streams on a
+// pseudo-terminal unless sent to files.
+class TerminalE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char dir[] = "/tmp/bobsync-terminal-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    m_dir = dir;
+    sandbox::SandboxConfig config;
+    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
+    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
+    m_env = {"BOB_API_URL=" + m_sandbox->bob().base_url(),
+             "JUMPCLOUD_API_URL=" + m_sandbox->jumpcloud().base_url(),
+             "BOB_SERVICE_USER_ID=" + config.bob_user,
+             "BOB_SERVICE_USER_TOKEN=" + config.bob_token,
+             "JUMPCLOUD_API_KEY=" + config.jumpcloud_key,
+             "PATH=/usr/bin:/bin",
+             "TERM=xterm"};
+  }
+
+  void TearDown() override {
+    m_sandbox.reset();
+    fs::remove_all(m_dir);
+  }
+
+  TerminalRun run(const std::string& command,
+                  bool out_to_file,
+                  bool err_to_file,
+                  const std::vector<std::string>& extra_env = {}) {
+    const std::string out_path = m_dir + "/stdout";
+    const std::string err_path = m_dir + "/stderr";
+    std::vector<std::string> args = {BOBSYNC_BINARY,
+                                     command,
+                                     "-f",
+                                     std::string(BOBSYNC_SOURCE_DIR)
+                                         + "/examples/desired-state.yaml",
+                                     "--db",
+                                     m_dir + "/state.db",
+                                     "--now",
+                                     "2026-11-27"};
+    std::vector<std::string> env = m_env;
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid < 0) {
+      ADD_FAILURE() << "forkpty: " << std::strerror(errno);
+      return {};
+    }
+    if (pid == 0) { // the child: only async-signal-safe calls until exec
+      if (out_to_file) {
+        const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, STDOUT_FILENO);
+      }
+      if (err_to_file) {
+        const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, STDERR_FILENO);
+      }
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    TerminalRun result;
+    std::array<char, 4096> buffer{};
+    while (true) {
+      const ssize_t n = ::read(master, buffer.data(), buffer.size());
+      if (n > 0) {
+        result.terminal.append(buffer.data(), static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break; // EIO: the child closed the terminal's last descriptor
+      }
+    }
+    ::close(master);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    auto slurp = [](const std::string& path) {
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    if (out_to_file) {
+      result.out = slurp(out_path);
+    }
+    if (err_to_file) {
+      result.err = slurp(err_path);
+    }
+    return result;
+  }
+
+  std::string m_dir;
+  std::unique_ptr<sandbox::Sandbox> m_sandbox;
+  std::vector<std::string> m_env;
+};
+
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+// The progress line was erased ("\r", spaces, "\r") after its last `text`.
+bool erased_after(const std::string& terminal, const std::string& text) {
+  const auto last = terminal.rfind(text);
+  return last != std::string::npos
+         && std::regex_search(terminal.substr(last), std::regex("\r +\r"));
+}
+
+TEST_F(TerminalE2E, PlanShowsTheReadsOnTheTerminalAndErasesTheLineBeforeThePlan) {
+  const auto r = run("plan", true, false);
+  EXPECT_EQ(r.code, 2) << r.terminal; // the seed's standing conflict
+  // JumpCloud's listing, its last page always drawn; Bob's search.
+  EXPECT_TRUE(std::regex_search(r.terminal, std::regex("reading JumpCloud: ([0-9,]+) / \\1 users")))
+      << r.terminal;
+  EXPECT_TRUE(has(r.terminal, "reading Bob: ")) << r.terminal;
+  EXPECT_TRUE(erased_after(r.terminal, "reading ")) << r.terminal;
+  // The plan went to the file, without the line or colours.
+  EXPECT_TRUE(has(r.out, "Plan:")) << r.out;
+  EXPECT_FALSE(has(r.out, "reading")) << r.out;
+  EXPECT_FALSE(has(r.out, "\x1b[")) << r.out;
+}
+
+TEST_F(TerminalE2E, PlanOnATerminalIsColouredUnlessNoColor) {
+  const auto coloured = run("plan", false, false);
+  EXPECT_TRUE(has(coloured.terminal, "\x1b[32m+ create")) << coloured.terminal;
+  EXPECT_TRUE(has(coloured.terminal, "Plan:")) << coloured.terminal;
+
+  const auto plain = run("plan", false, false, {"NO_COLOR=1"});
+  EXPECT_TRUE(has(plain.terminal, "Plan:")) << plain.terminal;
+  EXPECT_FALSE(has(plain.terminal, "\x1b[")) << plain.terminal;
+  EXPECT_TRUE(has(plain.terminal, "reading JumpCloud: ")) << plain.terminal; // not a colour
+}
+
+TEST_F(TerminalE2E, NoProgressLineWhenStderrIsAFile) {
+  const auto r = run("plan", true, true);
+  EXPECT_TRUE(has(r.out, "Plan:")) << r.out;
+  EXPECT_FALSE(has(r.err, "reading")) << r.err;
+  EXPECT_FALSE(has(r.err, "\r")) << r.err;
+  EXPECT_EQ(r.terminal, "");
+}
+
+TEST_F(TerminalE2E, ApplyCountsTheChangesOnTheTerminalWhileTheirLinesGoToAFile) {
+  const auto r = run("apply", true, false);
+  EXPECT_EQ(r.code, 0) << r.terminal << r.out;
+  EXPECT_TRUE(has(r.out, "ok        create")) << r.out;
+  EXPECT_FALSE(has(r.out, "applying")) << r.out;
+  EXPECT_TRUE(std::regex_search(r.terminal, std::regex("applying ([0-9,]+) / \\1 changes")))
+      << r.terminal;
+  EXPECT_TRUE(erased_after(r.terminal, "applying ")) << r.terminal;
+}
+
+TEST_F(TerminalE2E, ApplyWithItsLinesOnTheTerminalShowsNoCounterOverThem) {
+  const auto r = run("apply", false, false);
+  EXPECT_EQ(r.code, 0) << r.terminal;
+  EXPECT_TRUE(has(r.terminal, "ok        create")) << r.terminal;
+  EXPECT_FALSE(has(r.terminal, "applying")) << r.terminal;
+  // The reads' line was erased before the first change's line.
+  const auto first = r.terminal.find("ok        ");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_TRUE(erased_after(r.terminal.substr(0, first), "reading ")) << r.terminal;
 }
 
 } // namespace

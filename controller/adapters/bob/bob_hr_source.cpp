@@ -58,9 +58,12 @@ http::Redactor redactor_for(const BobSettings& settings, const std::string& auth
 // and parses them in batches, on worker threads when there are several.
 class SearchConsumer final : public http::BodyConsumer {
 public:
-  SearchConsumer(const std::vector<std::string>& fields, int threads)
+  SearchConsumer(const std::vector<std::string>& fields,
+                 int threads,
+                 std::function<void(std::size_t)> on_progress)
       : m_reader(fields),
         m_threads(std::max(1, threads)),
+        m_on_progress(std::move(on_progress)),
         m_splitter([this](std::string&& employee) { return take(std::move(employee)); }) {}
 
   ~SearchConsumer() override { stop_workers(); }
@@ -133,6 +136,9 @@ private:
   bool take(std::string&& employee) {
     m_batch_bytes += employee.size();
     m_batch.push_back(std::move(employee));
+    if (m_on_progress) {
+      m_on_progress(m_splitter.count());
+    }
     if (m_batch_bytes >= k_batch_bytes) {
       submit();
     }
@@ -248,6 +254,7 @@ private:
 
   const EmployeeReader m_reader; // read() is safe from several threads
   int m_threads;
+  std::function<void(std::size_t)> m_on_progress;
   SearchSplitter m_splitter;
   std::vector<std::string> m_batch;
   std::size_t m_batch_bytes = 0;
@@ -305,7 +312,8 @@ ApiResult<std::vector<state::Employee>>
 BobHrSource::list_employees(const std::vector<std::string>& fields) {
   const nlohmann::json body = {
       {"fields", with_id(fields)}, {"showInactive", true}, {"humanReadable", "APPEND"}};
-  SearchConsumer consumer(fields, parse_threads(m_settings.parse_threads));
+  SearchConsumer consumer(
+      fields, parse_threads(m_settings.parse_threads), m_settings.on_search_progress);
   auto response =
       m_client.send_streaming(k_search,
                               request("/people/search", body.dump(), m_settings.search_timeout),

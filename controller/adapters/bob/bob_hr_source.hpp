@@ -41,6 +41,10 @@ struct BobSettings {
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response;
   std::function<void(const http::AttemptInfo& attempt)> on_attempt; // metrics, per HTTP attempt
+  // Employees received so far by the people search, once per employee as
+  // the answer arrives (a retry starts again from 1): a terminal's
+  // progress line. Called on the thread that calls list_employees.
+  std::function<void(std::size_t employees)> on_search_progress;
 };
 
 // Reads employees with POST /people/search ({"fields", "showInactive": true,

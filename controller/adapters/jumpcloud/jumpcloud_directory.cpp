@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 namespace bobsync::controller {
@@ -127,7 +128,19 @@ JumpCloudDirectory::list_pages(std::string_view operation, const std::string& qu
                   + std::to_string(k_max_listed_users) + " users)");
   }
   const long long page_count = std::max<long long>(1, (total + limit - 1) / limit);
+  // The full listing reports its progress (a terminal's progress line);
+  // the lookups of find_users do not.
+  std::mutex progress_mutex;
+  long long users_read = 0;
+  auto progress = [&](std::size_t page_users) {
+    if (operation == k_list && m_settings.on_list_progress) {
+      const std::lock_guard lock(progress_mutex);
+      users_read += static_cast<long long>(page_users);
+      m_settings.on_list_progress(std::min(users_read, total), total);
+    }
+  };
   std::vector<std::optional<Page>> pages(static_cast<std::size_t>(page_count));
+  progress(first->users.size());
   pages[0] = std::move(first).value();
   if (page_count > 1) {
     std::atomic<long long> next{1};
@@ -149,6 +162,7 @@ JumpCloudDirectory::list_pages(std::string_view operation, const std::string& qu
             fail(page.error());
             return;
           }
+          progress(page->users.size());
           pages[static_cast<std::size_t>(i)] = std::move(page).value();
         } catch (const std::exception& e) {
           fail(m_client.error(ErrorKind::protocol, operation, e.what()));

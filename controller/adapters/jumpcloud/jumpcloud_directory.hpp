@@ -35,6 +35,10 @@ struct JumpCloudSettings {
   std::function<void(std::string_view line)> log;
   std::function<void(std::string_view operation, int status)> on_response;
   std::function<void(const http::AttemptInfo& attempt)> on_attempt; // metrics, per HTTP attempt
+  // Users read so far by list_users and the totalCount its first page
+  // announced, once per page (pages are read concurrently: the calls are
+  // serialised but may come from several threads): a terminal's progress line.
+  std::function<void(long long read, long long total)> on_list_progress;
 };
 
 // Lists with GET /systemusers?limit=100&skip=N&sort=_id: the first page gives
