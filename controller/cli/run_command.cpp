@@ -511,7 +511,9 @@ std::string run_usage() {
          "Runs until SIGTERM or SIGINT (the pass in flight finishes or is journaled; exit 0).\n"
          "SIGHUP re-reads the policy file now (it is also checked every few seconds). Bob\n"
          "webhooks (POST /webhooks/bob, signed with BOB_WEBHOOK_SECRET or _FILE) bring one\n"
-         "employee forward; /healthz, /readyz and /metrics serve probes and Prometheus. One\n"
+         "employee forward; /healthz, /readyz and /metrics serve probes and Prometheus. GET /\n"
+         "is a status page (names and emails): off unless BOBSYNC_STATUS_TOKEN (or _FILE) is\n"
+         "set, then only with 'Authorization: Bearer <token>'. One\n"
          "controller per database: a second 'run' or an 'apply' is refused while it runs;\n"
          "plan, status, history and explain keep working. --now shifts the controller's\n"
          "clock: it starts at that moment and runs on in real time.";

@@ -381,6 +381,13 @@ TEST_F(TrustCliE2E, LogFormatIsOnlyOnTheControllerAndOnlyTextOrJson) {
   EXPECT_NE(raw({"run", "--help"}).out.find("--log-format"), std::string::npos);
 }
 
+TEST_F(TrustCliE2E, RunHelpNamesEverySecretItReads) {
+  const auto help = raw({"run", "--help"}).out;
+  for (const auto* variable : {"BOB_WEBHOOK_SECRET", "BOBSYNC_STATUS_TOKEN"}) {
+    EXPECT_NE(help.find(variable), std::string::npos) << variable << "\n" << help;
+  }
+}
+
 TEST_F(TrustCliE2E, ExplainOfAnEmployeeWithoutAnAccountSaysSoAndWhy) {
   const auto id = hire_future_starter();
   const auto r = cli({"explain", id});
