@@ -736,14 +736,16 @@ void check_fields(const std::vector<Employee>& employees,
   if (lc.status_behavior == state::StatusBehavior::use_bob_status) {
     lifecycle.emplace_back(lc.fields.status, "status");
   }
-  for (const auto& [field, why] : lifecycle) {
+  for (const auto& entry : lifecycle) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& field = entry.first;
     if (!checked.insert(field).second) {
       continue;
     }
     const bool present = std::any_of(
         employees.begin(), employees.end(), [&](const Employee& e) { return has_field(e, field); });
     if (!present) {
-      absent_for_all(field, "lifecycle: " + why);
+      absent_for_all(field, "lifecycle: " + entry.second);
     }
   }
 }
