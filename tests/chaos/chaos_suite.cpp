@@ -407,18 +407,7 @@ struct Scenario {
 
 // Phase B's changes in Bob: a hire, a leaver, a rename.
 void change_bob(World& w) {
-  sandbox::BobEmployee e;
-  e.set("root.firstName", sandbox::BobValue::string("Nia"));
-  e.set("root.surname", sandbox::BobValue::string("Okafor"));
-  e.set("root.displayName", sandbox::BobValue::string("Nia Okafor"));
-  e.set("root.email", sandbox::BobValue::string("nia.okafor@example.com"));
-  e.set("work.startDate", sandbox::BobValue::string("2026-11-02"));
-  e.set("work.site", sandbox::BobValue::string("London"));
-  e.set("work.title", sandbox::BobValue::string("253271805"));
-  e.set("work.department", sandbox::BobValue::string("100"));
-  e.set("work.employeeIdInCompany", sandbox::BobValue::number("5001"));
-  e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
-  w.bob().hire(e);
+  w.bob().hire(e2e::new_employee("Nia", "Okafor", "2026-11-02"));
   w.bob().terminate("3332883854254931000", "2026-11-20"); // Amelia leaves
   w.bob().change("3332883854254931000",
                  {{"root.surname", sandbox::BobValue::string("Clarke-Hughes")}});

@@ -128,6 +128,27 @@ inline void export_environment(sandbox::Sandbox& sandbox,
   }
 }
 
+// A new employee as hire() in FakeBob takes it: first.last@example.com,
+// the seed's title, department and employment type.
+inline sandbox::BobEmployee new_employee(const std::string& first,
+                                         const std::string& last,
+                                         const std::string& start,
+                                         const std::string& site = "London",
+                                         int eid = 5001) {
+  sandbox::BobEmployee e;
+  e.set("root.firstName", sandbox::BobValue::string(first));
+  e.set("root.surname", sandbox::BobValue::string(last));
+  e.set("root.displayName", sandbox::BobValue::string(first + " " + last));
+  e.set("root.email", sandbox::BobValue::string(lower(first + "." + last) + "@example.com"));
+  e.set("work.startDate", sandbox::BobValue::string(start));
+  e.set("work.site", sandbox::BobValue::string(site));
+  e.set("work.title", sandbox::BobValue::string("253271805"));
+  e.set("work.department", sandbox::BobValue::string("100"));
+  e.set("work.employeeIdInCompany", sandbox::BobValue::number(std::to_string(eid)));
+  e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
+  return e;
+}
+
 // ---- running the CLI ----------------------------------------------------------------
 
 struct CliResult {
@@ -152,6 +173,17 @@ inline CliResult run_cli(const std::vector<std::string>& args,
   return r;
 }
 
+// Pointers to `items`' characters, then a null pointer: argv or envp for
+// exec. Valid while `items` is unchanged.
+inline std::vector<char*> c_strings(std::vector<std::string>& items) {
+  std::vector<char*> out;
+  for (auto& item : items) {
+    out.push_back(item.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
 // Starts the real binary with `args`, the environment plus `extra_env`, and
 // stdout and stderr written to the files named (created 0600, truncated;
 // "/dev/null" to drop them). -1 when it cannot be started.
@@ -164,18 +196,11 @@ inline pid_t spawn_binary(const std::vector<std::string>& args,
     env.emplace_back(*e);
   }
   env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::string binary = BOBSYNC_BINARY;
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv{binary.data()};
-  for (auto& a : copy) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
+  const std::string binary = BOBSYNC_BINARY;
+  std::vector<std::string> command{binary};
+  command.insert(command.end(), args.begin(), args.end());
+  const auto argv = c_strings(command);
+  const auto envp = c_strings(env);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(
@@ -347,18 +372,7 @@ protected:
                    const std::string& start,
                    const std::string& site = "London",
                    int eid = 5001) {
-    sandbox::BobEmployee e;
-    e.set("root.firstName", sandbox::BobValue::string(first));
-    e.set("root.surname", sandbox::BobValue::string(last));
-    e.set("root.displayName", sandbox::BobValue::string(first + " " + last));
-    e.set("root.email", sandbox::BobValue::string(lower(first + "." + last) + "@example.com"));
-    e.set("work.startDate", sandbox::BobValue::string(start));
-    e.set("work.site", sandbox::BobValue::string(site));
-    e.set("work.title", sandbox::BobValue::string("253271805"));
-    e.set("work.department", sandbox::BobValue::string("100"));
-    e.set("work.employeeIdInCompany", sandbox::BobValue::number(std::to_string(eid)));
-    e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
-    return m_sandbox->bob().hire(e);
+    return m_sandbox->bob().hire(new_employee(first, last, start, site, eid));
   }
 
   // A converged plan: the seed's two Alex Morgans share an email, so it still

@@ -390,17 +390,7 @@ TEST_F(RunE2E, AMassChangeFromANewPolicyIsHeldBySafetyLimits) {
 }
 
 TEST_F(RunE2E, AStartDatePassingCreatesTheStarterWithNoWebhook) {
-  sandbox::BobEmployee e;
-  e.set("root.firstName", sandbox::BobValue::string("Mia"));
-  e.set("root.surname", sandbox::BobValue::string("Tanaka"));
-  e.set("root.displayName", sandbox::BobValue::string("Mia Tanaka"));
-  e.set("root.email", sandbox::BobValue::string("mia.tanaka@example.com"));
-  e.set("work.startDate", sandbox::BobValue::string("2026-12-07"));
-  e.set("work.site", sandbox::BobValue::string("Sydney"));
-  e.set("work.title", sandbox::BobValue::string("253271805"));
-  e.set("work.department", sandbox::BobValue::string("100"));
-  e.set("work.employeeIdInCompany", sandbox::BobValue::number("5001"));
-  e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
+  const auto e = e2e::new_employee("Mia", "Tanaka", "2026-12-07", "Sydney");
   m_fake_now.store(state::parse_timestamp("2026-12-06T12:59:58Z").value());
   const auto id = m_sandbox->bob().hire(e); // no webhook URL yet: Bob announces nothing
   ASSERT_TRUE(m_sandbox->bob().webhooks().empty()
