@@ -8,8 +8,8 @@
 //   chaos_suite crash  [--trials N] [--first S]  BOBSYNC_CRASH_TRIAL=S: that trial only
 
 #include "controller/cli/cli.hpp"
-#include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <nlohmann/json.hpp>
@@ -26,14 +26,11 @@
 #include <map>
 #include <random>
 #include <set>
-#include <spawn.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace bobsync::chaos {
 namespace {
@@ -49,49 +46,27 @@ const std::string k_webhook_secret = "webhook-S3CR3T-chaos-4410";
 const std::string k_now = "2026-11-27";
 constexpr int k_max_passes = 8; // apply passes under faults before "did not converge"
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return s;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using e2e::lower;
+using e2e::read_all;
+using e2e::spawn_binary;
 
 // One trial's world: a fresh sandbox, a temporary directory, the database.
 class World {
 public:
   explicit World(const std::string& tag) {
-    std::string pattern = "/tmp/bobsync-" + tag + "-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) {
+    m_dir = e2e::make_temp_dir("bobsync-" + tag);
+    if (m_dir.empty()) {
       throw std::runtime_error("mkdtemp failed");
     }
-    m_dir = pattern;
     m_db = m_dir + "/state.db";
-    m_policy = std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml";
-    sandbox::SandboxConfig config;
-    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
-    config.bob_user = k_bob_user;
-    config.bob_token = k_bob_token;
-    config.jumpcloud_key = k_jc_key;
-    config.webhook_secret = k_webhook_secret;
+    m_policy = e2e::source_path("examples/desired-state.yaml");
+    const e2e::Secrets secrets{k_bob_user, k_bob_token, k_jc_key, k_webhook_secret};
     const auto fixed = std::chrono::sys_days{std::chrono::November / 27 / 2026};
-    config.clock = [fixed] { return std::chrono::system_clock::time_point(fixed); };
-    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
-    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
-    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
-    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
-    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
-    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
-    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
-    unsetenv("BOBSYNC_NOW");
-    unsetenv("BOBSYNC_DB");
-    unsetenv("BOBSYNC_CRASH_AT");
+    m_sandbox = e2e::start_sandbox(
+        secrets,
+        [fixed] { return std::chrono::system_clock::time_point(fixed); },
+        e2e::source_path("examples/sandbox"));
+    e2e::export_environment(*m_sandbox, secrets, {"BOBSYNC_CRASH_AT"});
   }
   ~World() {
     m_sandbox.reset();
@@ -111,16 +86,12 @@ public:
     if (std::find(args.begin(), args.end(), "--db") == args.end()) {
       args.insert(args.end(), {"--db", m_db});
     }
-    cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::ManualClock>();
-    std::ostringstream out;
-    std::ostringstream err;
-    const int code = cli::run(args, out, err, hooks);
-    m_transcript += out.str() + err.str();
+    const auto r = e2e::run_cli(args);
+    m_transcript += r.out + r.err;
     if (out_text != nullptr) {
-      *out_text = out.str() + err.str();
+      *out_text = r.out + r.err;
     }
-    return code;
+    return r.code;
   }
 
   // The final plan with no faults: every change left that is not a conflict
@@ -436,18 +407,7 @@ struct Scenario {
 
 // Phase B's changes in Bob: a hire, a leaver, a rename.
 void change_bob(World& w) {
-  sandbox::BobEmployee e;
-  e.set("root.firstName", sandbox::BobValue::string("Nia"));
-  e.set("root.surname", sandbox::BobValue::string("Okafor"));
-  e.set("root.displayName", sandbox::BobValue::string("Nia Okafor"));
-  e.set("root.email", sandbox::BobValue::string("nia.okafor@example.com"));
-  e.set("work.startDate", sandbox::BobValue::string("2026-11-02"));
-  e.set("work.site", sandbox::BobValue::string("London"));
-  e.set("work.title", sandbox::BobValue::string("253271805"));
-  e.set("work.department", sandbox::BobValue::string("100"));
-  e.set("work.employeeIdInCompany", sandbox::BobValue::number("5001"));
-  e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
-  w.bob().hire(e);
+  w.bob().hire(e2e::new_employee("Nia", "Okafor", "2026-11-02"));
   w.bob().terminate("3332883854254931000", "2026-11-20"); // Amelia leaves
   w.bob().change("3332883854254931000",
                  {{"root.surname", sandbox::BobValue::string("Clarke-Hughes")}});
@@ -529,40 +489,6 @@ Findings chaos_seed(std::uint64_t seed, const Scenario& reference, ChaosFigures&
 
 // ---------------------------------------------------------------------------
 // §3 random crashes
-
-// Starts the real binary with extra environment; stdout/stderr to files.
-pid_t spawn_binary(const std::vector<std::string>& args,
-                   const std::vector<std::string>& extra_env,
-                   const std::string& out_file,
-                   const std::string& err_file) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    env.emplace_back(*e);
-  }
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::string binary = BOBSYNC_BINARY;
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv{binary.data()};
-  for (auto& a : copy) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(
-      &actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(
-      &actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
 
 struct CrashFigures {
   int killed = 0;      // SIGKILLed or crashed by the hook

@@ -3,18 +3,17 @@
 // cli::run), and the steps of the example pipelines (examples/ci/
 // bobsync-ci.sh running the real binary) against the sandbox's fakes.
 
-#include "controller/cli/cli.hpp"
-#include "controller/ports/clock.hpp"
-#include "sandbox/sandbox.hpp"
-#include "state/timestamp.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <string>
+#include <sys/wait.h>
 
 namespace bobsync {
 namespace {
@@ -22,76 +21,31 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+using e2e::CliResult;
+using e2e::k_amelia;
+using e2e::read_all;
+
 const std::string k_bob_user = "svc-gitops-user";
 const std::string k_bob_token = "bob-token-S3CR3T-gitops-5512";
 const std::string k_jc_key = "jc-key-S3CR3T-gitops-8830";
-const std::string k_amelia = "3332883854254931000"; // employeeIdentifier 1001
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+// No webhook secret: the sandbox keeps its own, BOB_WEBHOOK_SECRET is unset.
+e2e::SandboxOptions gitops_options() {
+  e2e::SandboxOptions options;
+  options.temp_prefix = "bobsync-gitops";
+  options.secrets = {k_bob_user, k_bob_token, k_jc_key, std::nullopt};
+  options.now = "2026-11-27T12:00:00Z";
+  return options;
 }
 
-class GitOpsE2E : public ::testing::Test {
+class GitOpsE2E : public e2e::SandboxE2E {
 protected:
-  void SetUp() override {
-    char dir[] = "/tmp/bobsync-gitops-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    m_dir = dir;
-    m_db = m_dir + "/state.db";
-    sandbox::SandboxConfig config;
-    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
-    config.bob_user = k_bob_user;
-    config.bob_token = k_bob_token;
-    config.jumpcloud_key = k_jc_key;
-    config.clock = [] { return state::parse_timestamp("2026-11-27T12:00:00Z").value(); };
-    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
-    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
-    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
-    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
-    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
-    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
-    unsetenv("BOB_WEBHOOK_SECRET");
-    unsetenv("BOBSYNC_NOW");
-    unsetenv("BOBSYNC_DB");
-    m_policy = write_policy("policy.yaml", {});
-  }
-
-  void TearDown() override {
-    m_sandbox.reset();
-    fs::remove_all(m_dir);
-  }
-
-  std::string policy_text(const std::vector<std::pair<std::string, std::string>>& replacements) {
-    std::string text = read_text(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-    for (const auto& [from, to] : replacements) {
-      const auto at = text.find(from);
-      EXPECT_NE(at, std::string::npos) << from;
-      if (at != std::string::npos) {
-        text.replace(at, from.size(), to);
-      }
-    }
-    return text;
-  }
-
-  std::string write_policy(const std::string& name,
-                           const std::vector<std::pair<std::string, std::string>>& replacements) {
-    const auto path = m_dir + "/" + name;
-    std::ofstream(path) << policy_text(replacements);
-    return path;
-  }
+  GitOpsE2E()
+      : SandboxE2E(gitops_options()) {}
 
   // "line,col" (1-based) of the first occurrence of `needle` in the file.
   static std::pair<int, int> position(const std::string& path, const std::string& needle) {
-    const auto text = read_text(path);
+    const auto text = read_all(path);
     const auto at = text.find(needle);
     EXPECT_NE(at, std::string::npos) << needle;
     const auto line_start = text.rfind('\n', at);
@@ -101,18 +55,13 @@ protected:
     return {line, col};
   }
 
+  // In place of SandboxE2E::cli: plan and apply get --now 2026-11-27 and
+  // --db m_db (no -f), and no output may hold a secret.
   CliResult cli(std::vector<std::string> args) {
     if (args.front() == "plan" || args.front() == "apply") {
       args.insert(args.end(), {"--now", "2026-11-27", "--db", m_db});
     }
-    cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::ManualClock>();
-    std::ostringstream out;
-    std::ostringstream err;
-    CliResult r;
-    r.code = cli::run(args, out, err, hooks);
-    r.out = out.str();
-    r.err = err.str();
+    auto r = e2e::run_cli(args);
     EXPECT_EQ((r.out + r.err).find(k_bob_token), std::string::npos);
     EXPECT_EQ((r.out + r.err).find(k_jc_key), std::string::npos);
     return r;
@@ -121,15 +70,7 @@ protected:
   std::size_t jumpcloud_users() const { return m_sandbox->jumpcloud().users_json().size(); }
 
   bool has_user_of(const std::string& employee_id) const {
-    for (const auto& text : m_sandbox->jumpcloud().users_json()) {
-      const auto u = json::parse(text);
-      for (const auto& a : u.value("attributes", json::array())) {
-        if (a.value("name", "") == "bobEmployeeId" && a.value("value", "") == employee_id) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return user_of(employee_id).has_value();
   }
 
   // Runs examples/ci/bobsync-ci.sh STEP with the real binary, as the example
@@ -145,17 +86,10 @@ protected:
     const int status = std::system(command.c_str());
     CliResult r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
+    r.out = read_all(out);
+    r.err = read_all(err);
     return r;
   }
-
-  sandbox::FakeBob& bob() { return m_sandbox->bob(); }
-
-  std::string m_dir;
-  std::string m_db;
-  std::string m_policy;
-  std::unique_ptr<sandbox::Sandbox> m_sandbox;
 };
 
 // ---- plan --format ------------------------------------------------------------
@@ -170,7 +104,7 @@ TEST_F(GitOpsE2E, PlanAsMarkdownForAPullRequestComment) {
   EXPECT_LT(r.out.find("Conflicts (2)"), r.out.find("<details>"));
   EXPECT_LT(r.out.size(), 65536U);
   // The saved plan is the JSON a later apply --plan reads.
-  const auto doc = json::parse(read_text(saved));
+  const auto doc = json::parse(read_all(saved));
   EXPECT_EQ(doc["formatVersion"], 1);
   EXPECT_EQ(doc["summary"]["conflict"], 2);
   // Nothing was written to JumpCloud.
@@ -359,8 +293,8 @@ TEST_F(GitOpsE2E, ExamplePipelineStepsRunAgainstTheSandbox) {
   EXPECT_NE(validate.out.find("checked against Bob's field catalogue"), std::string::npos);
   const auto plan = ci_step("plan");
   EXPECT_EQ(plan.code, 0) << plan.err; // changes to review: the job succeeds
-  EXPECT_EQ(read_text(m_dir + "/bobsync-plan/exit-code"), "2\n");
-  const auto comment = read_text(m_dir + "/bobsync-plan/plan.md");
+  EXPECT_EQ(read_all(m_dir + "/bobsync-plan/exit-code"), "2\n");
+  const auto comment = read_all(m_dir + "/bobsync-plan/plan.md");
   EXPECT_EQ(comment.rfind("### bobsync plan", 0), 0U) << comment;
   EXPECT_TRUE(fs::exists(m_dir + "/bobsync-plan/plan.json"));
   EXPECT_FALSE(has_user_of(k_amelia));
@@ -376,7 +310,7 @@ TEST_F(GitOpsE2E, ExamplePipelineStepsRunAgainstTheSandbox) {
   // changed. Nothing is applied and the job fails.
   bob().change(k_amelia, {{"root.displayName", sandbox::BobValue::string("Amelia Renamed")}});
   ASSERT_EQ(ci_step("plan").code, 0);
-  EXPECT_EQ(read_text(m_dir + "/bobsync-plan/exit-code"), "2\n");
+  EXPECT_EQ(read_all(m_dir + "/bobsync-plan/exit-code"), "2\n");
   bob().change(k_amelia, {{"root.firstName", sandbox::BobValue::string("Amy")}});
   const auto count = jumpcloud_users();
   const auto stale = ci_step("apply");
@@ -402,7 +336,7 @@ TEST_F(GitOpsE2E, ExamplePipelineBlockedPlanFailsTheJobAndMassChangesNeedTheFlag
   }
   const auto plan = ci_step("plan");
   EXPECT_EQ(plan.code, 3) << plan.err;
-  EXPECT_NE(read_text(m_dir + "/bobsync-plan/plan.md").find("safety limit: "), std::string::npos);
+  EXPECT_NE(read_all(m_dir + "/bobsync-plan/plan.md").find("safety limit: "), std::string::npos);
   const auto suspended = [&] {
     int n = 0;
     for (const auto& text : m_sandbox->jumpcloud().users_json()) {

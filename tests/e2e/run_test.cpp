@@ -4,16 +4,15 @@
 // what JumpCloud and the store end up holding. Waits are on conditions (a
 // pass finished, the fake's state) with bounded deadlines.
 
-#include "controller/cli/cli.hpp"
 #include "controller/cli/run_command.hpp"
 #include "controller/cli/wiring.hpp"
-#include "controller/ports/clock.hpp"
 #include "controller/run/reconcile_runner.hpp"
 #include "controller/server/webhook.hpp"
 #include "policies/policy_parser.hpp"
 #include "sandbox/sandbox.hpp"
 #include "state/memory_store.hpp"
 #include "state/timestamp.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -26,12 +25,9 @@
 #include <fstream>
 #include <regex>
 #include <set>
-#include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
-
-extern char** environ;
 
 namespace bobsync {
 namespace {
@@ -44,13 +40,16 @@ const std::string k_bob_user = "svc-run-user";
 const std::string k_bob_token = "bob-token-S3CR3T-run-5521";
 const std::string k_jc_key = "jc-key-S3CR3T-run-8812";
 const std::string k_webhook_secret = "webhook-S3CR3T-run-3390";
-const std::string k_amelia = "3332883854254931000"; // London
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return s;
+using e2e::k_amelia;
+using e2e::read_all;
+
+e2e::SandboxOptions run_options() {
+  e2e::SandboxOptions options;
+  options.temp_prefix = "bobsync-run";
+  options.secrets = {k_bob_user, k_bob_token, k_jc_key, k_webhook_secret};
+  options.now = "2026-11-27T10:00:00Z";
+  return options;
 }
 
 // Waits (bounded) for `condition`, looking again every 20 ms.
@@ -102,57 +101,24 @@ private:
   std::string m_text;
 };
 
-class RunE2E : public ::testing::Test {
+class RunE2E : public e2e::SandboxE2E {
 protected:
-  std::string logs() const { return m_log_buffer.text(); }
+  RunE2E()
+      : SandboxE2E(run_options()) {}
 
-  void SetUp() override {
-    char dir[] = "/tmp/bobsync-run-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    m_dir = dir;
-    m_db = m_dir + "/state.db";
-    m_fake_now.store(state::parse_timestamp("2026-11-27T10:00:00Z").value());
-    sandbox::SandboxConfig config;
-    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
-    config.bob_user = k_bob_user;
-    config.bob_token = k_bob_token;
-    config.jumpcloud_key = k_jc_key;
-    config.webhook_secret = k_webhook_secret;
-    config.clock = [this] { return m_fake_now.load(); };
-    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
-    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
-    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
-    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
-    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
-    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
-    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
-    unsetenv("BOBSYNC_NOW");
-    unsetenv("BOBSYNC_DB");
-    m_policy = write_policy("policy.yaml", {});
-  }
+  std::string logs() const { return m_log_buffer.text(); }
 
   void TearDown() override {
     stop();
-    m_sandbox.reset();
-    fs::remove_all(m_dir);
+    SandboxE2E::TearDown();
   }
 
   // The example policy, interval an hour, with some lines replaced.
   std::string write_policy(const std::string& name,
-                           const std::vector<std::pair<std::string, std::string>>& replacements) {
-    std::ifstream in(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
+                           const e2e::Replacements& replacements) override {
     auto all = replacements;
     all.emplace_back("interval: 5m", "interval: 1h");
-    for (const auto& [from, to] : all) {
-      const auto at = text.find(from);
-      EXPECT_NE(at, std::string::npos) << from;
-      if (at != std::string::npos) {
-        text.replace(at, from.size(), to);
-      }
-    }
+    const auto text = e2e::example_policy_text(all);
     const auto path = m_dir + "/" + name;
     const auto temporary = path + ".tmp";
     std::ofstream(temporary) << text;
@@ -220,38 +186,8 @@ protected:
     return r ? r->status : -1;
   }
 
-  std::vector<json> users() const {
-    std::vector<json> out;
-    for (const auto& text : m_sandbox->jumpcloud().users_json()) {
-      out.push_back(json::parse(text));
-    }
-    return out;
-  }
-
-  static std::string attribute(const json& user, const std::string& name) {
-    for (const auto& a : user.value("attributes", json::array())) {
-      if (a.value("name", "") == name) {
-        return a.value("value", "");
-      }
-    }
-    return {};
-  }
-
-  std::optional<json> user_of(const std::string& employee_id) const {
-    for (auto& u : users()) {
-      if (attribute(u, "bobEmployeeId") == employee_id) {
-        return u;
-      }
-    }
-    return std::nullopt;
-  }
-
-  void expect_no_duplicates() const {
-    std::set<std::string> emails;
-    for (const auto& u : users()) {
-      EXPECT_TRUE(emails.insert(lower(u.value("email", ""))).second) << u.dump();
-    }
-  }
+  // Emails only (SandboxE2E's also checks employeeIdentifier).
+  void expect_no_duplicates() const { expect_unique_emails(); }
 
   // Changes a Bob field without Bob sending a webhook.
   void change_quietly(const std::string& id, const std::string& field, const std::string& value) {
@@ -285,32 +221,9 @@ protected:
     return ::testing::AssertionSuccess();
   }
 
-  cli::Hooks hooks() const {
-    cli::Hooks h;
-    h.clock = std::make_shared<controller::ManualClock>();
-    return h;
-  }
+  // Runs exactly `args` (no options added).
+  static e2e::CliResult cli(const std::vector<std::string>& args) { return e2e::run_cli(args); }
 
-  struct CliResult {
-    int code = -1;
-    std::string out;
-    std::string err;
-  };
-  CliResult cli(const std::vector<std::string>& args) {
-    std::ostringstream out;
-    std::ostringstream err;
-    CliResult r;
-    r.code = cli::run(args, out, err, hooks());
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-  }
-
-  std::string m_dir;
-  std::string m_db;
-  std::string m_policy;
-  std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
-  std::unique_ptr<sandbox::Sandbox> m_sandbox;
   LockedLog m_log_buffer;
   std::ostream m_log{&m_log_buffer};
   std::unique_ptr<cli::Controller> m_controller;
@@ -477,17 +390,7 @@ TEST_F(RunE2E, AMassChangeFromANewPolicyIsHeldBySafetyLimits) {
 }
 
 TEST_F(RunE2E, AStartDatePassingCreatesTheStarterWithNoWebhook) {
-  sandbox::BobEmployee e;
-  e.set("root.firstName", sandbox::BobValue::string("Mia"));
-  e.set("root.surname", sandbox::BobValue::string("Tanaka"));
-  e.set("root.displayName", sandbox::BobValue::string("Mia Tanaka"));
-  e.set("root.email", sandbox::BobValue::string("mia.tanaka@example.com"));
-  e.set("work.startDate", sandbox::BobValue::string("2026-12-07"));
-  e.set("work.site", sandbox::BobValue::string("Sydney"));
-  e.set("work.title", sandbox::BobValue::string("253271805"));
-  e.set("work.department", sandbox::BobValue::string("100"));
-  e.set("work.employeeIdInCompany", sandbox::BobValue::number("5001"));
-  e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
+  const auto e = e2e::new_employee("Mia", "Tanaka", "2026-12-07", "Sydney");
   m_fake_now.store(state::parse_timestamp("2026-12-06T12:59:58Z").value());
   const auto id = m_sandbox->bob().hire(e); // no webhook URL yet: Bob announces nothing
   ASSERT_TRUE(m_sandbox->bob().webhooks().empty()
@@ -722,26 +625,9 @@ struct Child {
   std::string err_path;
 };
 
+// stdout to /dev/null, stderr to err_path.
 Child spawn_binary(const std::vector<std::string>& args, const std::string& err_path) {
-  std::vector<std::string> copy = args;
-  std::string binary = BOBSYNC_BINARY;
-  std::vector<char*> argv{binary.data()};
-  for (auto& a : copy) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(
-      &actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  Child child;
-  child.err_path = err_path;
-  if (posix_spawn(&child.pid, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
-    child.pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return child;
+  return {e2e::spawn_binary(args, {}, "/dev/null", err_path), err_path};
 }
 
 // The exit code, or -1 when the child is still running after `timeout`.
@@ -759,13 +645,6 @@ int wait_exit(const Child& child, std::chrono::milliseconds timeout) {
       },
       timeout);
   return code;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 TEST_F(RunE2E, SigtermDuringAPassExitsZeroWithNothingLost) {

@@ -4,6 +4,7 @@
 
 #include "controller/cli/terminal.hpp"
 #include "sandbox/sandbox.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -146,16 +147,8 @@ protected:
                                      "2026-11-27"};
     std::vector<std::string> env = m_env;
     env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) {
-      envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
+    const auto argv = e2e::c_strings(args);
+    const auto envp = e2e::c_strings(env);
 
     int master = -1;
     const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);

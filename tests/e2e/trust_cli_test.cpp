@@ -3,29 +3,22 @@
 // in-process (cli::run) against the sandbox's fakes over loopback HTTP, as
 // in cli_test.cpp; one test runs the real binary.
 
-#include "controller/cli/cli.hpp"
-#include "controller/ports/clock.hpp"
-#include "sandbox/sandbox.hpp"
 #include "state/sqlite/sqlite_store.hpp"
-#include "state/timestamp.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <spawn.h>
-#include <sstream>
+#include <string>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
+#include <vector>
 
 namespace bobsync {
 namespace {
@@ -33,72 +26,29 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string k_bob_user = "svc-e2e-user";
-const std::string k_bob_token = "bob-token-S3CR3T-e2e-7731";
-const std::string k_jc_key = "jc-key-S3CR3T-e2e-9920";
-const std::string k_webhook_secret = "webhook-S3CR3T-e2e-4410";
+using e2e::CliResult;
+using e2e::k_bob_token;
+using e2e::k_jc_key;
+using e2e::read_all;
+using e2e::run_binary;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+e2e::SandboxOptions trust_cli_options() {
+  e2e::SandboxOptions options;
+  options.temp_prefix = "bobsync-trust-e2e";
+  options.unset_env = {"JUMPCLOUD_API_KEY_FILE"};
+  return options;
 }
 
-class TrustCliE2E : public ::testing::Test {
+class TrustCliE2E : public e2e::SandboxE2E {
 protected:
-  void SetUp() override {
-    char dir[] = "/tmp/bobsync-trust-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    m_dir = dir;
-    m_db = m_dir + "/state.db";
-    m_fake_now.store(state::parse_timestamp(m_now).value());
-    sandbox::SandboxConfig config;
-    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
-    config.bob_user = k_bob_user;
-    config.bob_token = k_bob_token;
-    config.jumpcloud_key = k_jc_key;
-    config.webhook_secret = k_webhook_secret;
-    config.clock = [this] { return m_fake_now.load(); };
-    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
-    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
-    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
-    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
-    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
-    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
-    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
-    unsetenv("JUMPCLOUD_API_KEY_FILE");
-    unsetenv("BOBSYNC_NOW");
-    unsetenv("BOBSYNC_DB");
-    m_policy = m_dir + "/policy.yaml";
-    fs::copy_file(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml", m_policy);
-  }
-
-  void TearDown() override {
-    m_sandbox.reset();
-    fs::remove_all(m_dir);
-  }
+  TrustCliE2E()
+      : SandboxE2E(trust_cli_options()) {}
 
   // Runs exactly `args` (no options added).
-  static CliResult raw(const std::vector<std::string>& args) {
-    cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::ManualClock>();
-    std::ostringstream out;
-    std::ostringstream err;
-    CliResult r;
-    r.code = cli::run(args, out, err, hooks);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-  }
+  static CliResult raw(const std::vector<std::string>& args) { return e2e::run_cli(args); }
 
-  // plan/apply/explain with -f, --now and --db added unless given.
+  // Every command with -f, --now and --db added unless given (in place of
+  // SandboxE2E::cli, which adds them to plan, apply and explain alone).
   CliResult cli(std::vector<std::string> args) const {
     const auto has = [&](const char* option) {
       return std::find(args.begin(), args.end(), option) != args.end();
@@ -115,27 +65,7 @@ protected:
     return raw(args);
   }
 
-  std::string hire_future_starter() {
-    sandbox::BobEmployee e;
-    e.set("root.firstName", sandbox::BobValue::string("Mia"));
-    e.set("root.surname", sandbox::BobValue::string("Tanaka"));
-    e.set("root.displayName", sandbox::BobValue::string("Mia Tanaka"));
-    e.set("root.email", sandbox::BobValue::string("mia.tanaka@example.com"));
-    e.set("work.startDate", sandbox::BobValue::string("2026-12-07"));
-    e.set("work.site", sandbox::BobValue::string("London"));
-    e.set("work.title", sandbox::BobValue::string("253271805"));
-    e.set("work.department", sandbox::BobValue::string("100"));
-    e.set("work.employeeIdInCompany", sandbox::BobValue::number("5001"));
-    e.set("payroll.employment.type", sandbox::BobValue::string("4501"));
-    return m_sandbox->bob().hire(e);
-  }
-
-  std::string m_dir;
-  std::string m_db;
-  std::string m_policy;
-  std::string m_now = "2026-11-27";
-  std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
-  std::unique_ptr<sandbox::Sandbox> m_sandbox;
+  std::string hire_future_starter() { return hire("Mia", "Tanaka", "2026-12-07"); }
 };
 
 // ---- §5: --now has a range ----------------------------------------------------------
@@ -414,41 +344,6 @@ TEST_F(TrustCliE2E, ExplainOfAnEmployeeWithoutAnAccountSaysSoAndWhy) {
 }
 
 // ---- §6: a killed apply leaves a line per change it made ---------------------------
-
-int run_binary(const std::vector<std::string>& args,
-               const std::vector<std::string>& extra_env,
-               const std::string& stdout_path) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    env.emplace_back(*e);
-  }
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::string binary = BOBSYNC_BINARY;
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv{binary.data()};
-  for (auto& a : copy) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return -1;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 TEST_F(TrustCliE2E, AKilledApplyLeavesALineForEveryChangeItMade) {
   // One write at a time: the sixth call's crash comes after five settled changes.

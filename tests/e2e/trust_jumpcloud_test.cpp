@@ -4,21 +4,13 @@
 // the sandbox's fakes over loopback HTTP and a temporary SQLite database.
 
 #include "controller/adapters/bob/bob_payload.hpp"
-#include "controller/cli/cli.hpp"
-#include "controller/ports/clock.hpp"
-#include "sandbox/sandbox.hpp"
-#include "state/timestamp.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 namespace bobsync {
 namespace {
@@ -26,90 +18,25 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+using e2e::k_amelia;
+using e2e::read_all;
+
 const std::string k_bob_user = "svc-trust-user-8812";
 const std::string k_bob_token = "bob-token-S3CR3T-trust-4471";
 const std::string k_jc_key = "jc-key-S3CR3T-trust-6603";
 const std::string k_webhook_secret = "webhook-S3CR3T-trust-2290";
 
-// Seeded people (examples/sandbox).
-const std::string k_amelia = "3332883854254931000"; // employeeIdentifier 1001, London
-
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+e2e::SandboxOptions trust_jumpcloud_options() {
+  e2e::SandboxOptions options;
+  options.temp_prefix = "bobsync-trust";
+  options.secrets = {k_bob_user, k_bob_token, k_jc_key, k_webhook_secret};
+  return options;
 }
 
-class TrustJumpCloudE2E : public ::testing::Test {
+class TrustJumpCloudE2E : public e2e::SandboxE2E {
 protected:
-  void SetUp() override {
-    char dir[] = "/tmp/bobsync-trust-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    m_dir = dir;
-    m_db = m_dir + "/state.db";
-    m_now = "2026-11-27";
-    m_fake_now.store(state::parse_timestamp(m_now).value());
-    sandbox::SandboxConfig config;
-    config.seed_dir = std::string(BOBSYNC_SOURCE_DIR) + "/examples/sandbox";
-    config.bob_user = k_bob_user;
-    config.bob_token = k_bob_token;
-    config.jumpcloud_key = k_jc_key;
-    config.webhook_secret = k_webhook_secret;
-    config.clock = [this] { return m_fake_now.load(); };
-    m_sandbox = std::make_unique<sandbox::Sandbox>(config);
-    setenv("BOB_API_URL", m_sandbox->bob().base_url().c_str(), 1);
-    setenv("JUMPCLOUD_API_URL", m_sandbox->jumpcloud().base_url().c_str(), 1);
-    setenv("BOB_SERVICE_USER_ID", k_bob_user.c_str(), 1);
-    setenv("BOB_SERVICE_USER_TOKEN", k_bob_token.c_str(), 1);
-    setenv("JUMPCLOUD_API_KEY", k_jc_key.c_str(), 1);
-    setenv("BOB_WEBHOOK_SECRET", k_webhook_secret.c_str(), 1);
-    unsetenv("BOBSYNC_NOW");
-    unsetenv("BOBSYNC_DB");
-    m_policy = m_dir + "/policy.yaml";
-    fs::copy_file(std::string(BOBSYNC_SOURCE_DIR) + "/examples/desired-state.yaml", m_policy);
-  }
-
-  void TearDown() override {
-    m_sandbox.reset();
-    fs::remove_all(m_dir);
-  }
-
-  CliResult cli(std::vector<std::string> args) {
-    const auto& command = args.front();
-    if (command == "plan" || command == "apply" || command == "explain") {
-      args.insert(args.end(), {"-f", m_policy, "--now", m_now});
-    }
-    args.insert(args.end(), {"--db", m_db});
-    cli::Hooks hooks;
-    hooks.clock = std::make_shared<controller::ManualClock>();
-    std::ostringstream out;
-    std::ostringstream err;
-    CliResult r;
-    r.code = cli::run(args, out, err, hooks);
-    r.out = out.str();
-    r.err = err.str();
-    m_transcript += r.out + r.err;
-    return r;
-  }
-
-  std::optional<json> user_of(const std::string& employee_id) const {
-    for (const auto& text : m_sandbox->jumpcloud().users_json()) {
-      auto u = json::parse(text);
-      for (const auto& a : u.value("attributes", json::array())) {
-        if (a.value("name", "") == "bobEmployeeId" && a.value("value", "") == employee_id) {
-          return u;
-        }
-      }
-    }
-    return std::nullopt;
-  }
+  TrustJumpCloudE2E()
+      : SandboxE2E(trust_jumpcloud_options()) {}
 
   // "cached JumpCloud users: N (last full refresh: T)" from `status`.
   std::string cache_line() {
@@ -119,24 +46,6 @@ protected:
   }
 
   int listings() { return jumpcloud().stats().count("GET", "/api/systemusers"); }
-
-  // A converged plan: the seed's two Alex Morgans share an email, so it still
-  // reports that conflict, and `plan` exits 2 for conflicts (issue 9 §8).
-  static bool nothing_to_apply(const CliResult& r) {
-    return r.code == 2
-           && r.out.find("Nothing to apply, but 2 conflicts need attention") != std::string::npos;
-  }
-
-  sandbox::FakeBob& bob() { return m_sandbox->bob(); }
-  sandbox::FakeJumpCloud& jumpcloud() { return m_sandbox->jumpcloud(); }
-
-  std::string m_dir;
-  std::string m_db;
-  std::string m_policy;
-  std::string m_now;
-  std::string m_transcript;
-  std::atomic<std::chrono::system_clock::time_point> m_fake_now{};
-  std::unique_ptr<sandbox::Sandbox> m_sandbox;
 };
 
 TEST_F(TrustJumpCloudE2E, PlanSeesAnEditMadeInJumpCloudWithoutAnyFlag) {
