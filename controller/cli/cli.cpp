@@ -69,25 +69,6 @@ LiveSources live_sources(const policies::Policy& policy, ProgressLine* line = nu
   return make_live_sources(policy, process_clock(), nullptr, std::move(progress));
 }
 
-// BOBSYNC_CRASH_AT=<point>:<n> makes apply exit abruptly the n-th time it
-// reaches <point>: the crash-safety tests run the real binary with it.
-std::function<void(std::string_view)> crash_hook_from_env() {
-  const char* spec = std::getenv("BOBSYNC_CRASH_AT");
-  if (spec == nullptr || *spec == '\0') {
-    return nullptr;
-  }
-  const std::string text(spec);
-  const auto colon = text.find(':');
-  const std::string point = text.substr(0, colon);
-  const int n = colon == std::string::npos ? 1 : std::atoi(text.c_str() + colon + 1);
-  auto count = std::make_shared<std::atomic<int>>(0);
-  return [point, n, count](std::string_view at) {
-    if (at == point && count->fetch_add(1) + 1 == n) {
-      std::_Exit(137);
-    }
-  };
-}
-
 struct Command {
   std::string summary;
   std::string usage;

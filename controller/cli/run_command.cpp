@@ -560,6 +560,9 @@ int cmd_run(const po::variables_map& vm,
     settings.http_clock = hooks->clock;
     settings.fault_point = hooks->fault_point;
   }
+  if (!settings.fault_point) {
+    settings.fault_point = crash_hook_from_env();
+  }
 
   // SIGTERM, SIGINT and SIGHUP are taken by one thread with sigtimedwait: they
   // are blocked before any other thread starts, so every thread inherits the

@@ -9,6 +9,7 @@
 #include "state/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <utility>
@@ -100,6 +101,23 @@ LiveSources make_live_sources(const policies::Policy& policy,
       shared->transport, *shared->clock, std::move(jumpcloud));
   sources.keep_alive = shared;
   return sources;
+}
+
+std::function<void(std::string_view)> crash_hook_from_env() {
+  const char* spec = std::getenv("BOBSYNC_CRASH_AT");
+  if (spec == nullptr || *spec == '\0') {
+    return nullptr;
+  }
+  const std::string text(spec);
+  const auto colon = text.find(':');
+  const std::string point = text.substr(0, colon);
+  const int n = colon == std::string::npos ? 1 : std::atoi(text.c_str() + colon + 1);
+  auto count = std::make_shared<std::atomic<int>>(0);
+  return [point, n, count](std::string_view at) {
+    if (at == point && count->fetch_add(1) + 1 == n) {
+      std::_Exit(137);
+    }
+  };
 }
 
 namespace {

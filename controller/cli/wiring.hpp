@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace bobsync::controller {
 class Clock;
@@ -51,6 +52,12 @@ make_live_sources(const policies::Policy& policy,
                   std::shared_ptr<controller::Clock> clock = nullptr,
                   std::function<void(const controller::http::AttemptInfo&)> on_attempt = nullptr,
                   ReadProgress progress = {});
+
+// BOBSYNC_CRASH_AT=<point>:<n> makes apply and run exit abruptly (137) the
+// n-th time they reach <point> (a journal step: "after_intent",
+// "after_call"): the crash-safety tests run the real binary with it. Null
+// when the variable is unset or empty.
+std::function<void(std::string_view)> crash_hook_from_env();
 
 // The command open_store records as a writer's holder when it is given
 // none: cli::run sets it to "bobsync <command>".

@@ -115,6 +115,17 @@ void migrate(SQLite::Database& db, const std::string& path) {
 void require_current(SQLite::Database& db, const std::string& path) {
   const int version = current_version(db);
   refuse_newer(version, path);
+  if (version == 0) {
+    // Not an old bobsync database: an empty file, or (far likelier when it
+    // has a size) a copy of a live one taken without its -wal file, whose
+    // schema was still in the WAL. "Upgrade it with apply" would be wrong
+    // advice: apply would start it afresh, with an empty history.
+    throw StoreError("state database " + path
+                     + " holds no bobsync schema (schema version 0): it is empty, or a copy "
+                       "of a database taken without its -wal file (back up with sqlite3's "
+                       "\".backup\", see docs/operations.md). Nothing was read; 'bobsync apply' "
+                       "would start it as a new database with an empty history");
+  }
   if (version < schema_version()) {
     throw StoreError(
         "state database " + path + " has schema version " + std::to_string(version)

@@ -1,6 +1,8 @@
-// Chaos and random-crash suites (issue 10 §2 and §3): `apply` against the
-// sandbox's fakes injecting seeded faults, and the real binary SIGKILLed at
-// random moments and at every journal step, then restarted. Each suite ends
+// Chaos and random-crash suites (issue 10 §2 and §3): `apply` and the
+// controller's pass (`run --once`) against the sandbox's fakes injecting
+// seeded faults (odd seeds drive `run`), and the real binary — `apply`, or
+// `run` (odd trials) — SIGKILLed at random moments and at every journal
+// step, then restarted. Each suite ends
 // with one line `N passed, M failed`; every seed/trial is printed and
 // reproducible (docs/testing.md).
 //
@@ -80,7 +82,7 @@ public:
   // The CLI in-process, with a manual clock: retries never really sleep.
   int cli(std::vector<std::string> args, std::string* out_text = nullptr) {
     const auto& command = args.front();
-    if (command == "plan" || command == "apply") {
+    if (command == "plan" || command == "apply" || command == "run") {
       args.insert(args.end(), {"-f", m_policy, "--now", k_now});
     }
     if (std::find(args.begin(), args.end(), "--db") == args.end()) {
@@ -284,9 +286,10 @@ void check_secrets_and_modes(World& w, Findings& f) {
 // §2 chaos
 
 struct ChaosFigures {
-  int passes = 0;
-  int faults = 0; // requests hit by an injected fault (both fakes)
-  int posts = 0;  // POSTs JumpCloud received (creates, retries included)
+  int passes = 0;     // apply passes under faults
+  int run_passes = 0; // run --once passes under faults
+  int faults = 0;     // requests hit by an injected fault (both fakes)
+  int posts = 0;      // POSTs JumpCloud received (creates, retries included)
 };
 
 // The seeded faults of one pass set; combined rate up to 30% per fake.
@@ -358,9 +361,17 @@ void check_suspensions(const std::vector<json>& users,
   }
 }
 
-// Applies under faults until it exits 0 (at most k_max_passes), checking
+// The command one pass runs: `apply`, or the controller's pass (`run
+// --once`: cached JumpCloud state with a write-through cache, the same
+// exit codes).
+std::vector<std::string> pass_command(bool controller) {
+  return controller ? std::vector<std::string>{"run", "--once"} : std::vector<std::string>{"apply"};
+}
+
+// Passes under faults until one exits 0 (at most k_max_passes), checking
 // duplicates and suspensions after every pass.
 bool converge(World& w,
+              bool controller,
               std::mt19937_64& rng,
               const std::set<std::string>& allowed_suspended,
               Findings& f,
@@ -378,10 +389,8 @@ bool converge(World& w,
       w.bob().faults().clear();
       w.bob().faults().add(down);
     }
-    const int before = w.jumpcloud().stats().total() + w.bob().stats().total();
-    const int code = w.cli({"apply"});
-    ++figures.passes;
-    (void)before;
+    const int code = w.cli(pass_command(controller));
+    ++(controller ? figures.run_passes : figures.passes);
     const auto users = w.users();
     const auto when = phase + " pass " + std::to_string(pass);
     check_no_duplicates(users, f, when);
@@ -394,7 +403,8 @@ bool converge(World& w,
   }
   w.jumpcloud().faults().clear();
   w.bob().faults().clear();
-  f.add(phase + ": apply did not exit 0 within " + std::to_string(k_max_passes) + " passes");
+  f.add(phase + ": " + pass_command(controller).front() + " did not exit 0 within "
+        + std::to_string(k_max_passes) + " passes");
   return false;
 }
 
@@ -447,6 +457,7 @@ Scenario reference_scenario() {
 Findings chaos_seed(std::uint64_t seed, const Scenario& reference, ChaosFigures& figures) {
   Findings f;
   std::mt19937_64 rng(seed);
+  const bool controller = seed % 2 == 1;
   World w("chaos");
   // Phase A: greenfield (every create) under faults.
   const auto before_a = snapshot(w);
@@ -456,7 +467,7 @@ Findings chaos_seed(std::uint64_t seed, const Scenario& reference, ChaosFigures&
   for (const auto& id : ids_with_email_in(w, seeded_suspended)) {
     allowed.insert(id);
   }
-  converge(w, rng, allowed, f, figures, "greenfield");
+  converge(w, controller, rng, allowed, f, figures, "greenfield");
   for (const auto& left : w.outstanding()) {
     f.add("greenfield not converged: " + left);
   }
@@ -469,7 +480,7 @@ Findings chaos_seed(std::uint64_t seed, const Scenario& reference, ChaosFigures&
   for (const auto& id : ids_with_email_in(w, reference.suspended_a)) {
     allowed.insert(id);
   }
-  converge(w, rng, allowed, f, figures, "changes");
+  converge(w, controller, rng, allowed, f, figures, "changes");
   for (const auto& left : w.outstanding()) {
     f.add("changes not converged: " + left);
   }
@@ -537,8 +548,11 @@ void check_copy(World& w, const std::string& copy, Findings& f, CrashFigures& fi
   }
 }
 
-// One trial: `crash_at` (a journal step, "point:n") or a kill after `delay`.
-Findings crash_trial(std::uint64_t trial,
+// One trial of `apply`, or of `run` when `controller`: `crash_at` (a
+// journal step, "point:n": `run --once` for the controller) or a kill after
+// `delay` (the controller runs on, serving on an ephemeral port, until
+// killed). The restart is the same command's pass.
+Findings crash_trial(bool controller,
                      const std::string& crash_at,
                      std::chrono::milliseconds delay,
                      std::chrono::milliseconds latency,
@@ -554,8 +568,16 @@ Findings crash_trial(std::uint64_t trial,
   }
   const auto out_file = w.dir() + "/crashed.out";
   const auto err_file = w.dir() + "/crashed.err";
-  const pid_t pid = spawn_binary(
-      {"apply", "-f", w.policy(), "--db", w.db(), "--now", k_now}, env, out_file, err_file);
+  std::vector<std::string> args = {"apply", "-f", w.policy(), "--db", w.db(), "--now", k_now};
+  if (controller) {
+    args.front() = "run";
+    if (crash_at.empty()) {
+      args.insert(args.end(), {"--listen", "127.0.0.1:0", "--no-webhooks"});
+    } else {
+      args.emplace_back("--once");
+    }
+  }
+  const pid_t pid = spawn_binary(args, env, out_file, err_file);
   if (pid < 0) {
     f.add("could not start " BOBSYNC_BINARY);
     return f;
@@ -574,6 +596,10 @@ Findings crash_trial(std::uint64_t trial,
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       ++figures.killed;
+    } else if (controller) {
+      // The controller runs until it is stopped: ending by itself is a defect.
+      f.add("run ended by itself (status " + std::to_string(status)
+            + "): " + read_all(err_file).substr(0, 300));
     } else {
       ++figures.finished;
     }
@@ -586,7 +612,6 @@ Findings crash_trial(std::uint64_t trial,
     }
   }
   w.jumpcloud().faults().set_latency(std::chrono::milliseconds(0));
-  (void)trial;
   try {
     if (!fs::exists(w.db())) {
       ++figures.unmigrated;
@@ -598,9 +623,11 @@ Findings crash_trial(std::uint64_t trial,
     ++figures.unmigrated;
   }
   std::string text;
-  const int resumed = w.cli({"apply"}, &text);
+  const auto restart = pass_command(controller);
+  const int resumed = w.cli(restart, &text);
   if (resumed != 0) {
-    f.add("apply after the crash exited " + std::to_string(resumed) + ": " + text.substr(0, 300));
+    f.add(restart.front() + " after the crash exited " + std::to_string(resumed) + ": "
+          + text.substr(0, 300));
   }
   check_no_duplicates(w.users(), f, "after restart");
   for (const auto& left : w.outstanding()) {
@@ -722,10 +749,13 @@ int run_faults(std::uint64_t first, int seeds) {
       f.add(std::string("exception: ") + e.what());
     }
     figures.passes += one.passes;
+    figures.run_passes += one.run_passes;
     figures.faults += one.faults;
     figures.posts += one.posts;
-    print_findings("seed " + std::to_string(seed) + " (" + std::to_string(one.passes) + " passes, "
-                       + std::to_string(one.faults)
+    print_findings("seed " + std::to_string(seed) + " ("
+                       + (seed % 2 == 1 ? std::to_string(one.run_passes) + " run --once"
+                                        : std::to_string(one.passes) + " apply")
+                       + " passes, " + std::to_string(one.faults)
                        + " faults; rerun: BOBSYNC_CHAOS_SEED=" + std::to_string(seed) + ")",
                    f);
     (f.ok() ? passed : failed)++;
@@ -733,8 +763,9 @@ int run_faults(std::uint64_t first, int seeds) {
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
   std::cout << "chaos: " << seeds << " seeds from " << first << ", " << figures.passes
-            << " apply passes under faults, " << figures.faults << " faults injected, "
-            << figures.posts << " POSTs to JumpCloud, " << seconds << " s\n";
+            << " apply and " << figures.run_passes << " run --once passes under faults, "
+            << figures.faults << " faults injected, " << figures.posts << " POSTs to JumpCloud, "
+            << seconds << " s\n";
   return report(passed, failed);
 }
 
@@ -770,6 +801,8 @@ int run_crash(std::uint64_t first, int trials) {
     std::chrono::milliseconds latency{0};
     bool copy = false;
     std::string what;
+    // Odd trials crash the controller (`run`), even ones `apply`.
+    const bool controller = trial % 2 == 1;
     if (t < steps.size()) {
       crash_at = steps[t];
       what = "BOBSYNC_CRASH_AT=" + crash_at;
@@ -785,9 +818,10 @@ int run_crash(std::uint64_t first, int trials) {
       what = "kill after " + std::to_string(delay.count()) + " ms, latency "
              + std::to_string(latency.count()) + " ms" + (copy ? ", copy mid-write" : "");
     }
+    what = (controller ? "run, " : "apply, ") + what;
     Findings f;
     try {
-      f = crash_trial(trial, crash_at, delay, latency, copy, figures);
+      f = crash_trial(controller, crash_at, delay, latency, copy, figures);
     } catch (const std::exception& e) {
       f.add(std::string("exception: ") + e.what());
     }
