@@ -4,6 +4,7 @@
 #include "policies/transforms.hpp"
 
 #include <date/tz.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -732,6 +733,14 @@ private:
         return;
       }
       documents = YAML::LoadAll(yaml);
+    } catch (const YAML::DeepRecursion& e) {
+      // yaml-cpp's own guard against a stack overflow; its message is "bad file".
+      error(at(e.mark),
+            "YAML nested more than " + std::to_string(e.depth())
+                + " levels deep (brackets or braces opened inside one another); a policy nests "
+                  "at most "
+                + std::to_string(k_max_yaml_depth) + " levels");
+      return;
     } catch (const YAML::ParserException& e) {
       if (const auto tab = indentation_tab(text, e.mark.line)) {
         error(*tab, "YAML syntax error: a tab in the indentation; YAML indents with spaces only");

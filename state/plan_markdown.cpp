@@ -1,5 +1,7 @@
 #include "state/plan_markdown.hpp"
 
+#include "state/plan_render.hpp"
+
 #include <sstream>
 
 namespace bobsync::state {
@@ -157,6 +159,19 @@ std::string markdown_escape(std::string_view text) {
     default:
       if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) {
         out += ' ';
+      } else if ((static_cast<unsigned char>(ch) & 0xC0U) == 0xC0U) {
+        // A UTF-8 sequence: an invisible format or C1 control character
+        // (a bidi override would reorder the comment a reviewer reads) is
+        // shown as \uXXXX, its backslash escaped for Markdown.
+        std::size_t n = 1;
+        while (i + n < text.size() && n < 4
+               && (static_cast<unsigned char>(text[i + n]) & 0xC0U) == 0x80U) {
+          ++n;
+        }
+        const auto sequence = text.substr(i, n);
+        const auto shown = terminal_safe(sequence);
+        out += shown == sequence ? shown : "\\" + shown;
+        i += n - 1;
       } else {
         out += ch;
       }

@@ -8,7 +8,11 @@
 
 namespace bobsync::state {
 
-std::string terminal_safe(std::string_view text) {
+namespace {
+
+// terminal_safe, optionally leaving newlines alone (a JSON document's
+// indentation: inside its strings the C0 characters are already escaped).
+std::string escape_invisible(std::string_view text, bool keep_newlines) {
   std::string out;
   out.reserve(text.size());
   auto escape = [&out](unsigned code) {
@@ -18,7 +22,7 @@ std::string terminal_safe(std::string_view text) {
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7F) {
+    if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7F) {
       escape(c);
       continue;
     }
@@ -56,6 +60,12 @@ std::string terminal_safe(std::string_view text) {
     out += static_cast<char>(c);
   }
   return out;
+}
+
+} // namespace
+
+std::string terminal_safe(std::string_view text) {
+  return escape_invisible(text, false);
 }
 
 namespace {
@@ -273,7 +283,11 @@ std::string render_json(const Plan& plan, int indent) {
     warnings.push_back(d.message);
   }
   doc["warnings"] = warnings;
-  return doc.dump(indent);
+  // The same document with the invisible characters a terminal or an editor
+  // would act on (bidi overrides, zero-width and C1 characters, DEL) as
+  // \uXXXX escapes: `plan --json` and a saved plan shown with `cat` cannot
+  // reorder or hide what a reviewer reads. Read back, the values are the same.
+  return escape_invisible(doc.dump(indent), true);
 }
 
 std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {

@@ -287,10 +287,11 @@ private:
       auto last = std::find_if(
           first, claims.end(), [&](const auto& claim) { return claim.first != first->first; });
       if (last - first > 1) {
-        std::string names;
+        std::vector<std::size_t> members;
         for (auto it = first; it != last; ++it) {
-          names += (names.empty() ? "" : ", ") + m_desired.users[it->second].employee_id;
+          members.push_back(it->second);
         }
+        const auto names = some_ids(members);
         for (auto it = first; it != last; ++it) {
           m_matches[it->second].conflict = "JumpCloud user " + m_observed[first->first].id
                                            + " is matched by several employees (" + names + ")";
@@ -300,15 +301,30 @@ private:
     }
   }
 
+  // The employee ids of a conflict's message: the first few and how many
+  // more. Every member's change carries the message, so listing them all
+  // made it quadratic (10,000 employees sharing one email: 2 GB of plan).
+  template<typename Members> std::string some_ids(const Members& members) const {
+    constexpr std::size_t k_shown = 5;
+    std::string names;
+    std::size_t n = 0;
+    for (std::size_t i : members) {
+      if (n++ < k_shown) {
+        names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
+      }
+    }
+    if (n > k_shown) {
+      names += " and " + std::to_string(n - k_shown) + " more";
+    }
+    return names;
+  }
+
   // Employees sharing an email or an employee id cannot both be right.
   void mark_duplicates() {
     auto mark = [&](std::string_view field, const auto& groups) {
       groups.for_each_repeated([&](std::string_view value, const auto& members) {
         // members are in employee-id order (m_order), so messages are stable
-        std::string names;
-        for (std::size_t i : members) {
-          names += (names.empty() ? "" : ", ") + m_desired.users[i].employee_id;
-        }
+        const auto names = some_ids(members);
         for (std::size_t i : members) {
           if (m_matches[i].conflict.empty()) {
             m_matches[i].conflict = "employees " + names + " share " + std::string(field) + " '"

@@ -14,10 +14,12 @@ packages=(
   libicu-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev prometheus-cpp-dev
   systemd procps
-  libre2-dev
+  libre2-dev openssl
   clang libclang-rt-14-dev llvm-14
   chromium
 )
+# openssl: the hostile suite makes a self-signed certificate for its TLS case
+# (tests/hostile/hostile_suite.cpp).
 # chromium: the status page's headless-browser test (tests/e2e/status_page_browser_test.cpp).
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
