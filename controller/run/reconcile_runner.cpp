@@ -39,6 +39,15 @@ ReconcileRunner::PlanView ReconcileRunner::last_plan() const {
 }
 
 PassReport ReconcileRunner::run(const PassSpec& spec) {
+  auto report = pass(spec);
+  // Only now: the pass's reads, plan and results are freed once pass()
+  // returns, and trimming while they were alive would give back nothing of
+  // them (RSS would then wander with what a pass leaves in the arenas).
+  release_free_memory();
+  return report;
+}
+
+PassReport ReconcileRunner::pass(const PassSpec& spec) {
   const auto& policy = *spec.policy->policy;
   ensure_sources(policy);
   PassReport report;
@@ -75,7 +84,6 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
     if (targeted) {
       report.failed_employees = spec.employee_ids;
     }
-    release_free_memory();
     return report;
   }
   if (outcome.pass.employees) {
@@ -122,7 +130,6 @@ PassReport ReconcileRunner::run(const PassSpec& spec) {
   // The next instant at which somebody's desired phase changes by the
   // calendar alone (a start date's local midnight, a leaving date, ...).
   report.next_transition = policies::next_transition(outcome.pass.desired);
-  release_free_memory();
   return report;
 }
 

@@ -40,6 +40,7 @@ public:
                   Clock& clock,
                   SourcesFactory factory,
                   ReconcileRunnerOptions options);
+  // One pass, then the memory it freed is given back to the system.
   PassReport run(const PassSpec& spec) override;
 
   // What the last pass's plan leaves for later (deferrals and conflicts:
@@ -53,6 +54,7 @@ public:
 
 private:
   void ensure_sources(const policies::Policy& policy);
+  PassReport pass(const PassSpec& spec);
 
   state::StateStore& m_store;
   Clock& m_clock;
