@@ -461,13 +461,44 @@ ApiResult<int> recover_journal(Directory& directory,
       settled.audit.user_id = change->user_id;
       settled.audit.outcome = "failed";
       settled.audit.message = change->action == Action::create
-                                  ? "interrupted before JumpCloud created the user"
+                                  ? std::string(k_interrupted_create_message)
                                   : "the user no longer exists in JumpCloud";
     }
     store.settle(settled);
     ++settled_count;
   }
   return settled_count;
+}
+
+int record_late_creates(const std::vector<state::Link>& rebuilt,
+                        state::StateStore& store,
+                        Clock& clock,
+                        const ApplyOptions& options,
+                        std::string_view attribute) {
+  int recorded = 0;
+  for (const auto& link : rebuilt) {
+    const auto last = store.audit(link.employee_id, 1);
+    if (last.empty() || last.back().action != Action::create || last.back().outcome != "failed"
+        || last.back().message != k_interrupted_create_message) {
+      continue;
+    }
+    state::AuditRecord record;
+    record.time = iso_utc(clock.wall_now());
+    record.run_id = options.run_id;
+    record.action = Action::create;
+    record.employee_id = link.employee_id;
+    record.user_id = link.user_id;
+    record.fields = last.back().fields;
+    record.policy_hash = options.policy_hash;
+    record.outcome = "recovered";
+    record.message = "the create of run " + last.back().run_id
+                     + " reached JumpCloud after it was settled as interrupted (its request was "
+                       "still in flight); found by its "
+                     + std::string(attribute) + " attribute";
+    store.append_audit(record);
+    ++recorded;
+  }
+  return recorded;
 }
 
 } // namespace bobsync::controller

@@ -74,6 +74,13 @@ ApplyResult apply_plan(const state::Plan& plan,
                        Clock& clock,
                        const ApplyOptions& options);
 
+// The audit message of a pending create that recovery did not find in
+// JumpCloud. The request may still have been in flight when recovery looked
+// (a run killed while JumpCloud was handling it): record_late_creates
+// finds such users afterwards.
+inline constexpr std::string_view k_interrupted_create_message =
+    "interrupted before JumpCloud created the user";
+
 // Settles journal entries left pending by a crash: reads JumpCloud to learn
 // whether each write happened, then records the outcome (cache, link, audit
 // with outcome "recovered" or "failed"). Returns how many were settled.
@@ -82,6 +89,17 @@ ApiResult<int> recover_journal(Directory& directory,
                                state::StateStore& store,
                                Clock& clock,
                                const ApplyOptions& options);
+
+// For each link just rebuilt from a user's link attribute whose employee's
+// newest audit row is a create settled as interrupted
+// (k_interrupted_create_message): that create reached JumpCloud after all,
+// after recovery looked. Appends a "recovered" create row naming the user,
+// so that every user bobsync created has its audit row. Returns how many.
+int record_late_creates(const std::vector<state::Link>& rebuilt,
+                        state::StateStore& store,
+                        Clock& clock,
+                        const ApplyOptions& options,
+                        std::string_view attribute);
 
 // Looks for a user a create may already have made: by employeeIdentifier,
 // then email, then username (each must identify exactly one user whose email

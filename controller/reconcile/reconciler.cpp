@@ -143,6 +143,8 @@ ReconcileOutcome reconcile(HrSource& hr,
   const auto& policy = *snapshot;
   const bool apply = request.mode == Mode::apply;
   outcome.run_id = request.apply.run_id;
+  // Every audit row of the pass (recovery's included) names the policy.
+  request.apply.policy_hash = request.pass.policy_hash;
   state::RunRecord run;
   run.id = request.apply.run_id;
   run.kind = request.kind;
@@ -210,6 +212,7 @@ ReconcileOutcome reconcile(HrSource& hr,
   const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
   if (apply && !rebuilt.empty()) {
     store.upsert_links(rebuilt);
+    record_late_creates(rebuilt, store, clock, request.apply, policy.matching.link_attribute);
   }
   links.insert(links.end(), rebuilt.begin(), rebuilt.end());
   request.pass.links = links;
@@ -300,7 +303,6 @@ ReconcileOutcome reconcile(HrSource& hr,
     return outcome;
   }
   if (!outcome.pass.plan.empty()) {
-    request.apply.policy_hash = request.pass.policy_hash;
     outcome.applied = apply_plan(outcome.pass.plan, directory, store, clock, request.apply);
   }
   finish(outcome.applied && outcome.applied->aborted      ? "failed"

@@ -386,9 +386,8 @@ public:
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string entry = *e;
       const auto name = entry.substr(0, entry.find('=') + 1);
-      const bool overridden = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& x) {
-        return x.rfind(name, 0) == 0;
-      });
+      const bool overridden = std::any_of(
+          extra_env.begin(), extra_env.end(), [&](const auto& x) { return x.rfind(name, 0) == 0; });
       if (!overridden) {
         env.push_back(entry);
       }
@@ -480,8 +479,8 @@ void check_bounds(const std::string& what, const Outcome& o, Findings& f) {
           + std::to_string(k_max_rss_mb) + " MB)");
   }
   if (o.code > 3) {
-    f.add(what + " ended with " + std::to_string(o.code) + " (a crash or signal): "
-          + o.err.substr(0, 300));
+    f.add(what + " ended with " + std::to_string(o.code)
+          + " (a crash or signal): " + o.err.substr(0, 300));
   }
 }
 
@@ -502,10 +501,8 @@ std::string figures(const Outcome& o) {
   return s.str();
 }
 
-sandbox::BobEmployee employee(const std::string& first,
-                              const std::string& last,
-                              const std::string& email,
-                              int eid) {
+sandbox::BobEmployee
+employee(const std::string& first, const std::string& last, const std::string& email, int eid) {
   sandbox::BobEmployee e;
   e.set("root.firstName", sandbox::BobValue::string(first));
   e.set("root.surname", sandbox::BobValue::string(last));
@@ -560,18 +557,18 @@ void case_self_test(World& w, const Options& /*options*/, Findings& f) {
     }
   };
   for (const std::string& planted : {std::string("a\x1b[2Jb"),
-                                    std::string("a\rb"),
-                                    std::string("a\x7f"),
-                                    std::string("a\xc2\x9b"
-                                                "31m"),
-                                    std::string("abc\xe2\x80\xae"
-                                                "txt.exe"),
-                                    std::string("a\xe2\x81\xa6"
-                                                "b"),
-                                    std::string("a\xe2\x80\x8b"
-                                                "b"),
-                                    std::string("\xef\xbb\xbf"
-                                                "a")}) {
+                                     std::string("a\rb"),
+                                     std::string("a\x7f"),
+                                     std::string("a\xc2\x9b"
+                                                 "31m"),
+                                     std::string("abc\xe2\x80\xae"
+                                                 "txt.exe"),
+                                     std::string("a\xe2\x81\xa6"
+                                                 "b"),
+                                     std::string("a\xe2\x80\x8b"
+                                                 "b"),
+                                     std::string("\xef\xbb\xbf"
+                                                 "a")}) {
     expect(!unsafe_for_display(planted).empty(), "an unsafe character in " + json(planted).dump());
   }
   expect(unsafe_for_display("José Núñez \\u202E\n\t").empty(), "(false alarm on safe text)");
@@ -589,8 +586,8 @@ void case_self_test(World& w, const Options& /*options*/, Findings& f) {
   }
   {
     Findings planted;
-    check_jumpcloud_users({json{{"email", "a@example.com"}, {"displayname", std::string(5000, 'x')}}},
-                          planted);
+    check_jumpcloud_users(
+        {json{{"email", "a@example.com"}, {"displayname", std::string(5000, 'x')}}}, planted);
     expect(!planted.ok(), "a 5000-byte JumpCloud value");
   }
   {
@@ -609,8 +606,8 @@ void case_self_test(World& w, const Options& /*options*/, Findings& f) {
     check_secrets_and_modes(w.dir(), "log line " + value + " end", planted);
     expect(!planted.ok(), "the " + what + " in stdout");
   }
-  std::ofstream(w.dir() + "/logs.txt") << "Authorization: Basic "
-                                       << base64(k_bob_user + ":" + k_bob_token) << "\n";
+  std::ofstream(w.dir() + "/logs.txt")
+      << "Authorization: Basic " << base64(k_bob_user + ":" + k_bob_token) << "\n";
   {
     Findings planted;
     check_secrets_and_modes(w.dir(), "", planted);
@@ -619,8 +616,9 @@ void case_self_test(World& w, const Options& /*options*/, Findings& f) {
   fs::remove(w.dir() + "/logs.txt");
   for (const auto* name : {"state.db", "state.db-wal", "plan.json"}) {
     std::ofstream(w.dir() + "/" + name) << "{}";
-    fs::permissions(w.dir() + "/" + name, fs::perms::owner_read | fs::perms::owner_write
-                                              | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(w.dir() + "/" + name,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read
+                        | fs::perms::others_read);
     Findings planted;
     check_secrets_and_modes(w.dir(), "", planted);
     expect(!planted.ok(), std::string(name) + " with mode 0644");
@@ -640,8 +638,10 @@ void case_control_and_bidi(World& w, const Options& /*options*/, Findings& f) {
   const std::string lri = "\xe2\x81\xa6"; // U+2066 LEFT-TO-RIGHT ISOLATE
   const std::string csi = "\xc2\x9b";     // U+009B (8-bit CSI)
   const std::string zw = "\xe2\x80\x8b";  // U+200B ZERO WIDTH SPACE
-  auto e = employee("Mal" + esc + "lory", "Ev" + rlo + "lif" + lri, "mallory.evil@example.com", 7001);
-  e.set("root.displayName", sandbox::BobValue::string("Mallory\r\x08\x08" + rlo + "nimda" + csi + "31m"));
+  auto e =
+      employee("Mal" + esc + "lory", "Ev" + rlo + "lif" + lri, "mallory.evil@example.com", 7001);
+  e.set("root.displayName",
+        sandbox::BobValue::string("Mallory\r\x08\x08" + rlo + "nimda" + csi + "31m"));
   e.set("root.secondName", sandbox::BobValue::string("\xef\xbb\xbf" + zw + "\x7f"));
   e.set("work.title", sandbox::BobValue::string("Chief" + esc));
   e.set("work.department", sandbox::BobValue::string("Dept" + rlo + "gnp.exe"));
@@ -667,8 +667,9 @@ void case_control_and_bidi(World& w, const Options& /*options*/, Findings& f) {
     f.add("plan --json is not JSON");
     return;
   }
-  f.note("plan: " + std::to_string(plan_entries(*plan, id).size()) + " change(s) for the hostile "
-         "employee; the bidi email: "
+  f.note("plan: " + std::to_string(plan_entries(*plan, id).size())
+         + " change(s) for the hostile "
+           "employee; the bidi email: "
          + (plan_entries(*plan, id2).empty() ? std::string("none") : plan_entries(*plan, id2)[0]));
   // The saved plan read back has the same bytes of Bob data (the escaping is
   // only a rendering).
@@ -683,14 +684,13 @@ void case_control_and_bidi(World& w, const Options& /*options*/, Findings& f) {
     const bool clean = !username.empty() && std::islower(static_cast<unsigned char>(username[0]))
                        && std::all_of(username.begin(), username.end(), [](char c) {
                             return std::islower(static_cast<unsigned char>(c)) != 0
-                                   || std::isdigit(static_cast<unsigned char>(c)) != 0
-                                   || c == '.' || c == '_' || c == '-';
+                                   || std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '.'
+                                   || c == '_' || c == '-';
                           });
     if (!clean) {
       f.add("username is not sanitized: " + json(username).dump());
     }
-    if (user->value("displayname", "")
-        != "Mallory\r\x08\x08" + rlo + "nimda" + csi + "31m") {
+    if (user->value("displayname", "") != "Mallory\r\x08\x08" + rlo + "nimda" + csi + "31m") {
       f.add("displayname not written as Bob has it: " + user->value("displayname", ""));
     }
     f.note("JumpCloud: username " + username);
@@ -711,13 +711,12 @@ void case_control_and_bidi(World& w, const Options& /*options*/, Findings& f) {
       w.binary({"run", "--once", "--log-level", "debug", "--log-format", "json", "--no-webhooks"});
   check_exit("run --once (json logs)", log_json, {0}, f);
   check_display("run --once --log-format json", log_json.text(), f);
-  for (const auto& [what, o] :
-       std::vector<std::pair<std::string, Outcome>>{{"history", w.cli({"history"})},
-                                                    {"history --employee",
-                                                     w.cli({"history", "--employee", id})},
-                                                    {"explain", w.cli({"explain", id})},
-                                                    {"explain (bidi email)", w.cli({"explain", id2})},
-                                                    {"status", w.cli({"status"})}}) {
+  for (const auto& [what, o] : std::vector<std::pair<std::string, Outcome>>{
+           {"history", w.cli({"history"})},
+           {"history --employee", w.cli({"history", "--employee", id})},
+           {"explain", w.cli({"explain", id})},
+           {"explain (bidi email)", w.cli({"explain", id2})},
+           {"status", w.cli({"status"})}}) {
     check_exit(what, o, {0}, f);
     check_display(what, o.text(), f);
   }
@@ -752,8 +751,8 @@ void case_invalid_utf8(World& w, const Options& /*options*/, Findings& f) {
     }
     f.note("refused: " + js.err.substr(0, 160));
   } else if (!plan) {
-    f.add("plan --json exited " + std::to_string(js.code) + " and is not JSON: "
-          + js.text().substr(0, 200));
+    f.add("plan --json exited " + std::to_string(js.code)
+          + " and is not JSON: " + js.text().substr(0, 200));
   } else {
     const auto entries = plan_entries(*plan, id);
     f.note("plan: " + (entries.empty() ? std::string("nothing") : entries[0]));
@@ -772,7 +771,8 @@ void case_huge_strings(World& w, const Options& options, Findings& f) {
   std::string big;
   big.reserve(size);
   while (big.size() + 8 <= size) {
-    big += "Ann\xc3\xa9" "e ";
+    big += "Ann\xc3\xa9"
+           "e ";
   }
   auto e = employee(big, big, "huge.strings@example.com", 7201);
   e.set("root.displayName", sandbox::BobValue::string(big));
@@ -866,13 +866,20 @@ void case_lookalike_email(World& w, const Options& /*options*/, Findings& f) {
   const auto backup_before = w.user_with_email("svc-backup@example.com");
   const auto kwame_before = w.user_with_email("kwame.mensah@example.com");
   // і (U+0456) and а (U+0430)
-  const auto cyrillic =
-      w.bob().hire(employee("It", "Admin", "\xd1\x96t-\xd0\xb0" "dmin@example.com", 7401));
+  const auto cyrillic = w.bob().hire(employee("It",
+                                              "Admin",
+                                              "\xd1\x96t-\xd0\xb0"
+                                              "dmin@example.com",
+                                              7401));
   // ſ (U+017F): case-folds to 's'
-  const auto long_s = w.bob().hire(employee("Svc", "Backup", "\xc5\xbfvc-backup@example.com", 7402));
+  const auto long_s =
+      w.bob().hire(employee("Svc", "Backup", "\xc5\xbfvc-backup@example.com", 7402));
   // K (U+212A KELVIN SIGN): case-folds to 'k'
-  const auto kelvin =
-      w.bob().hire(employee("Kwame", "Twin", "\xe2\x84\xaa" "wame.mensah@example.com", 7403));
+  const auto kelvin = w.bob().hire(employee("Kwame",
+                                            "Twin",
+                                            "\xe2\x84\xaa"
+                                            "wame.mensah@example.com",
+                                            7403));
   const auto js = w.cli({"plan", "--json"});
   check_exit("plan --json", js, {2}, f);
   const auto plan = parse_json(js.out);
@@ -888,16 +895,15 @@ void case_lookalike_email(World& w, const Options& /*options*/, Findings& f) {
       }
       const auto matched = c["jumpcloudId"].is_string() ? c["jumpcloudId"].get<std::string>() : "";
       if (!matched.empty()) {
-        f.add(name + " look-alike matched JumpCloud user " + matched + " ("
-              + c.value("action", "") + ")");
+        f.add(name + " look-alike matched JumpCloud user " + matched + " (" + c.value("action", "")
+              + ")");
       }
       f.note(name + ": " + c.value("action", "") + " " + c.value("reason", ""));
     }
   }
   const auto applied = w.cli({"apply"});
   check_exit("apply", applied, {0}, f);
-  for (const auto& [email, was] :
-       std::vector<std::pair<std::string, std::optional<json>>>{
+  for (const auto& [email, was] : std::vector<std::pair<std::string, std::optional<json>>>{
            {"it-admin@example.com", admin_before},
            {"svc-backup@example.com", backup_before},
            {"kwame.mensah@example.com", kwame_before}}) {
@@ -992,8 +998,13 @@ void case_regex(World& w, const Options& options, Findings& f) {
   auto e = employee("Regex", "Victim", "regex.victim@example.com", 7501);
   e.set("root.displayName", sandbox::BobValue::string(std::string(size, 'a') + "!"));
   w.bob().hire(e);
-  for (const std::string& pattern : std::vector<std::string>{"(a+)+$", "(a|aa)+$", "(a*)*b", "^(([a-z])+.)+[A-Z]([a-z])+$", "(.*a){20}",
-        "(?:a?){30}a{30}", "[a-q][^u-z]{13}x"}) {
+  for (const std::string& pattern : std::vector<std::string>{"(a+)+$",
+                                                             "(a|aa)+$",
+                                                             "(a*)*b",
+                                                             "^(([a-z])+.)+[A-Z]([a-z])+$",
+                                                             "(.*a){20}",
+                                                             "(?:a?){30}a{30}",
+                                                             "[a-q][^u-z]{13}x"}) {
     const auto path = policy_with_replace(w, "regex.yaml", pattern);
     const auto valid = w.binary({"validate", "-f", path});
     const auto plan = w.binary({"plan", "--json", "-f", path});
@@ -1009,7 +1020,11 @@ void case_regex(World& w, const Options& options, Findings& f) {
     f.note(json(pattern).dump() + ": " + (valid.code == 0 ? "accepted, plan " : "refused, ")
            + figures(plan));
   }
-  for (const std::string& pattern : std::vector<std::string>{"(a)\\1", "a(?=b)", "(?<!a)b", "((a{1000}){1000}){1000}", "(?:(?:(?:x{100}){100}){100})"}) {
+  for (const std::string& pattern : std::vector<std::string>{"(a)\\1",
+                                                             "a(?=b)",
+                                                             "(?<!a)b",
+                                                             "((a{1000}){1000}){1000}",
+                                                             "(?:(?:(?:x{100}){100}){100})"}) {
     const auto path = policy_with_replace(w, "refused.yaml", pattern);
     const auto valid = w.binary({"validate", "-f", path});
     check_bounds("validate " + pattern, valid, f);
@@ -1024,27 +1039,26 @@ void case_regex(World& w, const Options& options, Findings& f) {
 
 // Oversized files and expansion bombs are refused quickly, with a clear error.
 void case_policy_bombs(World& w, const Options& /*options*/, Findings& f) {
-  const auto check_refused = [&](const std::string& what,
-                                 const std::string& path,
-                                 const std::vector<std::string>& words) {
-    for (const auto& command : {std::string("validate"), std::string("plan")}) {
-      const auto o = w.binary({command, "-f", path});
-      check_bounds(command + " " + what, o, f);
-      bool said = false;
-      for (const auto& word : words) {
-        said = said || o.text().find(word) != std::string::npos;
-      }
-      if (o.code != 1 || !said) {
-        f.add(command + " " + what + " exited " + std::to_string(o.code)
-              + " without saying why: " + o.text().substr(0, 300));
-      } else if (o.seconds > 2) {
-        f.add(command + " " + what + " took " + figures(o));
-      }
-      if (command == "plan") {
-        f.note(what + ": " + o.err.substr(0, o.err.find('\n')) + " (" + figures(o) + ")");
-      }
-    }
-  };
+  const auto check_refused =
+      [&](const std::string& what, const std::string& path, const std::vector<std::string>& words) {
+        for (const auto& command : {std::string("validate"), std::string("plan")}) {
+          const auto o = w.binary({command, "-f", path});
+          check_bounds(command + " " + what, o, f);
+          bool said = false;
+          for (const auto& word : words) {
+            said = said || o.text().find(word) != std::string::npos;
+          }
+          if (o.code != 1 || !said) {
+            f.add(command + " " + what + " exited " + std::to_string(o.code)
+                  + " without saying why: " + o.text().substr(0, 300));
+          } else if (o.seconds > 2) {
+            f.add(command + " " + what + " took " + figures(o));
+          }
+          if (command == "plan") {
+            f.note(what + ": " + o.err.substr(0, o.err.find('\n')) + " (" + figures(o) + ")");
+          }
+        }
+      };
   // 50 MB: a valid policy followed by comments.
   {
     const auto path = w.dir() + "/big.yaml";
@@ -1235,8 +1249,8 @@ void case_tls(World& w, const Options& /*options*/, Findings& f) {
           + http.err.substr(0, 300));
   }
   // A URL carrying the key as its password: refused, and the key never shown.
-  const auto creds = w.binary({"plan"}, {"JUMPCLOUD_API_URL=https://admin:" + k_jc_key
-                                         + "@console.jumpcloud.com/api"});
+  const auto creds = w.binary(
+      {"plan"}, {"JUMPCLOUD_API_URL=https://admin:" + k_jc_key + "@console.jumpcloud.com/api"});
   if (creds.code != 1) {
     f.add("a URL with credentials was accepted");
   }
@@ -1273,12 +1287,12 @@ void case_secrets_in_errors(World& w, const Options& /*options*/, Findings& f) {
   // Controller logs at debug level with JumpCloud failing and Bob rate limiting.
   w.jumpcloud().faults().fail_next("/api/systemusers", 500, 3);
   w.bob().faults().fail_next("/v1/people/search", 429, 1, "1");
-  const auto run = w.binary({"run", "--once", "--log-level", "debug", "--log-format", "json",
-                             "--no-webhooks"},
-                            {"BOB_SERVICE_USER_TOKEN=" + k_bob_token + "x"});
+  const auto run =
+      w.binary({"run", "--once", "--log-level", "debug", "--log-format", "json", "--no-webhooks"},
+               {"BOB_SERVICE_USER_TOKEN=" + k_bob_token + "x"});
   check_bounds("run --once (debug logs, refused token)", run, f);
-  const auto run_ok = w.binary(
-      {"run", "--once", "--log-level", "debug", "--log-format", "text", "--no-webhooks"});
+  const auto run_ok =
+      w.binary({"run", "--once", "--log-level", "debug", "--log-format", "text", "--no-webhooks"});
   check_bounds("run --once (debug logs)", run_ok, f);
   const auto plan = w.cli({"plan", "--out", w.dir() + "/plan-final.json"});
   check_bounds("plan --out", plan, f);
@@ -1300,8 +1314,7 @@ int run_suite(const Options& options) {
       {std::to_string(options.string_mb) + " MB strings from Bob", true, case_huge_strings},
       {"emails that differ by case", true, case_email_case},
       {"look-alike emails", true, case_lookalike_email},
-      {std::to_string(options.employees) + " employees sharing one email", true,
-       case_shared_email},
+      {std::to_string(options.employees) + " employees sharing one email", true, case_shared_email},
       {"catastrophic regular expressions", true, case_regex},
       {"policy bombs (50 MB, aliases, nesting)", true, case_policy_bombs},
       {"TLS verification", true, case_tls},
@@ -1325,8 +1338,8 @@ int run_suite(const Options& options) {
       f.add(std::string("exception: ") + e.what());
     }
     const auto seconds = std::chrono::duration<double>(Clock::now() - case_start).count();
-    std::cout << (f.ok() ? "PASS " : "FAIL ") << c.name << " (" << static_cast<int>(seconds * 10) / 10.0
-              << " s)\n";
+    std::cout << (f.ok() ? "PASS " : "FAIL ") << c.name << " ("
+              << static_cast<int>(seconds * 10) / 10.0 << " s)\n";
     for (const auto& n : f.notes) {
       std::cout << "    " << n << "\n";
     }

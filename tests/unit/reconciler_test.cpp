@@ -4,6 +4,7 @@
 #include "controller/ports/clock.hpp"
 #include "controller/ports/memory_directory.hpp"
 #include "controller/ports/memory_hr_source.hpp"
+#include "controller/reconcile/applier.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "policies/policy_parser.hpp"
 #include "state/memory_store.hpp"
@@ -179,6 +180,64 @@ TEST_F(ReconcilerTest, AFailingWriteIsReportedAndTheNextPassFinishesIt) {
   outcome = pass();
   EXPECT_TRUE(outcome.ok());
   EXPECT_EQ(m_directory.users().size(), 1U);
+}
+
+// A run killed while JumpCloud was handling its POST: recovery looked before
+// the request committed and settled the create as interrupted; the user
+// turns up afterwards, owned by the employee through its link attribute.
+void interrupted_create(state::StateStore& store, const std::string& employee_id) {
+  state::AuditRecord settled;
+  settled.time = "2026-11-27T00:00:00Z";
+  settled.run_id = "killed-run";
+  settled.action = state::Action::create;
+  settled.employee_id = employee_id;
+  settled.outcome = "failed";
+  settled.message = std::string(k_interrupted_create_message);
+  store.append_audit(settled);
+}
+
+state::FlatMap<std::string> created_fields(const state::Employee& e) {
+  state::FlatMap<std::string> fields;
+  fields.set("email", "ada@example.com");
+  fields.set("username", "ada.lovelace");
+  fields.set(state::attribute_field("bobEmployeeId"), e.id);
+  return fields;
+}
+
+TEST_F(ReconcilerTest, ACreateThatLandedAfterItsRecoveryIsAuditedWhenItsUserTurnsUp) {
+  m_hr.put(ada());
+  interrupted_create(m_store, ada().id);
+  const auto late = m_directory.create_user(created_fields(ada()), UserState::activated);
+  ASSERT_TRUE(late);
+
+  ASSERT_TRUE(pass().ok());
+
+  EXPECT_EQ(m_directory.users().size(), 1U); // adopted, not created again
+  const auto rows = m_store.audit(ada().id, 0);
+  ASSERT_FALSE(rows.empty());
+  const auto& row = rows.back().outcome == "recovered" ? rows.back() : rows[rows.size() - 2];
+  EXPECT_EQ(row.outcome, "recovered");
+  EXPECT_EQ(row.action, state::Action::create);
+  EXPECT_EQ(row.user_id, late->id);
+  EXPECT_EQ(row.policy_hash, "hash");
+  EXPECT_NE(row.message.find("the create of run killed-run reached JumpCloud after"),
+            std::string::npos)
+      << row.message;
+  // Recorded once: the next pass finds the link and adds nothing.
+  const auto count = m_store.audit(ada().id, 0).size();
+  ASSERT_TRUE(pass().ok());
+  EXPECT_EQ(m_store.audit(ada().id, 0).size(), count);
+}
+
+TEST_F(ReconcilerTest, AUserAdoptedByItsAttributeWithoutAnInterruptedCreateIsNotAuditedAsOne) {
+  m_hr.put(ada());
+  ASSERT_TRUE(m_directory.create_user(created_fields(ada()), UserState::activated));
+
+  ASSERT_TRUE(pass().ok());
+
+  for (const auto& row : m_store.audit(ada().id, 0)) {
+    EXPECT_NE(row.outcome, "recovered") << row.message;
+  }
 }
 
 TEST_F(ReconcilerTest, AStoreFailureWhileApplyingFailsThePassAndTheNextPassSettlesTheJournal) {
