@@ -35,8 +35,12 @@ bool is_loopback_host(std::string_view host) {
   return false;
 }
 
-// One curl share object: connection cache, DNS cache and TLS sessions, each
-// behind its own mutex.
+// One curl share object: DNS cache and TLS sessions, each behind its own
+// mutex. Not the connection cache: libcurl does not support sharing
+// connections between concurrent threads (CURLSHOPT_SHARE(3); the listing's
+// and the applier's threads did, and the controller crashed now and then
+// with a corrupted heap). Each pooled easy handle keeps its own connections
+// across requests instead (curl_easy_reset leaves them alive).
 class Share {
 public:
   Share() {
@@ -44,7 +48,6 @@ public:
     curl_share_setopt(m_handle, CURLSHOPT_LOCKFUNC, &Share::lock);
     curl_share_setopt(m_handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
     curl_share_setopt(m_handle, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(m_handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   }
