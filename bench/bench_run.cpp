@@ -40,6 +40,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -335,6 +336,7 @@ struct FakesProcess {
     pid = fork(); // no thread exists yet
     if (pid == 0) {
       close(fds[0]);
+      prctl(PR_SET_PDEATHSIG, SIGKILL); // the fakes go when the benchmark is killed
       const auto start = std::chrono::steady_clock::now();
       const auto base = std::chrono::system_clock::time_point(
                             std::chrono::sys_days{std::chrono::year{2026} / 11 / 27})
@@ -379,6 +381,7 @@ struct FakesProcess {
 // makes the interval pass at once.
 int memory(int n, int passes) {
   FakesProcess fakes(n);
+  controller::tune_allocator_for_long_runs(); // what `bobsync run` does at its start
   const auto dir = std::filesystem::temp_directory_path() / "bobsync-bench-run-memory";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

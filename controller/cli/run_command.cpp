@@ -7,6 +7,7 @@
 #include "controller/cli/wiring.hpp"
 #include "controller/observability/log.hpp"
 #include "controller/observability/metrics.hpp"
+#include "controller/reconcile/reconciler.hpp"
 #include "controller/run/policy_source.hpp"
 #include "controller/run/reconcile_runner.hpp"
 #include "controller/run/shifted_clock.hpp"
@@ -534,6 +535,7 @@ int cmd_run(const po::variables_map& vm,
             std::ostream& /*out*/,
             std::ostream& err,
             const Hooks* hooks) {
+  controller::tune_allocator_for_long_runs();
   RunSettings settings;
   if (!vm.count("file")) {
     throw Fatal("missing -f POLICY: the policy file to use");

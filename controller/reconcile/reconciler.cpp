@@ -13,6 +13,11 @@ void release_free_memory() {
   malloc_trim(0); // glibc: every arena's free pages back to the system
 }
 
+void tune_allocator_for_long_runs() {
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024); // also turns the dynamic threshold off
+}
+
 std::vector<state::EmployeeId> PassRequest::target_ids() const {
   std::vector<state::EmployeeId> ids = targets;
   if (only_employee) {

@@ -54,7 +54,9 @@ public:
 
 private:
   void ensure_sources(const policies::Policy& policy);
-  PassReport pass(const PassSpec& spec);
+  // One pass; `employees` receives what it read (the next baseline).
+  PassReport pass(const PassSpec& spec,
+                  std::shared_ptr<const std::vector<state::Employee>>& employees);
 
   state::StateStore& m_store;
   Clock& m_clock;

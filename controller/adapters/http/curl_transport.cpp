@@ -258,10 +258,21 @@ struct CurlTransport::Impl {
     return curl_easy_init();
   }
 
+  // At most this many handles (and so idle connections) are kept between
+  // requests; a burst of concurrent requests (a listing's pages) opens more,
+  // and the handles beyond it are closed as they come back.
+  static constexpr std::size_t k_max_idle = 4;
+
   void release(CURL* easy) {
     curl_easy_reset(easy);
-    const std::lock_guard lock(pool_mutex);
-    pool.push_back(easy);
+    {
+      const std::lock_guard lock(pool_mutex);
+      if (pool.size() < k_max_idle) {
+        pool.push_back(easy);
+        return;
+      }
+    }
+    curl_easy_cleanup(easy);
   }
 
   ~Impl() {
@@ -332,6 +343,10 @@ TransportResult CurlTransport::send(const Request& request) {
         easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout.count()));
   }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  // One idle connection per pooled handle (a create's fresh connection
+  // replaces the one it had): idle keep-alive connections hold a thread
+  // each on servers that serve a connection per thread.
+  curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, 1L);
   if (request.fresh_connection) {
     // libcurl 7.88 re-sends only on a reused connection (Curl_retry_request
     // checks conn->bits.reuse); CURLOPT_FORBID_RETRY_ON_REUSE needs 8.16.
