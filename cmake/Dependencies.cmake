@@ -19,6 +19,11 @@ find_package(spdlog 1.10 REQUIRED)
 pkg_check_modules(PROMETHEUS_CORE REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)
 # RE2: the policy's regular expressions, matched in linear time.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# simdjson 3.0 (libsimdjson-dev): the bulk JSON reader of JumpCloud's pages.
+# Its CMake package's target simdjson::simdjson carries
+# SIMDJSON_THREADS_ENABLED=1, which the shared library was built with (the
+# parser's layout depends on it: never include simdjson.h without it).
+find_package(simdjson 3.0 REQUIRED)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
   include(GoogleTest)

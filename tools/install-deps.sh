@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format
   libcurl4-openssl-dev libssl-dev
-  libyaml-cpp-dev nlohmann-json3-dev
+  libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev
   libsqlitecpp-dev libsqlite3-dev
   libboost-program-options-dev
   libgtest-dev libgmock-dev

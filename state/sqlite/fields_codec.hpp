@@ -15,7 +15,7 @@ namespace bobsync::state::sqlite_detail {
 std::string encode_user_fields(const DirectoryUser& user);
 
 // Reads such an object back; throws StoreError naming `user_id` when the text
-// is not a JSON object of strings.
+// is not a JSON object of strings (in UTF-8).
 FlatMap<std::string> decode_user_fields(std::string_view text, std::string_view user_id);
 
 } // namespace bobsync::state::sqlite_detail

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <optional>
+#include <simdjson.h>
 #include <sqlite3.h>
 #include <string_view>
 #include <sys/file.h>
@@ -355,186 +356,53 @@ std::string encode_fields(const DirectoryUser& user) {
   return out;
 }
 
-// Reads what encode_fields wrote (and any JSON object of strings).
-class FieldsParser {
-public:
-  explicit FieldsParser(std::string_view text)
-      : m_text(text) {}
-
-  std::optional<FlatMap<std::string>> parse() {
-    FlatMap<std::string> fields;
-    skip_space();
-    if (!take('{')) {
+// Reads what encode_fields wrote (and any JSON object of strings; a repeated
+// name's last value wins), with simdjson's On Demand API, as the JumpCloud
+// adapter reads JumpCloud's users; nullopt for anything else (not UTF-8, a
+// value that is not a string, trailing bytes). The parser and a padded copy
+// of the text (simdjson reads SIMDJSON_PADDING bytes past the end; zeroed, so
+// a truncated text cannot borrow a stale byte) are kept per thread.
+std::optional<FlatMap<std::string>> parse_fields(std::string_view text) {
+  namespace od = simdjson::ondemand;
+  struct Buffers {
+    od::parser parser;
+    std::string padded;
+  };
+  thread_local Buffers buffers;
+  auto& padded = buffers.padded;
+  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) {
+    padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  }
+  const auto end = std::copy(text.begin(), text.end(), padded.begin());
+  std::fill(end, end + simdjson::SIMDJSON_PADDING, '\0');
+  od::document doc;
+  od::object object;
+  if (buffers.parser.iterate(padded.data(), text.size(), padded.size()).get(doc)
+          != simdjson::SUCCESS
+      || doc.get_object().get(object) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  FlatMap<std::string> fields;
+  for (auto member : object) {
+    od::field field;
+    std::string_view name;
+    std::string_view value;
+    if (std::move(member).get(field) != simdjson::SUCCESS
+        || field.unescaped_key().get(name) != simdjson::SUCCESS
+        || field.value().get_string().get(value) != simdjson::SUCCESS) {
       return std::nullopt;
     }
-    skip_space();
-    if (!take('}')) {
-      std::string name;
-      std::string value;
-      do {
-        skip_space();
-        name.clear();
-        value.clear();
-        if (!string(name)) {
-          return std::nullopt;
-        }
-        skip_space();
-        if (!take(':')) {
-          return std::nullopt;
-        }
-        skip_space();
-        if (!string(value)) {
-          return std::nullopt;
-        }
-        fields.set(name, std::move(value));
-        skip_space();
-      } while (take(','));
-      if (!take('}')) {
-        return std::nullopt;
-      }
-    }
-    skip_space();
-    if (m_pos != m_text.size()) {
-      return std::nullopt;
-    }
-    return fields;
+    fields.set(name, std::string(value));
   }
-
-private:
-  bool take(char c) {
-    if (m_pos < m_text.size() && m_text[m_pos] == c) {
-      ++m_pos;
-      return true;
-    }
-    return false;
+  const char* rest = nullptr; // OUT_OF_BOUNDS: nothing but whitespace is left
+  if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) {
+    return std::nullopt;
   }
-  void skip_space() {
-    while (m_pos < m_text.size()
-           && (m_text[m_pos] == ' ' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r'
-               || m_text[m_pos] == '\t')) {
-      ++m_pos;
-    }
-  }
-  bool hex4(std::uint32_t& code) {
-    if (m_text.size() - m_pos < 4) {
-      return false;
-    }
-    code = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = m_text[m_pos++];
-      code <<= 4U;
-      if (c >= '0' && c <= '9') {
-        code |= static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        code |= static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        code |= static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        return false;
-      }
-    }
-    return true;
-  }
-  static void append_utf8(std::string& out, std::uint32_t code) {
-    if (code < 0x80) {
-      out.push_back(static_cast<char>(code));
-    } else if (code < 0x800) {
-      out.push_back(static_cast<char>(0xC0U | (code >> 6U)));
-      out.push_back(static_cast<char>(0x80U | (code & 0x3FU)));
-    } else if (code < 0x10000) {
-      out.push_back(static_cast<char>(0xE0U | (code >> 12U)));
-      out.push_back(static_cast<char>(0x80U | ((code >> 6U) & 0x3FU)));
-      out.push_back(static_cast<char>(0x80U | (code & 0x3FU)));
-    } else {
-      out.push_back(static_cast<char>(0xF0U | (code >> 18U)));
-      out.push_back(static_cast<char>(0x80U | ((code >> 12U) & 0x3FU)));
-      out.push_back(static_cast<char>(0x80U | ((code >> 6U) & 0x3FU)));
-      out.push_back(static_cast<char>(0x80U | (code & 0x3FU)));
-    }
-  }
-  bool escape(std::string& out) {
-    if (m_pos >= m_text.size()) {
-      return false;
-    }
-    switch (m_text[m_pos++]) {
-    case '"':
-      out.push_back('"');
-      return true;
-    case '\\':
-      out.push_back('\\');
-      return true;
-    case '/':
-      out.push_back('/');
-      return true;
-    case 'b':
-      out.push_back('\b');
-      return true;
-    case 'f':
-      out.push_back('\f');
-      return true;
-    case 'n':
-      out.push_back('\n');
-      return true;
-    case 'r':
-      out.push_back('\r');
-      return true;
-    case 't':
-      out.push_back('\t');
-      return true;
-    case 'u': {
-      std::uint32_t code = 0;
-      if (!hex4(code) || (code >= 0xDC00 && code <= 0xDFFF)) {
-        return false;
-      }
-      if (code >= 0xD800 && code <= 0xDBFF) { // a surrogate pair
-        std::uint32_t low = 0;
-        if (!take('\\') || !take('u') || !hex4(low) || low < 0xDC00 || low > 0xDFFF) {
-          return false;
-        }
-        code = 0x10000 + ((code - 0xD800) << 10U) + (low - 0xDC00);
-      }
-      append_utf8(out, code);
-      return true;
-    }
-    default:
-      return false;
-    }
-  }
-  bool string(std::string& out) {
-    if (!take('"')) {
-      return false;
-    }
-    std::size_t plain = m_pos;
-    while (m_pos < m_text.size()) {
-      const auto c = static_cast<unsigned char>(m_text[m_pos]);
-      if (c == '"') {
-        out.append(m_text.substr(plain, m_pos - plain));
-        ++m_pos;
-        return true;
-      }
-      if (c < 0x20) {
-        return false;
-      }
-      if (c == '\\') {
-        out.append(m_text.substr(plain, m_pos - plain));
-        ++m_pos;
-        if (!escape(out)) {
-          return false;
-        }
-        plain = m_pos;
-        continue;
-      }
-      ++m_pos;
-    }
-    return false;
-  }
-
-  std::string_view m_text;
-  std::size_t m_pos = 0;
-};
+  return fields;
+}
 
 FlatMap<std::string> decode_fields(std::string_view text, std::string_view user_id) {
-  auto fields = FieldsParser(text).parse();
+  auto fields = parse_fields(text);
   if (!fields) {
     throw StoreError("cached user " + std::string(user_id)
                      + " has unreadable fields (not a JSON object of strings)");

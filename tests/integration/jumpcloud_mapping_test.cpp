@@ -171,20 +171,86 @@ TEST(JumpCloudPage, TheStreamingReaderMapsUsersLikeTheDocumentReader) {
 }
 
 TEST(JumpCloudPage, RejectsMalformedPages) {
-  for (const char* bad : {R"({"totalCount": 1, "results": [{"_id": "a"}])",
-                          R"({"totalCount": 1, "results": [{"username": "no id"}]})",
-                          R"({"totalCount": "1", "results": []})",
-                          R"({"results": []})",
-                          R"({"totalCount": 1, "results": [{"_id": "a", "x": tru}]})",
-                          R"({"totalCount": 1, "results": [{"_id": "a\ud800"}]})",
-                          R"({"totalCount": 0, "results": []} [])",
-                          R"(<html>)"}) {
+  std::vector<std::string> pages = {R"({"totalCount": 0, "results": [], "x": )"
+                                        + std::string(200, '[') + std::string(200, ']') + "}",
+                                    std::string(R"({"totalCount": 0, "results": []})") + '\0'};
+  for (const char* bad :
+       {R"({"totalCount": 1, "results": [{"_id": "a"}])",
+        R"({"totalCount": 1, "results": [{"username": "no id"}]})",
+        R"({"totalCount": "1", "results": []})",
+        R"({"results": []})",
+        R"({"totalCount": 1, "results": [{"_id": "a", "x": tru}]})",
+        R"({"totalCount": 1, "results": [{"_id": "a\ud800"}]})",
+        R"({"totalCount": 0, "results": []} [])",
+        R"(<html>)",
+        // Values the mapping does not keep are checked all the same.
+        R"({"totalCount": 1, "results": [{"_id": "a", "mfa": {"x": tru}}]})",
+        R"({"totalCount": 1, "results": [{"_id": "a", "organization": [1, 01]}]})",
+        R"({"totalCount": 1, "results": [{"_id": "a", "mfa": {"x\q": 1}}]})",
+        R"({"totalCount": 1, "results": [{"_id": "a", "n": 1e400}]})",
+        R"({"totalCount": 1, "x": [1,], "results": []})",
+        "{\"totalCount\": 1, \"results\": [{\"_id\": \"a\", \"x\": \"\xff\"}]}",
+        "{\"totalCount\": 1, \"results\": [{\"_id\": \"a\", \"x\": \"\xed\xa0\x80\"}]}",
+        "{\"totalCount\": 1, \"results\": [{\"_id\": \"a\", \"x\": \"a\tb\"}]}",
+        R"({"totalCount": 1, "results": [{"_id": "a\udc00"}]})",
+        // Truncated (ending on an inner '}'), trailing bytes.
+        R"({"totalCount": 0, "results": [], "x": {"b": 1})",
+        R"({"totalCount": 0, "results": []} x)",
+        R"({"totalCount": 0, "results": []}})",
+        R"({"totalCount": 9223372036854775808, "results": []})",
+        R"({"totalCount": 1.0, "results": []})",
+        ""}) {
+    pages.emplace_back(bad);
+  }
+  for (const auto& bad : pages) {
     std::vector<state::DirectoryUser> users;
     long long total = 0;
     std::string error;
     EXPECT_FALSE(users_from_page_text(bad, users, total, error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;
   }
+}
+
+TEST(JumpCloudPage, AUserReadAloneIsMappedAsInAPage) {
+  // Repeated names: a later scalar replaces an earlier one, null leaves it,
+  // the first phone of a type wins across arrays; numbers keep their text.
+  const std::string user = R"({"_id": "a", "email": "x@example.com", "email": null,
+      "jobTitle": "A", "jobTitle": "B", "unix_uid": 1E2, "big": 123456789012345678901234567890,
+      "phoneNumbers": [{"type": "work", "number": "+1"}],
+      "phoneNumbers": [{"type": "work", "number": "+2"}, {"type": "home", "number": "+3"}],
+      "suspended": true, "suspended": null})";
+  std::vector<state::DirectoryUser> parsed;
+  long long total = 0;
+  std::string error;
+  ASSERT_TRUE(
+      users_from_page_text(R"({"totalCount": 1, "results": [)" + user + "]}", parsed, total, error))
+      << error;
+  const auto alone = user_from_json_text(user);
+  ASSERT_TRUE(alone) << alone.error();
+  ASSERT_EQ(parsed.size(), 1U);
+  EXPECT_EQ(parsed[0], *alone);
+  EXPECT_EQ(alone->get("email"), "x@example.com");
+  EXPECT_EQ(alone->get("jobTitle"), "B");
+  EXPECT_EQ(alone->get("unix_uid"), "1E2");
+  EXPECT_EQ(alone->get("big"), "123456789012345678901234567890");
+  EXPECT_EQ(alone->get("phoneNumbers[type=work]"), "+1");
+  EXPECT_EQ(alone->get("phoneNumbers[type=home]"), "+3");
+  EXPECT_EQ(alone->state, UserState::suspended);
+}
+
+TEST(JumpCloudMapping, UserFromJsonSaysWhatIsWrong) {
+  EXPECT_EQ(user_from_json_text("[1]").error(), "user is not a JSON object");
+  EXPECT_EQ(user_from_json_text("[1").error(), "user is not valid JSON");
+  EXPECT_EQ(user_from_json_text("").error(), "user is not valid JSON");
+  EXPECT_EQ(user_from_json_text("\xEF\xBB\xBF{\"_id\": \"a\"}").error(), "user is not valid JSON");
+  EXPECT_EQ(user_from_json_text(R"({"_id": 5})").error(), "user has no string \"_id\"");
+  EXPECT_EQ(user_from_json_text(R"({"x": 1} x)").error().rfind("user is not valid JSON", 0), 0U);
+  EXPECT_EQ(user_from_json_text(R"({"_id": "a"} {})").error().rfind("user is not valid JSON", 0),
+            0U);
+  EXPECT_EQ(
+      user_from_json_text(R"({"_id": "a", "n": tru})").error().rfind("user is not valid JSON", 0),
+      0U);
+  EXPECT_FALSE(user_from_json_text("{\"_id\": \"a\", \"x\": \"\xC0\xAF\"}"));
 }
 
 } // namespace

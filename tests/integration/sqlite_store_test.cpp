@@ -346,6 +346,10 @@ TEST_F(SqliteStoreTest, CachedFieldsInAnyJsonSpellingAreRead) {
       {R"({"a":"\udc00"})", std::nullopt},
       {R"({"a":"\x"})", std::nullopt},
       {"{\"a\":\"raw\ncontrol\"}", std::nullopt},
+      {"{\"a\":\"not UTF-8 \xff\"}", std::nullopt},
+      {R"({"a":"x","a":"y"})", FlatMap<std::string>{{"a", "y"}}},
+      {R"({"a":"x"}})", std::nullopt},
+      {R"({"a":{"b":"x"})", std::nullopt},
   };
   auto store = open_writer();
   SQLite::Database db(m_path, SQLite::OPEN_READWRITE);

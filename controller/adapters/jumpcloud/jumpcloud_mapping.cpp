@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
+#include <simdjson.h>
 
 namespace bobsync::controller {
 namespace {
@@ -118,388 +120,336 @@ bool is_unmapped(std::string_view key) {
   return std::find(k_unmapped.begin(), k_unmapped.end(), key) != k_unmapped.end();
 }
 
-// A strict single-pass JSON reader over a page of users.
-class Cursor {
-public:
-  explicit Cursor(std::string_view text)
-      : m_text(text) {}
+namespace od = simdjson::ondemand;
 
-  bool fail(const std::string& message) {
+constexpr int k_max_depth = 128; // of a value the reader does not keep
+
+// The strict reader of JumpCloud users, on simdjson's On Demand API, shared
+// by a page of GET /systemusers and a single user, so both map a user
+// alike. On Demand checks only what is read, so the reader reads every
+// value: those it does not keep are checked by skip() (strings unescaped,
+// numbers parsed, literals matched, nesting bounded), and simdjson's first
+// stage checks the whole input is UTF-8 without raw control characters in
+// strings. Errors name the byte where reading stopped.
+//
+// The input is copied into a padded buffer (simdjson reads up to
+// SIMDJSON_PADDING bytes past the end); buffer and parser belong to the
+// calling thread and are reused, so a listing allocates them once per thread.
+class UserReader {
+public:
+  explicit UserReader(std::string_view text)
+      : m_buffers(buffers()),
+        m_size(text.size()) {
+    auto& padded = m_buffers.padded;
+    if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) {
+      padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    }
+    // The padding is zeroed, not left as the last input had it: simdjson
+    // peeks at the byte after the last token, and a stale '}' or ',' there
+    // would make a truncated input look longer (simdjson issue #1834).
+    const auto end = std::copy(text.begin(), text.end(), padded.begin());
+    std::fill(end, end + simdjson::SIMDJSON_PADDING, '\0');
+  }
+
+  // Indexes the input; false (error() set) when it is not UTF-8, has an
+  // unclosed string or a control character in one, or is empty.
+  bool start() {
+    const auto& padded = m_buffers.padded;
+    if (const auto e = m_buffers.parser.iterate(padded.data(), m_size, padded.size()).get(m_doc)) {
+      m_error = simdjson::error_message(e); // the first stage does not say where
+      return false;
+    }
+    m_started = true;
+    return true;
+  }
+  od::document& document() { return m_doc; }
+  // Nothing but whitespace is left (simdjson 3.0's document has no at_end()).
+  bool at_end() {
+    const char* location = nullptr;
+    return m_doc.current_location().get(location) == simdjson::OUT_OF_BOUNDS;
+  }
+
+  bool fail(std::string_view message) { return fail_at(message, offset()); }
+  bool fail_at(std::string_view message, std::size_t offset) {
     if (m_error.empty()) {
-      m_error = message + " at byte " + std::to_string(m_pos);
+      m_error = std::string(message) + " at byte " + std::to_string(offset);
     }
     return false;
   }
+  bool fail(simdjson::error_code code) { return fail(simdjson::error_message(code)); }
+  // `wrong_type` when the value is valid but not what was asked for.
+  bool fail(simdjson::error_code code, std::string_view wrong_type) {
+    return code == simdjson::INCORRECT_TYPE ? fail(wrong_type) : fail(code);
+  }
   const std::string& error() const { return m_error; }
+  // The last failure was a user without a string `_id` (valid JSON otherwise).
+  bool missing_id() const { return m_missing_id; }
 
-  void ws() {
-    while (m_pos < m_text.size()) {
-      const char c = m_text[m_pos];
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-        return;
+  // Calls `member(key, value)` for each member of an object, key unescaped
+  // (and so checked); false at the first error or false from `member`.
+  template<typename F> bool members(od::object& object, F&& member) {
+    for (auto result : object) {
+      od::field field;
+      std::string_view key;
+      if (const auto e = std::move(result).get(field)) {
+        return fail(e);
       }
-      ++m_pos;
-    }
-  }
-  bool peek(char c) {
-    ws();
-    return m_pos < m_text.size() && m_text[m_pos] == c;
-  }
-  char next_char() {
-    ws();
-    return m_pos < m_text.size() ? m_text[m_pos] : '\0';
-  }
-  bool expect(char c) {
-    if (peek(c)) {
-      ++m_pos;
-      return true;
-    }
-    return fail(std::string("expected '") + c + "'");
-  }
-  bool at_end() {
-    ws();
-    return m_pos == m_text.size();
-  }
-
-  // A string, escapes decoded (\uXXXX with surrogate pairs -> UTF-8).
-  bool string(std::string& out) {
-    out.clear();
-    if (!expect('"')) {
-      return false;
-    }
-    while (m_pos < m_text.size()) {
-      // Copy the run up to the next quote or backslash in one go.
-      std::size_t run = m_pos;
-      while (run < m_text.size() && m_text[run] != '"' && m_text[run] != '\\') {
-        if (static_cast<unsigned char>(m_text[run]) < 0x20) {
-          m_pos = run;
-          return fail("control character in a string");
-        }
-        ++run;
+      if (const auto e = field.unescaped_key().get(key)) {
+        return fail(e);
       }
-      out.append(m_text.substr(m_pos, run - m_pos));
-      m_pos = run;
-      if (m_pos >= m_text.size()) {
-        break;
-      }
-      if (m_text[m_pos] == '"') {
-        ++m_pos;
-        return true;
-      }
-      ++m_pos; // backslash
-      if (m_pos >= m_text.size()) {
-        break;
-      }
-      const char e = m_text[m_pos++];
-      switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        unsigned code = 0;
-        if (!hex4(code)) {
-          return false;
-        }
-        if (code >= 0xD800 && code <= 0xDBFF) {
-          unsigned low = 0;
-          if (m_text.substr(m_pos, 2) != "\\u" || (m_pos += 2, !hex4(low)) || low < 0xDC00
-              || low > 0xDFFF) {
-            return fail("bad surrogate pair");
-          }
-          code = 0x10000 + ((code - 0xD800) << 10U) + (low - 0xDC00);
-        } else if (code >= 0xDC00 && code <= 0xDFFF) {
-          return fail("bad surrogate pair");
-        }
-        append_utf8(out, code);
-        break;
-      }
-      default:
-        return fail("bad escape");
+      if (!member(key, field.value())) {
+        return false;
       }
     }
-    return fail("unterminated string");
+    return true;
   }
-
-  // true/false/null or a number: its text.
-  bool primitive(std::string& out) {
-    ws();
-    const std::size_t start = m_pos;
-    while (m_pos < m_text.size()) {
-      const char c = m_text[m_pos];
-      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                      || c == '.' || c == '+' || c == '-';
-      if (!ok) {
-        break;
+  template<typename F> bool elements(od::array& array, F&& element) {
+    for (auto result : array) {
+      od::value value;
+      if (const auto e = std::move(result).get(value)) {
+        return fail(e);
       }
-      ++m_pos;
-    }
-    out.assign(m_text.substr(start, m_pos - start));
-    if (out == "true" || out == "false" || out == "null") {
-      return true;
-    }
-    auto parsed = json::parse(out, nullptr, false);
-    if (out.empty() || parsed.is_discarded() || !parsed.is_number()) {
-      m_pos = start;
-      return fail("invalid value");
+      if (!element(value)) {
+        return false;
+      }
     }
     return true;
   }
 
-  bool skip_value(int depth = 0) {
-    if (depth > 128) {
+  // A value the reader does not keep: read through and checked.
+  bool skip(od::value& value, int depth = 0) {
+    if (depth > k_max_depth) {
       return fail("nesting too deep");
     }
-    const char c = next_char();
-    if (c == '"') {
-      return string(m_scratch);
+    od::json_type type{};
+    if (const auto e = value.type().get(type)) {
+      return fail(e);
     }
-    if (c == '{') {
-      ++m_pos;
-      if (peek('}')) {
-        ++m_pos;
-        return true;
+    auto nested = [&](od::value& inner) { return skip(inner, depth + 1); };
+    switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (const auto e = value.get_object().get(object)) {
+        return fail(e);
       }
-      while (true) {
-        if (!string(m_scratch) || !expect(':') || !skip_value(depth + 1)) {
-          return false;
-        }
-        if (peek(',')) {
-          ++m_pos;
-          continue;
-        }
-        return expect('}');
-      }
+      return members(object, [&](std::string_view, od::value& inner) { return nested(inner); });
     }
-    if (c == '[') {
-      ++m_pos;
-      if (peek(']')) {
-        ++m_pos;
-        return true;
+    case od::json_type::array: {
+      od::array array;
+      if (const auto e = value.get_array().get(array)) {
+        return fail(e);
       }
-      while (true) {
-        if (!skip_value(depth + 1)) {
-          return false;
-        }
-        if (peek(',')) {
-          ++m_pos;
-          continue;
-        }
-        return expect(']');
-      }
+      return elements(array, nested);
     }
-    return primitive(m_scratch);
+    case od::json_type::string:
+    case od::json_type::number:
+    case od::json_type::boolean:
+    case od::json_type::null: {
+      std::optional<std::string> ignored;
+      return scalar(value, ignored);
+    }
+    }
+    return fail("invalid value");
   }
 
-  // Members of an object: calls `member(key)` positioned at each value; the
-  // callback must consume the value.
-  template<typename F> bool object(F&& member) {
-    if (!expect('{')) {
-      return false;
+  // A value as flat field text: strings unescaped, numbers as their JSON
+  // text, booleans "true"/"false"; nullopt for null, objects and arrays
+  // (read through by skip()). `is_string`: the value was a string.
+  bool scalar(od::value& value, std::optional<std::string>& out, bool* is_string = nullptr) {
+    out.reset();
+    od::json_type type{};
+    if (const auto e = value.type().get(type)) {
+      return fail(e);
     }
-    if (peek('}')) {
-      ++m_pos;
+    if (is_string != nullptr) {
+      *is_string = type == od::json_type::string;
+    }
+    switch (type) {
+    case od::json_type::object:
+    case od::json_type::array:
+      return skip(value);
+    case od::json_type::string: {
+      std::string_view text;
+      if (const auto e = value.get_string().get(text)) {
+        return fail(e);
+      }
+      out.emplace(text);
       return true;
     }
-    std::string key;
-    while (true) {
-      if (!string(key) || !expect(':') || !member(key)) {
-        return false;
+    case od::json_type::number: {
+      // The token as written, up to the whitespace before the next one.
+      auto text = value.raw_json_token();
+      text = text.substr(0, text.find_last_not_of(" \t\n\r") + 1);
+      // Checked as a double, which any JSON number is (an integer past
+      // 64 bits too); a number out of a double's range is refused.
+      double number = 0;
+      if (const auto e = value.get_double().get(number)) {
+        return fail(e);
       }
-      if (peek(',')) {
-        ++m_pos;
-        continue;
-      }
-      return expect('}');
+      out.emplace(text);
+      return true;
     }
+    case od::json_type::boolean: {
+      bool flag = false;
+      if (const auto e = value.get_bool().get(flag)) {
+        return fail(e);
+      }
+      out.emplace(flag ? "true" : "false");
+      return true;
+    }
+    case od::json_type::null: {
+      bool null = false;
+      if (const auto e = value.is_null().get(null)) {
+        return fail(e);
+      }
+      return null || fail("invalid value");
+    }
+    }
+    return fail("invalid value");
   }
 
-  template<typename F> bool array(F&& element) {
-    if (!expect('[')) {
+  // One user object: its fields mapped into `user` (see the header), the
+  // state resolved; false when it has no string `_id`.
+  bool user(od::object& object, state::DirectoryUser& user) {
+    std::optional<std::string> state_text;
+    std::optional<bool> suspended;
+    bool has_id = false;
+    if (!members(object, [&](std::string_view key, od::value& value) {
+          return member(key, value, user, state_text, suspended, has_id);
+        })) {
       return false;
     }
-    if (peek(']')) {
-      ++m_pos;
-      return true;
+    if (!has_id || user.id.empty()) {
+      m_missing_id = true;
+      return fail("user has no string \"_id\"");
     }
-    while (true) {
-      if (!element()) {
-        return false;
-      }
-      if (peek(',')) {
-        ++m_pos;
-        continue;
-      }
-      return expect(']');
-    }
+    const auto parsed = state_text ? state::parse_user_state(*state_text) : std::nullopt;
+    user.state = parsed ? *parsed
+                        : (suspended.value_or(false) ? state::UserState::suspended
+                                                     : state::UserState::activated);
+    return true;
   }
 
 private:
-  bool hex4(unsigned& code) {
-    if (m_pos + 4 > m_text.size()) {
-      return fail("bad \\u escape");
+  struct Buffers {
+    od::parser parser;
+    std::string padded;
+  };
+  static Buffers& buffers() {
+    thread_local Buffers buffers;
+    return buffers;
+  }
+
+  std::size_t offset() {
+    const char* location = nullptr;
+    if (!m_started || m_doc.current_location().get(location) != simdjson::SUCCESS) {
+      return m_size;
     }
-    code = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = m_text[m_pos++];
-      code <<= 4U;
-      if (h >= '0' && h <= '9') {
-        code |= static_cast<unsigned>(h - '0');
-      } else if (h >= 'a' && h <= 'f') {
-        code |= static_cast<unsigned>(h - 'a' + 10);
-      } else if (h >= 'A' && h <= 'F') {
-        code |= static_cast<unsigned>(h - 'A' + 10);
-      } else {
-        return fail("bad \\u escape");
+    return static_cast<std::size_t>(location - m_buffers.padded.data());
+  }
+
+  // A later scalar of the same name replaces an earlier one; null, objects
+  // and arrays leave the field as it was.
+  bool member(std::string_view key,
+              od::value& value,
+              state::DirectoryUser& user,
+              std::optional<std::string>& state_text,
+              std::optional<bool>& suspended,
+              bool& has_id) {
+    if (key == "_id") {
+      std::optional<std::string> id;
+      if (!scalar(value, id, &has_id)) {
+        return false;
       }
+      if (has_id && id) {
+        user.id = std::move(*id);
+      }
+      return true;
     }
-    return true;
-  }
-
-  static void append_utf8(std::string& out, unsigned code) {
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xC0U | (code >> 6U));
-      out += static_cast<char>(0x80U | (code & 0x3FU));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xE0U | (code >> 12U));
-      out += static_cast<char>(0x80U | ((code >> 6U) & 0x3FU));
-      out += static_cast<char>(0x80U | (code & 0x3FU));
-    } else {
-      out += static_cast<char>(0xF0U | (code >> 18U));
-      out += static_cast<char>(0x80U | ((code >> 12U) & 0x3FU));
-      out += static_cast<char>(0x80U | ((code >> 6U) & 0x3FU));
-      out += static_cast<char>(0x80U | (code & 0x3FU));
+    if (key == "state") {
+      return scalar(value, state_text);
     }
-  }
-
-  std::string_view m_text;
-  std::size_t m_pos = 0;
-  std::string m_error;
-  std::string m_scratch;
-};
-
-// A scalar member value as the flat field text: strings decoded, numbers and
-// booleans as their JSON text; nullopt for null, objects and arrays (skipped).
-bool scalar_member(Cursor& cursor, std::optional<std::string>& out) {
-  out.reset();
-  const char c = cursor.next_char();
-  if (c == '{' || c == '[') {
-    return cursor.skip_value();
-  }
-  std::string text;
-  if (c == '"') {
-    if (!cursor.string(text)) {
+    if (key == "suspended") {
+      std::optional<std::string> flag;
+      if (!scalar(value, flag)) {
+        return false;
+      }
+      if (flag == "true" || flag == "false") {
+        suspended = *flag == "true";
+      }
+      return true;
+    }
+    if (key == "phoneNumbers" || key == "attributes") {
+      return entries(value, key == "phoneNumbers", user);
+    }
+    if (is_unmapped(key)) {
+      return skip(value);
+    }
+    std::optional<std::string> text;
+    if (!scalar(value, text)) {
       return false;
     }
-    out = std::move(text);
+    if (text) {
+      user.fields.set(key, std::move(*text));
+    }
     return true;
   }
-  if (!cursor.primitive(text)) {
-    return false;
-  }
-  if (text != "null") {
-    out = std::move(text);
-  }
-  return true;
-}
 
-// phoneNumbers / attributes: [{"type"|"name": s, "number"|"value": v}, ...]
-bool entries_member(Cursor& cursor, bool phone, state::DirectoryUser& user) {
-  if (cursor.next_char() != '[') {
-    return cursor.skip_value();
-  }
-  const char* key_name = phone ? "type" : "name";
-  const char* value_name = phone ? "number" : "value";
-  return cursor.array([&] {
-    if (cursor.next_char() != '{') {
-      return cursor.skip_value();
+  // phoneNumbers / attributes: [{"type"|"name": s, "number"|"value": v}, ...];
+  // the first entry of a type / name wins.
+  bool entries(od::value& value, bool phone, state::DirectoryUser& user) {
+    od::json_type type{};
+    if (const auto e = value.type().get(type)) {
+      return fail(e);
     }
-    std::optional<std::string> key;
-    std::optional<std::string> value;
-    bool key_is_string = false;
-    const bool ok = cursor.object([&](const std::string& member) {
-      if (member == key_name) {
-        key_is_string = cursor.next_char() == '"';
-        return scalar_member(cursor, key);
+    if (type != od::json_type::array) {
+      return skip(value);
+    }
+    od::array array;
+    if (const auto e = value.get_array().get(array)) {
+      return fail(e);
+    }
+    const std::string_view key_name = phone ? "type" : "name";
+    const std::string_view value_name = phone ? "number" : "value";
+    return elements(array, [&](od::value& entry) {
+      od::json_type entry_type{};
+      if (const auto e = entry.type().get(entry_type)) {
+        return fail(e);
       }
-      if (member == value_name) {
-        return scalar_member(cursor, value);
+      if (entry_type != od::json_type::object) {
+        return skip(entry);
       }
-      return cursor.skip_value();
+      od::object object;
+      if (const auto e = entry.get_object().get(object)) {
+        return fail(e);
+      }
+      std::optional<std::string> key;
+      std::optional<std::string> text;
+      bool key_is_string = false;
+      if (!members(object, [&](std::string_view name, od::value& member_value) {
+            return name == key_name     ? scalar(member_value, key, &key_is_string)
+                   : name == value_name ? scalar(member_value, text)
+                                        : skip(member_value);
+          })) {
+        return false;
+      }
+      if (key && key_is_string && text) {
+        const auto field = phone ? phone_field(*key) : state::attribute_field(*key);
+        if (!user.fields.contains(field)) {
+          user.fields.set(field, std::move(*text));
+        }
+      }
+      return true;
     });
-    if (ok && key && key_is_string && value) {
-      const auto field = phone ? phone_field(*key) : state::attribute_field(*key);
-      if (!user.fields.contains(field)) {
-        user.fields.set(field, std::move(*value));
-      }
-    }
-    return ok;
-  });
-}
+  }
 
-bool user_member(Cursor& cursor,
-                 const std::string& key,
-                 state::DirectoryUser& user,
-                 std::optional<std::string>& state_text,
-                 std::optional<bool>& suspended,
-                 bool& has_id) {
-  if (key == "_id") {
-    has_id = cursor.next_char() == '"';
-    std::optional<std::string> id;
-    if (!scalar_member(cursor, id)) {
-      return false;
-    }
-    if (has_id && id) {
-      user.id = std::move(*id);
-    }
-    return true;
-  }
-  if (key == "state") {
-    return scalar_member(cursor, state_text);
-  }
-  if (key == "suspended") {
-    std::optional<std::string> flag;
-    if (!scalar_member(cursor, flag)) {
-      return false;
-    }
-    if (flag == "true" || flag == "false") {
-      suspended = *flag == "true";
-    }
-    return true;
-  }
-  if (key == "phoneNumbers" || key == "attributes") {
-    return entries_member(cursor, key == "phoneNumbers", user);
-  }
-  if (is_unmapped(key)) {
-    return cursor.skip_value();
-  }
-  std::optional<std::string> value;
-  if (!scalar_member(cursor, value)) {
-    return false;
-  }
-  if (value) {
-    user.fields.set(key, std::move(*value));
-  }
-  return true;
-}
+  Buffers& m_buffers;
+  std::size_t m_size;
+  od::document m_doc;
+  bool m_started = false;
+  bool m_missing_id = false;
+  std::string m_error;
+};
 
 } // namespace
 
@@ -507,53 +457,56 @@ bool users_from_page_text(std::string_view text,
                           std::vector<state::DirectoryUser>& users,
                           long long& total_count,
                           std::string& error) {
-  Cursor cursor(text);
+  UserReader reader(text);
   bool has_total = false;
   bool has_results = false;
-  const bool ok = cursor.object([&](const std::string& key) {
+  auto page_member = [&](std::string_view key, od::value& value) {
     if (key == "totalCount") {
-      std::string number;
-      if (!cursor.primitive(number)) {
-        return false;
+      std::int64_t total = 0;
+      if (value.get_int64().get(total) != simdjson::SUCCESS) {
+        return reader.fail("totalCount is not an integer");
       }
-      const auto parsed = json::parse(number, nullptr, false);
-      if (!parsed.is_number_integer()) {
-        return cursor.fail("totalCount is not an integer");
-      }
-      total_count = parsed.get<long long>();
+      total_count = total;
       has_total = true;
       return true;
     }
     if (key == "results") {
       has_results = true;
-      return cursor.array([&] {
-        if (cursor.next_char() != '{') {
-          return cursor.fail("a user is not a JSON object");
+      od::array results;
+      if (const auto e = value.get_array().get(results)) {
+        return reader.fail(e, "expected '['");
+      }
+      return reader.elements(results, [&](od::value& element) {
+        od::object object;
+        if (const auto e = element.get_object().get(object)) {
+          return reader.fail(e, "a user is not a JSON object");
         }
         state::DirectoryUser user;
-        std::optional<std::string> state_text;
-        std::optional<bool> suspended;
-        bool has_id = false;
-        if (!cursor.object([&](const std::string& member) {
-              return user_member(cursor, member, user, state_text, suspended, has_id);
-            })) {
+        if (!reader.user(object, user)) {
           return false;
         }
-        if (!has_id || user.id.empty()) {
-          return cursor.fail("user has no string \"_id\"");
-        }
-        const auto parsed = state_text ? state::parse_user_state(*state_text) : std::nullopt;
-        user.state = parsed ? *parsed
-                            : (suspended.value_or(false) ? state::UserState::suspended
-                                                         : state::UserState::activated);
         users.push_back(std::move(user));
         return true;
       });
     }
-    return cursor.skip_value();
-  });
-  if (!ok || !cursor.at_end()) {
-    error = ok ? "trailing characters after the page" : cursor.error();
+    return reader.skip(value);
+  };
+  const bool ok = [&] {
+    if (!reader.start()) {
+      return false;
+    }
+    od::object page;
+    if (const auto e = reader.document().get_object().get(page)) {
+      if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) {
+        // simdjson checks the last byte first.
+        return reader.fail_at("truncated, or trailing characters after the page", text.size());
+      }
+      return reader.fail(e, "expected '{'");
+    }
+    return reader.members(page, page_member);
+  }();
+  if (!ok || !reader.at_end()) {
+    error = ok ? "trailing characters after the page" : reader.error();
     return false;
   }
   if (!has_total || !has_results) {
@@ -598,79 +551,29 @@ bool touches_arrays(const state::FlatMap<std::string>& changes) {
   });
 }
 
-namespace {
-
-Expected<state::DirectoryUser, std::string> user_from_json(const json& object) {
-  if (!object.is_object()) {
-    return Unexpected<std::string>{"user is not a JSON object"};
+Expected<state::DirectoryUser, std::string> user_from_json_text(std::string_view text) {
+  UserReader reader(text);
+  od::object object;
+  if (!reader.start()) {
+    return Unexpected<std::string>{"user is not valid JSON"};
   }
-  const auto id = object.find("_id");
-  if (id == object.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
-    return Unexpected<std::string>{"user has no string \"_id\""};
+  if (reader.document().get_object().get(object) != simdjson::SUCCESS) {
+    od::json_type type{};
+    const bool other_value = reader.document().type().get(type) == simdjson::SUCCESS
+                             && type != od::json_type::object && json::accept(text);
+    return Unexpected<std::string>{other_value ? "user is not a JSON object"
+                                               : "user is not valid JSON"};
   }
   state::DirectoryUser user;
-  user.id = id->get<std::string>();
-
-  const auto state_it = object.find("state");
-  std::optional<state::UserState> parsed_state;
-  if (state_it != object.end() && state_it->is_string()) {
-    parsed_state = state::parse_user_state(state_it->get_ref<const std::string&>());
+  if (!reader.user(object, user)) {
+    return Unexpected<std::string>{reader.missing_id() && reader.at_end()
+                                       ? "user has no string \"_id\""
+                                       : "user is not valid JSON: " + reader.error()};
   }
-  if (parsed_state) {
-    user.state = *parsed_state;
-  } else {
-    const auto suspended = object.find("suspended");
-    user.state = suspended != object.end() && suspended->is_boolean() && suspended->get<bool>()
-                     ? state::UserState::suspended
-                     : state::UserState::activated;
-  }
-
-  for (const auto& [key, value] : object.items()) {
-    if (std::find(k_unmapped.begin(), k_unmapped.end(), key) != k_unmapped.end()) {
-      continue;
-    }
-    if (key == "phoneNumbers" || key == "attributes") {
-      if (!value.is_array()) {
-        continue;
-      }
-      const bool phone = key == "phoneNumbers";
-      const char* key_name = phone ? "type" : "name";
-      const char* value_name = phone ? "number" : "value";
-      for (const auto& entry : value) {
-        if (!entry.is_object()) {
-          continue;
-        }
-        const auto k = entry.find(key_name);
-        const auto v = entry.find(value_name);
-        if (k == entry.end() || !k->is_string() || v == entry.end() || v->is_null()
-            || v->is_object() || v->is_array()) {
-          continue;
-        }
-        const auto field = phone ? phone_field(k->get_ref<const std::string&>())
-                                 : state::attribute_field(k->get_ref<const std::string&>());
-        if (!user.fields.contains(field)) {
-          user.fields.set(field, scalar_text(*v));
-        }
-      }
-      continue;
-    }
-    if (value.is_null() || value.is_object() || value.is_array()) {
-      continue;
-    }
-    user.fields.set(key, scalar_text(value));
+  if (!reader.at_end()) {
+    return Unexpected<std::string>{"user is not valid JSON: trailing characters after the user"};
   }
   return user;
-}
-
-} // namespace
-
-Expected<state::DirectoryUser, std::string> user_from_json_text(std::string_view text) {
-  std::string error;
-  const auto object = parse_object(text, error);
-  if (!error.empty()) {
-    return Unexpected<std::string>{"user is " + error};
-  }
-  return user_from_json(object);
 }
 
 Expected<std::string, std::string> create_body(const state::FlatMap<std::string>& fields,

@@ -43,14 +43,18 @@ std::string phone_field(std::string_view type); // "phoneNumbers[type=<type>]"
 // replaces whole on PUT, so the current arrays must be read first).
 bool touches_arrays(const state::FlatMap<std::string>& changes);
 
-// One user object (systemuserreturn) -> DirectoryUser; error text when it is
-// not an object or has no string `_id`.
+// One user object (systemuserreturn) -> DirectoryUser, mapped by the reader
+// of a page (below), so a user read alone equals the same user in a page:
+// a repeated name's later scalar wins, a later null leaves it. Error text
+// when the text is not valid JSON (UTF-8, nothing after the object), not an
+// object, or has no string `_id`.
 Expected<state::DirectoryUser, std::string> user_from_json_text(std::string_view text);
 
 // One page of GET /systemusers (`{"totalCount": n, "results": [user, ...]}`):
 // appends the users to `users` (mapped exactly as user_from_json_text does)
-// and sets `total_count`. A single pass without a JSON document, because a
-// full listing is 100,000 users. False with `error` when the page is not
+// and sets `total_count`. A single pass without a JSON document (simdjson's
+// On Demand API, every value checked), because a full listing is 100,000
+// users. False with `error` (where reading stopped) when the page is not
 // valid JSON of that shape.
 bool users_from_page_text(std::string_view text,
                           std::vector<state::DirectoryUser>& users,
