@@ -109,14 +109,39 @@ for dir in $(sed -n 's/^add_subdirectory(\([a-z_]*\)).*/\1/p' CMakeLists.txt); d
   grep -Eq "^COPY $dir/ $dir/" "$file" || fail "$file: COPY $dir/ is missing (root CMakeLists.txt builds it)"
 done
 # The build stage installs the packages of install-deps.sh but test, format
-# and fuzzing tools (chromium: the status page test; clang, llvm: tools/fuzz.sh).
+# and fuzzing tools (chromium: the status page test; clang, llvm: tools/fuzz.sh;
+# openssl: the hostile suite's test certificate).
 want=$(sed -n '/^packages=(/,/^)/p' tools/install-deps.sh | tr ' ' '\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' |
-  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm|chromium|clang|libclang-rt-14-dev|llvm-14)$' | sort -u)
+  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm|chromium|clang|libclang-rt-14-dev|llvm-14|openssl)$' | sort -u)
 have=$(sed -n '/^FROM .* AS build/,/^WORKDIR/p' "$file" | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u)
 missing=$(comm -23 <(echo "$want") <(echo "$have"))
 [ -z "$missing" ] || fail "$file: the build stage lacks $(echo $missing) (from tools/install-deps.sh)"
+
+# The runtime stage installs the package of every shared library the binary
+# links directly (readelf's NEEDED entries, found by ldd, owned per dpkg -S);
+# the C and C++ runtimes come with the base image.
+bobsync=${BOBSYNC_BIN:-build/bobsync}
+if [ -x "$bobsync" ]; then
+  runtime=$(sed -n '/^FROM debian:12-slim$/,$p' "$file" | tr ' \\' '\n\n' |
+    grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u)
+  lacking=0
+  for lib in $(readelf -d "$bobsync" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    path=$(ldd "$bobsync" | awk -v lib="$lib" '$1 == lib && $3 ~ /^\// {print $3}')
+    [ -n "$path" ] || continue
+    package=$(dpkg -S "$(realpath "$path")" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
+    case "$package" in
+    '' | libc6 | libgcc-s1 | libstdc++6) continue ;;
+    esac
+    if ! grep -qx "$package" <<<"$runtime"; then
+      fail "$file: the runtime stage lacks $package (for $lib, which $bobsync links)"
+      lacking=1
+    fi
+  done
+  [ "$lacking" -ne 0 ] ||
+    echo "container: the runtime stage has the package of every library the binary links"
+fi
 
 # --- kubernetes ---------------------------------------------------------------
 
