@@ -26,33 +26,12 @@
 #include <sys/resource.h>
 
 #include "bench/bench_support.hpp"
+#include "bench/synthetic_bob.hpp"
 
 namespace {
 
 using namespace bobsync;
 using Clock = std::chrono::steady_clock;
-
-void add_employees(sandbox::FakeBob& bob, int n) {
-  bob.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    sandbox::BobEmployee e;
-    e.id = std::to_string(4000000000000000000LL + i);
-    const auto number = std::to_string(100000 + i);
-    e.set("root.firstName", sandbox::BobValue::string("First" + number));
-    e.set("root.surname", sandbox::BobValue::string("Last"));
-    e.set("root.displayName", sandbox::BobValue::string("First" + number + " Last"));
-    e.set("root.email", sandbox::BobValue::string("p" + number + "@example.com"));
-    e.set("work.title", sandbox::BobValue::string("Engineer"));
-    e.set("work.department", sandbox::BobValue::string("R&D"));
-    e.set("work.site", sandbox::BobValue::string("London"));
-    e.set("work.startDate", sandbox::BobValue::string("2020-01-06"));
-    e.set("work.employeeIdInCompany", sandbox::BobValue::number(number));
-    e.set("work.workPhone", sandbox::BobValue::string("+44 20 7946 0000"));
-    e.set("payroll.employment.type", sandbox::BobValue::string("Full-time"));
-    e.set("internal.status", sandbox::BobValue::string("Active"));
-    bob.put_employee(std::move(e));
-  }
-}
 
 struct Rig {
   sandbox::Sandbox sandbox{sandbox::SandboxConfig{}};
@@ -102,7 +81,7 @@ struct Rig {
 int creates(int n, int latency_ms) {
   const int concurrency = 4;
   Rig rig(concurrency);
-  add_employees(rig.sandbox.bob(), n);
+  bench::add_employees(rig.sandbox.bob(), n);
   rig.sandbox.jumpcloud().faults().set_latency(std::chrono::milliseconds(latency_ms));
   const auto t0 = Clock::now();
   const auto outcome = rig.reconcile(true);
@@ -125,7 +104,7 @@ int creates(int n, int latency_ms) {
 
 int noop(int n) {
   Rig rig(8);
-  add_employees(rig.sandbox.bob(), n);
+  bench::add_employees(rig.sandbox.bob(), n);
   // Converge by seeding JumpCloud with exactly what an apply would create
   // (faster than N API creates), then let one apply settle links and cache.
   const auto planned = rig.reconcile(true, controller::Mode::plan);

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "bench/bench_support.hpp"
+#include "bench/synthetic_bob.hpp"
 
 namespace {
 
@@ -55,28 +56,6 @@ using Steady = std::chrono::steady_clock;
 using nlohmann::json;
 
 const std::string k_secret = "bench-webhook-secret";
-
-void add_employees(sandbox::FakeBob& bob, int n) {
-  bob.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    sandbox::BobEmployee e;
-    e.id = std::to_string(4000000000000000000LL + i);
-    const auto number = std::to_string(100000 + i);
-    e.set("root.firstName", sandbox::BobValue::string("First" + number));
-    e.set("root.surname", sandbox::BobValue::string("Last"));
-    e.set("root.displayName", sandbox::BobValue::string("First" + number + " Last"));
-    e.set("root.email", sandbox::BobValue::string("p" + number + "@example.com"));
-    e.set("work.title", sandbox::BobValue::string("Engineer"));
-    e.set("work.department", sandbox::BobValue::string("R&D"));
-    e.set("work.site", sandbox::BobValue::string("London"));
-    e.set("work.startDate", sandbox::BobValue::string("2020-01-06"));
-    e.set("work.employeeIdInCompany", sandbox::BobValue::number(number));
-    e.set("work.workPhone", sandbox::BobValue::string("+44 20 7946 0000"));
-    e.set("payroll.employment.type", sandbox::BobValue::string("Full-time"));
-    e.set("internal.status", sandbox::BobValue::string("Active"));
-    bob.put_employee(std::move(e));
-  }
-}
 
 long rss_kb() {
   std::ifstream in("/proc/self/status");
@@ -142,7 +121,7 @@ struct Rig {
     sandbox::SandboxConfig config;
     config.webhook_secret = k_secret;
     sandbox = std::make_unique<sandbox::Sandbox>(config);
-    add_employees(sandbox->bob(), population);
+    bench::add_employees(sandbox->bob(), population);
     setenv("BOB_API_URL", sandbox->bob().base_url().c_str(), 1);
     setenv("JUMPCLOUD_API_URL", sandbox->jumpcloud().base_url().c_str(), 1);
     setenv("BOB_SERVICE_USER_ID", "sandbox-user", 1);
@@ -346,7 +325,7 @@ struct FakesProcess {
         return base + (std::chrono::steady_clock::now() - start) * 1000;
       };
       sandbox::Sandbox fakes(config);
-      add_employees(fakes.bob(), n);
+      bench::add_employees(fakes.bob(), n);
       const auto line = fakes.bob().base_url() + " " + fakes.jumpcloud().base_url() + "\n";
       if (write(fds[1], line.data(), line.size()) < 0) {
         _exit(1);
