@@ -1,6 +1,7 @@
 #include "controller/reconcile/reconciler.hpp"
 
 #include "policies/desired_state_builder.hpp"
+#include "policies/lookalike.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -36,6 +37,7 @@ void plan_desired(PassResult& result, const PassRequest& request) {
   options.record_matches = request.record_matches;
   result.plan = state::make_plan(result.desired, result.users, request.links, options);
   result.plan.policy_hash = request.policy_hash;
+  policies::warn_lookalike_emails(result.plan, result.users);
 }
 
 } // namespace

@@ -859,7 +859,8 @@ void case_email_case(World& w, const Options& /*options*/, Findings& f) {
 // Look-alike emails: Cyrillic letters and characters whose Unicode case
 // folding gives ASCII (U+017F long s -> s, U+212A Kelvin sign -> k) must never
 // match (adopt) the JumpCloud user with the ASCII address, whose owner is
-// someone else; each is a new user or a named conflict.
+// someone else; each is a new user or a named conflict, and the plan warns
+// of those that read like an existing address.
 void case_lookalike_email(World& w, const Options& /*options*/, Findings& f) {
   const auto before = w.users();
   const auto admin_before = w.user_with_email("it-admin@example.com");
@@ -899,6 +900,20 @@ void case_lookalike_email(World& w, const Options& /*options*/, Findings& f) {
               + ")");
       }
       f.note(name + ": " + c.value("action", "") + " " + c.value("reason", ""));
+    }
+  }
+  // The plan warns of an address that reads like an existing one (Unicode
+  // TS #39 skeletons: ſ reads as "f", so the long s is not one of them).
+  for (const std::string ascii : {"it-admin@example.com", "kwame.mensah@example.com"}) {
+    bool warned = false;
+    for (const auto& warning : plan->value("warnings", json::array())) {
+      warned = warned
+               || (warning.is_string()
+                   && warning.get<std::string>().find("looks like '" + ascii + "'")
+                          != std::string::npos);
+    }
+    if (!warned) {
+      f.add("the plan does not warn that a new address looks like " + ascii);
     }
   }
   const auto applied = w.cli({"apply"});
