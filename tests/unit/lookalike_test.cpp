@@ -70,8 +70,9 @@ TEST(LookalikeEmails, TwoCreatesThatLookAlikeAreNamedToo) {
 
   const auto w = warnings(plan);
   ASSERT_EQ(w.size(), 1U);
-  EXPECT_NE(w[0].find("employee 1004 (to be created) looks like 'ana@example.com' of employee 1003"),
-            std::string::npos)
+  EXPECT_NE(
+      w[0].find("employee 1004 (to be created) looks like 'ana@example.com' of employee 1003"),
+      std::string::npos)
       << w[0];
 }
 
