@@ -184,22 +184,34 @@ inline std::vector<char*> c_strings(std::vector<std::string>& items) {
   return out;
 }
 
-// Starts the real binary with `args`, the environment plus `extra_env`, and
-// stdout and stderr written to the files named (created 0600, truncated;
-// "/dev/null" to drop them). -1 when it cannot be started.
-inline pid_t spawn_binary(const std::vector<std::string>& args,
-                          const std::vector<std::string>& extra_env,
-                          const std::string& out_file,
-                          const std::string& err_file) {
+// This process's environment with `extra_env` ("NAME=value") in place of
+// the variables it names: getenv finds the first NAME=, so appending alone
+// would not override.
+inline std::vector<std::string> environment_with(const std::vector<std::string>& extra_env) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    env.emplace_back(*e);
+    const std::string entry = *e;
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    const bool overridden = std::any_of(
+        extra_env.begin(), extra_env.end(), [&](const auto& x) { return x.rfind(name, 0) == 0; });
+    if (!overridden) {
+      env.push_back(entry);
+    }
   }
   env.insert(env.end(), extra_env.begin(), extra_env.end());
-  const std::string binary = BOBSYNC_BINARY;
-  std::vector<std::string> command{binary};
-  command.insert(command.end(), args.begin(), args.end());
-  const auto argv = c_strings(command);
+  return env;
+}
+
+// Starts `program` with `argv` (argv[0] included) and environment_with(
+// `extra_env`), its stdout and stderr written to the files named (created
+// 0600, truncated; "/dev/null" to drop them). -1 when it cannot be started.
+inline pid_t spawn_program(const std::string& program,
+                           std::vector<std::string> argv,
+                           const std::vector<std::string>& extra_env,
+                           const std::string& out_file,
+                           const std::string& err_file) {
+  auto env = environment_with(extra_env);
+  const auto args = c_strings(argv);
   const auto envp = c_strings(env);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -208,9 +220,20 @@ inline pid_t spawn_binary(const std::vector<std::string>& args,
   posix_spawn_file_actions_addopen(
       &actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
+}
+
+// The real binary with `args`; see spawn_program.
+inline pid_t spawn_binary(const std::vector<std::string>& args,
+                          const std::vector<std::string>& extra_env,
+                          const std::string& out_file,
+                          const std::string& err_file) {
+  const std::string binary = BOBSYNC_BINARY;
+  std::vector<std::string> command{binary};
+  command.insert(command.end(), args.begin(), args.end());
+  return spawn_program(binary, std::move(command), extra_env, out_file, err_file);
 }
 
 // Waits for `pid`: its exit code, or 128 + the signal that ended it.

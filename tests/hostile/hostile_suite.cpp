@@ -16,6 +16,7 @@
 #include "controller/cli/cli.hpp"
 #include "controller/ports/clock.hpp"
 #include "sandbox/sandbox.hpp"
+#include "tests/e2e/e2e_support.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -382,45 +383,16 @@ public:
     const auto n = std::to_string(++m_runs);
     const auto out_file = m_dir + "/run" + n + ".out";
     const auto err_file = m_dir + "/run" + n + ".err";
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string entry = *e;
-      const auto name = entry.substr(0, entry.find('=') + 1);
-      const bool overridden = std::any_of(
-          extra_env.begin(), extra_env.end(), [&](const auto& x) { return x.rfind(name, 0) == 0; });
-      if (!overridden) {
-        env.push_back(entry);
-      }
-    }
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
     // Through this program's small launcher (see main): the binary's peak
     // RSS as measured by wait4 would otherwise start at this process's own
     // (a spawned child's maxrss inherits its parent's at exec).
-    std::string binary = fs::read_symlink("/proc/self/exe").string();
-    std::string launcher = "--exec-measured";
-    std::string rss_file = m_dir + "/run" + n + ".rss";
-    std::string target = BOBSYNC_BINARY;
-    std::vector<char*> argv{binary.data(), launcher.data(), rss_file.data(), target.data()};
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) {
-      envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(
-        &actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(
-        &actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const std::string binary = fs::read_symlink("/proc/self/exe").string();
+    const std::string rss_file = m_dir + "/run" + n + ".rss";
+    std::vector<std::string> argv{binary, "--exec-measured", rss_file, BOBSYNC_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
     const auto start = Clock::now();
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
+    const pid_t pid = e2e::spawn_program(binary, std::move(argv), extra_env, out_file, err_file);
+    if (pid < 0) {
       throw std::runtime_error("cannot start " + binary);
     }
     int status = 0;
