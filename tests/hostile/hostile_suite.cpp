@@ -1058,34 +1058,29 @@ void case_policy_bombs(World& w, const Options& /*options*/, Findings& f) {
     out.close();
     check_refused("(50 MB file)", path, {"larger than"});
   }
-  // Billion laughs.
-  {
-    std::string text = "version: 1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  // Billion laughs: ten levels, each a list of ten aliases of the one below,
+  // over a sequence of scalars and over a mapping.
+  const auto alias_bomb = [&](const std::string& name,
+                              const std::string& base,
+                              const std::string& file,
+                              const std::string& label) {
+    std::string text = "version: 1\n" + name + "0: &" + name + "0 " + base + "\n";
     for (int i = 1; i <= 9; ++i) {
-      text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+      text += name + std::to_string(i) + ": &" + name + std::to_string(i) + " [";
       for (int k = 0; k < 10; ++k) {
-        text += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+        text += std::string(k ? ", " : "") + "*" + name + std::to_string(i - 1);
       }
       text += "]\n";
     }
-    const auto path = w.dir() + "/laughs.yaml";
+    const auto path = w.dir() + "/" + file;
     std::ofstream(path) << text;
-    check_refused("(alias bomb)", path, {"alias", "values"});
-  }
-  // Aliases of mappings merged into each other (<<).
-  {
-    std::string text = "version: 1\nm0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}\n";
-    for (int i = 1; i <= 9; ++i) {
-      text += "m" + std::to_string(i) + ": &m" + std::to_string(i) + " [";
-      for (int k = 0; k < 10; ++k) {
-        text += std::string(k ? ", " : "") + "*m" + std::to_string(i - 1);
-      }
-      text += "]\n";
-    }
-    const auto path = w.dir() + "/maps.yaml";
-    std::ofstream(path) << text;
-    check_refused("(alias bomb of mappings)", path, {"alias", "values"});
-  }
+    check_refused(label, path, {"alias", "values"});
+  };
+  alias_bomb("a", "[x, x, x, x, x, x, x, x, x, x]", "laughs.yaml", "(alias bomb)");
+  alias_bomb("m",
+             "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}",
+             "maps.yaml",
+             "(alias bomb of mappings)");
   // Deep nesting: 100,000 flow sequences (a recursive parser's stack).
   {
     const auto path = w.dir() + "/deep.yaml";
