@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 
 namespace bobsync::state {
 namespace {
@@ -168,6 +169,23 @@ std::vector<AuditRecord> MemoryStore::audit(const EmployeeId& employee_id, int l
   }
   return {std::make_move_iterator(newest_first.rbegin()),
           std::make_move_iterator(newest_first.rend())};
+}
+
+std::vector<EmployeeId> MemoryStore::employees_last_audited_as(Action action,
+                                                               const std::string& outcome,
+                                                               const std::string& message) const {
+  const std::lock_guard lock(m_mutex);
+  std::map<EmployeeId, const AuditRecord*> newest;
+  for (const auto& record : m_audit) {
+    newest[record.employee_id] = &record; // appended in id order: the last wins
+  }
+  std::vector<EmployeeId> out;
+  for (const auto& [employee, record] : newest) {
+    if (record->action == action && record->outcome == outcome && record->message == message) {
+      out.push_back(employee);
+    }
+  }
+  return out;
 }
 
 void MemoryStore::start_run(const RunRecord& run) {

@@ -110,6 +110,12 @@ public:
   // Newest last; all employees when `employee_id` is empty; at most `limit`
   // records (the newest ones) when limit > 0.
   virtual std::vector<AuditRecord> audit(const EmployeeId& employee_id, int limit) const = 0;
+  // The employees whose newest audit row has this action, outcome and
+  // message (e.g. creates settled as interrupted), sorted. One query, not
+  // one per employee.
+  virtual std::vector<EmployeeId> employees_last_audited_as(Action action,
+                                                            const std::string& outcome,
+                                                            const std::string& message) const = 0;
 
   // --- runs
   virtual void start_run(const RunRecord& run) = 0;

@@ -476,12 +476,18 @@ int record_late_creates(const std::vector<state::Link>& rebuilt,
                         const ApplyOptions& options,
                         std::string_view attribute) {
   int recorded = 0;
+  if (rebuilt.empty()) {
+    return recorded;
+  }
+  // One query for the (few) candidates, not one per rebuilt link: a new
+  // database rebuilds a link for every user it finds.
+  const auto interrupted = store.employees_last_audited_as(
+      Action::create, "failed", std::string(k_interrupted_create_message));
   for (const auto& link : rebuilt) {
-    const auto last = store.audit(link.employee_id, 1);
-    if (last.empty() || last.back().action != Action::create || last.back().outcome != "failed"
-        || last.back().message != k_interrupted_create_message) {
+    if (!std::binary_search(interrupted.begin(), interrupted.end(), link.employee_id)) {
       continue;
     }
+    const auto last = store.audit(link.employee_id, 1);
     state::AuditRecord record;
     record.time = iso_utc(clock.wall_now());
     record.run_id = options.run_id;

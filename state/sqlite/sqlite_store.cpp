@@ -892,6 +892,27 @@ std::vector<AuditRecord> SqliteStore::audit(const EmployeeId& employee_id, int l
   });
 }
 
+std::vector<EmployeeId> SqliteStore::employees_last_audited_as(Action action,
+                                                               const std::string& outcome,
+                                                               const std::string& message) const {
+  return guarded("employees_last_audited_as", [&](SQLite::Database& db) {
+    // The rows with that message first (few), then whether each is its
+    // employee's newest (audit_employee index).
+    SQLite::Statement select(db,
+                             "SELECT a.employee_id FROM audit a WHERE a.action = ?1 AND a.outcome "
+                             "= ?2 AND a.message = ?3 AND a.id = (SELECT MAX(b.id) FROM audit b "
+                             "WHERE b.employee_id = a.employee_id) ORDER BY a.employee_id");
+    select.bind(1, std::string(to_string(action)));
+    select.bind(2, outcome);
+    select.bind(3, message);
+    std::vector<EmployeeId> out;
+    while (select.executeStep()) {
+      out.push_back(select.getColumn(0).getString());
+    }
+    return out;
+  });
+}
+
 void SqliteStore::start_run(const RunRecord& run) {
   guarded("start_run", [&](SQLite::Database& db) {
     SQLite::Statement exists(db, "SELECT 1 FROM runs WHERE id = ?1");

@@ -99,6 +99,9 @@ public:
   // Oldest first; only `employee_id`'s records unless it is empty; only the
   // newest `limit` records when limit > 0.
   std::vector<AuditRecord> audit(const EmployeeId& employee_id, int limit) const override;
+  std::vector<EmployeeId> employees_last_audited_as(Action action,
+                                                    const std::string& outcome,
+                                                    const std::string& message) const override;
 
   // Records a new run; throws StoreError when its id is already recorded.
   void start_run(const RunRecord& run) override;

@@ -462,6 +462,28 @@ TYPED_TEST(StateStoreContract, AuditFiltersByEmployeeAndKeepsTheNewest) {
   }
 }
 
+TYPED_TEST(StateStoreContract, EmployeesLastAuditedAsLooksOnlyAtEachEmployeesNewestRow) {
+  auto interrupted = [](const std::string& employee) {
+    auto record = audit_record(employee, "interrupted");
+    record.action = Action::create;
+    record.outcome = "failed";
+    return record;
+  };
+  this->store().append_audit(interrupted("E3"));
+  this->store().append_audit(interrupted("E1"));
+  this->store().append_audit(interrupted("E2"));
+  this->store().append_audit(audit_record("E2", "later"));       // E2 moved on
+  this->store().append_audit(audit_record("E4", "interrupted")); // another action and outcome
+  auto other = interrupted("E5");
+  other.message = "something else";
+  this->store().append_audit(other);
+
+  EXPECT_EQ(this->store().employees_last_audited_as(Action::create, "failed", "interrupted"),
+            (std::vector<std::string>{"E1", "E3"}));
+  EXPECT_TRUE(
+      this->store().employees_last_audited_as(Action::suspend, "failed", "interrupted").empty());
+}
+
 // --- runs
 
 TYPED_TEST(StateStoreContract, RunsStartFinishAndRecentNewestFirst) {

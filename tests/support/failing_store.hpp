@@ -53,6 +53,10 @@ public:
                                         int limit) const override {
     return m_inner.audit(employee_id, limit);
   }
+  std::vector<state::EmployeeId> employees_last_audited_as(
+      state::Action action, const std::string& outcome, const std::string& message) const override {
+    return m_inner.employees_last_audited_as(action, outcome, message);
+  }
   void start_run(const state::RunRecord& run) override { m_inner.start_run(run); }
   void finish_run(const state::RunRecord& run) override { m_inner.finish_run(run); }
   std::vector<state::RunRecord> recent_runs(int limit) const override {
