@@ -55,7 +55,12 @@ LiveSources live_sources(const policies::Policy& policy, ProgressLine* line = nu
   ReadProgress progress;
   if (line != nullptr && line->enabled()) {
     progress.bob = [line](std::size_t employees) {
-      // The first one always shows that Bob is being read now.
+      // Called for every employee: the text is made for one in 256 only
+      // (the line is redrawn ten times a second at most anyway). The first
+      // one always shows that Bob is being read now.
+      if (employees != 1 && employees % 256 != 0) {
+        return;
+      }
       line->show("reading Bob: " + thousands(static_cast<long long>(employees))
                      + (employees == 1 ? " employee" : " employees") + " \u2026",
                  employees == 1);
