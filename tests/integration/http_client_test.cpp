@@ -660,6 +660,63 @@ TEST(RateLimiter, AllowsTheLimitPerWindowThenWaits) {
   EXPECT_EQ(clock.sleeps()[0], 50s);
 }
 
+TEST(WriteGate, A429HalvesTheLimitOncePerRoundAndSuccessesRaiseItSlowly) {
+  std::vector<std::pair<int, int>> changes;
+  WriteGate gate(
+      8, 3, [&](int old_limit, int new_limit) { changes.emplace_back(old_limit, new_limit); });
+  for (int i = 0; i < 4; ++i) {
+    gate.acquire(); // four writes in flight
+  }
+
+  gate.rate_limited(); // 8 -> 4; the other three answers are the same round
+  gate.rate_limited();
+  gate.rate_limited();
+  gate.rate_limited();
+  EXPECT_EQ(gate.limit(), 4);
+  gate.rate_limited(); // a new round: 4 -> 2
+  EXPECT_EQ(gate.limit(), 2);
+
+  for (int i = 0; i < 4; ++i) {
+    gate.release();
+  }
+  for (int i = 0; i < 5; ++i) {
+    gate.succeeded(); // the grace of the last cut, then three in a row: 2 -> 3
+  }
+  EXPECT_EQ(gate.limit(), 3);
+  gate.rate_limited(); // resets the run of successes and cuts: 3 -> 1
+  EXPECT_EQ(gate.limit(), 1);
+  gate.rate_limited(); // never below 1
+  EXPECT_EQ(gate.limit(), 1);
+  for (int i = 0; i < 100; ++i) {
+    gate.succeeded();
+  }
+  EXPECT_EQ(gate.limit(), 8); // never above the configured maximum
+  EXPECT_EQ(changes.front(), std::make_pair(8, 4));
+  EXPECT_EQ(changes.back(), std::make_pair(7, 8));
+}
+
+TEST(WriteGate, ALoweredLimitHoldsBackNewWritesUntilItIsRaisedConcurrently) {
+  WriteGate gate(2, 1);
+  gate.acquire();
+  gate.acquire();
+  gate.rate_limited(); // 2 -> 1 with two in flight
+  gate.release();
+
+  std::atomic<bool> entered{false};
+  std::thread waiter([&] {
+    gate.acquire(); // one in flight, limit 1: waits
+    entered = true;
+    gate.release();
+  });
+  EXPECT_EQ(gate.in_flight(), 1);
+  gate.succeeded(); // raise_after 1: 1 -> 2, which lets the waiter in
+  waiter.join();
+  EXPECT_TRUE(entered.load());
+  EXPECT_EQ(gate.limit(), 2);
+  gate.release();
+  EXPECT_EQ(gate.in_flight(), 0);
+}
+
 TEST(Redactor, ReplacesEverySecretAndSensitiveHeaders) {
   const Redactor redactor({"tok3n", "", "longer-tok3n-value"});
 

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace bobsync::controller {
@@ -591,6 +592,40 @@ TEST_F(JumpCloudDirectoryTest, WritesAreBoundedByTheConfiguredConcurrency) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(m_fake->user_count(), 9U);
   EXPECT_LE(counting.max_in_flight(), 3);
+}
+
+TEST_F(JumpCloudDirectoryTest, TooManyRequestsLowerTheWriteConcurrencyUntilWritesSucceedAgain) {
+  m_fake->faults().fail_next("/api/systemusers", 429, 2, "1");
+  std::vector<std::string> lines;
+  auto s = settings();
+  s.write_concurrency = 4;
+  s.log = [&](std::string_view line) { lines.emplace_back(line); };
+  JumpCloudDirectory adaptive(m_transport, m_clock, s);
+  auto create = [&](int i) {
+    const auto name = "a" + std::to_string(i);
+    return adaptive.create_user(fields({{"username", name}, {"email", name + "@example.com"}}),
+                                UserState::activated);
+  };
+
+  ASSERT_TRUE(create(0)); // answered 429 twice (4 -> 2 -> 1), then created
+  EXPECT_EQ(adaptive.write_concurrency_limit(), 1);
+  EXPECT_EQ(m_fake->user_count(), 1U);
+  for (int i = 1; i <= 58; ++i) {
+    ASSERT_TRUE(create(i));
+  }
+  EXPECT_EQ(adaptive.write_concurrency_limit(), 3); // one step every 20 successes
+  ASSERT_TRUE(create(59));
+
+  EXPECT_EQ(adaptive.write_concurrency_limit(), 4);
+  EXPECT_EQ(m_fake->user_count(), 60U);
+  const auto logged = [&](std::string_view text) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(text) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(logged("JumpCloud write concurrency 4 -> 2 (answered 429 Too Many Requests)"));
+  EXPECT_TRUE(logged("JumpCloud write concurrency 2 -> 1 (answered 429 Too Many Requests)"));
+  EXPECT_TRUE(logged("JumpCloud write concurrency 3 -> 4 (writes succeed again)"));
 }
 
 TEST(JumpCloudPaging, AUserCreatedWhileListingFailsTheListingInsteadOfShiftingIt) {

@@ -1,6 +1,7 @@
 #include "controller/adapters/http/rate_limiter.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace bobsync::controller::http {
 
@@ -28,12 +29,17 @@ void RateLimiter::acquire() {
   }
 }
 
-WriteGate::WriteGate(int max_concurrent)
-    : m_max(std::max(1, max_concurrent)) {}
+WriteGate::WriteGate(int max_concurrent,
+                     int raise_after,
+                     std::function<void(int old_limit, int new_limit)> on_limit)
+    : m_max(std::max(1, max_concurrent)),
+      m_raise_after(std::max(1, raise_after)),
+      m_on_limit(std::move(on_limit)),
+      m_limit(m_max) {}
 
 void WriteGate::acquire() {
   std::unique_lock lock(m_mutex);
-  m_cv.wait(lock, [this] { return m_in_flight < m_max; });
+  m_cv.wait(lock, [this] { return m_in_flight < m_limit; });
   ++m_in_flight;
 }
 
@@ -45,9 +51,50 @@ void WriteGate::release() {
   m_cv.notify_one();
 }
 
+void WriteGate::set_limit(int limit, std::unique_lock<std::mutex>& lock) {
+  const int old = m_limit;
+  m_limit = limit;
+  m_successes = 0;
+  if (limit > old) {
+    m_cv.notify_all();
+  }
+  if (m_on_limit) {
+    lock.unlock();
+    m_on_limit(old, limit);
+  }
+}
+
+void WriteGate::rate_limited() {
+  std::unique_lock lock(m_mutex);
+  m_successes = 0;
+  if (m_grace > 0) {
+    --m_grace;
+    return;
+  }
+  m_grace = std::max(0, m_in_flight - 1); // the other writes in flight
+  if (m_limit > 1) {
+    set_limit(std::max(1, m_limit / 2), lock);
+  }
+}
+
+void WriteGate::succeeded() {
+  std::unique_lock lock(m_mutex);
+  if (m_grace > 0) {
+    --m_grace;
+  }
+  if (m_limit < m_max && ++m_successes >= m_raise_after) {
+    set_limit(m_limit + 1, lock);
+  }
+}
+
 int WriteGate::in_flight() const {
   const std::lock_guard lock(m_mutex);
   return m_in_flight;
+}
+
+int WriteGate::limit() const {
+  const std::lock_guard lock(m_mutex);
+  return m_limit;
 }
 
 } // namespace bobsync::controller::http

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 namespace bobsync::controller::http {
@@ -31,14 +32,31 @@ private:
   std::deque<std::chrono::steady_clock::time_point> m_sent;
 };
 
-// A counting semaphore with a run-time limit: bounds concurrent writes.
+// A counting semaphore that bounds concurrent writes, with a limit that adapts
+// to the server's 429s (additive increase, multiplicative decrease): a write
+// answered 429 halves the limit (rounding down, never below 1), once per
+// round: after a cut, the next answers to the other writes then in flight
+// (as many answers as there were) do not cut it again, since they report
+// the same congestion; `raise_after` successful writes in a row
+// raise it by one, never above the configured maximum. Writes already in flight are never
+// interrupted: a lowered limit only holds back the next acquisitions. Thread-safe.
 class WriteGate {
 public:
-  explicit WriteGate(int max_concurrent);
+  static constexpr int k_default_raise_after = 20;
+
+  // `on_limit(old, now)` is told every change of the limit (a log line).
+  explicit WriteGate(int max_concurrent,
+                     int raise_after = k_default_raise_after,
+                     std::function<void(int old_limit, int new_limit)> on_limit = {});
 
   void acquire();
   void release();
+  // A write was answered 429 / succeeded: adapts the limit.
+  void rate_limited();
+  void succeeded();
   int in_flight() const;
+  int limit() const;
+  int max() const { return m_max; }
 
   // RAII holder.
   class Slot {
@@ -56,8 +74,15 @@ public:
   };
 
 private:
+  void set_limit(int limit, std::unique_lock<std::mutex>& lock);
+
   int m_max;
+  int m_raise_after;
+  std::function<void(int, int)> m_on_limit;
+  int m_limit;
   int m_in_flight = 0;
+  int m_successes = 0; // in a row, since the limit last changed
+  int m_grace = 0;     // answers to see before a 429 may cut the limit again
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
 };

@@ -22,7 +22,9 @@ constexpr std::string_view k_find = "find users";
 constexpr std::string_view k_create = "create user";
 constexpr std::string_view k_update = "update user";
 
-http::ApiClientOptions client_options(const JumpCloudSettings& settings) {
+// `on_response` is called with every answer, after the settings' own.
+http::ApiClientOptions client_options(const JumpCloudSettings& settings,
+                                      std::function<void(std::string_view, int)> on_response) {
   http::ApiClientOptions options;
   options.api_name = "JumpCloud";
   options.endpoint = settings.url_origin.empty()
@@ -30,7 +32,13 @@ http::ApiClientOptions client_options(const JumpCloudSettings& settings) {
                          : settings.base_url + " (" + settings.url_origin + ")";
   options.retry = settings.retry;
   options.log = settings.log;
-  options.on_response = settings.on_response;
+  options.on_response = [settings_hook = settings.on_response,
+                         hook = std::move(on_response)](std::string_view operation, int status) {
+    if (settings_hook) {
+      settings_hook(operation, status);
+    }
+    hook(operation, status);
+  };
   options.on_attempt = settings.on_attempt;
   return options;
 }
@@ -54,10 +62,40 @@ JumpCloudDirectory::JumpCloudDirectory(http::Transport& transport,
                                        Clock& clock,
                                        JumpCloudSettings settings)
     : m_settings(std::move(settings)),
-      m_client(transport, clock, redactor_for(m_settings), client_options(m_settings)),
-      m_write_gate(m_settings.write_concurrency) {
+      m_client(transport,
+               clock,
+               redactor_for(m_settings),
+               client_options(m_settings,
+                              [this](std::string_view operation, int status) {
+                                adapt_write_concurrency(operation, status);
+                              })),
+      m_write_gate(m_settings.write_concurrency,
+                   http::WriteGate::k_default_raise_after,
+                   [log = m_settings.log](int old_limit, int new_limit) {
+                     if (log) {
+                       log("JumpCloud write concurrency " + std::to_string(old_limit) + " -> "
+                           + std::to_string(new_limit)
+                           + (new_limit < old_limit ? " (answered 429 Too Many Requests)"
+                                                    : " (writes succeed again)"));
+                     }
+                   }) {
   m_settings.base_url = strip_trailing_slash(m_settings.base_url);
   m_settings.page_size = std::clamp(m_settings.page_size, 1, 100);
+}
+
+void JumpCloudDirectory::adapt_write_concurrency(std::string_view operation, int status) {
+  if (operation != k_create && operation != k_update) {
+    return; // reads are not bounded by the gate
+  }
+  if (status == 429) {
+    m_write_gate.rate_limited();
+  } else if (status >= 200 && status <= 299) {
+    m_write_gate.succeeded();
+  }
+}
+
+int JumpCloudDirectory::write_concurrency_limit() const {
+  return m_write_gate.limit();
 }
 
 http::Request JumpCloudDirectory::request(std::string method,

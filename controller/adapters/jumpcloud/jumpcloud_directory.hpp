@@ -60,7 +60,9 @@ struct JumpCloudSettings {
 // on 429/5xx; a create only on 429 (a create answered 5xx or lost after
 // sending is unknown_outcome: the caller looks the user up before trying
 // again; a 400 "already exists" is conflict). At most write_concurrency
-// writes run at once, and writes to one user are serialized. Errors read
+// writes run at once, fewer while JumpCloud answers 429 (http::WriteGate
+// halves the limit, then raises it by one every 20 successful writes), and
+// writes to one user are serialized. Errors read
 // "JumpCloud <operation>: ...". Thread-safe.
 class JumpCloudDirectory final : public Directory {
 public:
@@ -76,7 +78,11 @@ public:
                                               const state::FlatMap<std::string>& changes,
                                               std::optional<state::UserState> state) override;
 
+  // The writes allowed in flight now (write_concurrency unless 429s lowered it).
+  int write_concurrency_limit() const;
+
 private:
+  void adapt_write_concurrency(std::string_view operation, int status);
   http::Request
   request(std::string method, const std::string& path_and_query, std::string body = {}) const;
   struct Page {
