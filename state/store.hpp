@@ -104,6 +104,10 @@ public:
   // Settles the journal entry and writes cache, link and audit record
   // atomically.
   virtual void settle(const SettledChange& change) = 0;
+  // Makes every settle durable: a store may queue settles to commit many in
+  // one transaction (SqliteStore). Throws StoreError when a queued settle
+  // could not be committed.
+  virtual void flush() {}
 
   // --- audit log
   virtual void append_audit(const AuditRecord& record) = 0;

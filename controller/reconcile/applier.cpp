@@ -75,7 +75,7 @@ public:
     m_total = static_cast<int>(first.size() + second.size());
     run_batch(first);
     if (m_aborted.load()) {
-      return result();
+      return finish();
     }
     // References to users created above can be resolved now; creates whose
     // references could not be resolved get a follow-up update.
@@ -101,10 +101,21 @@ public:
     m_total += static_cast<int>(follow_up.size());
     second.insert(second.end(), follow_up.begin(), follow_up.end());
     run_batch(second);
-    return result();
+    return finish();
   }
 
 private:
+  // The store may hold settles back to commit them together: they are all
+  // durable before the result is reported.
+  ApplyResult finish() {
+    try {
+      m_store.flush();
+    } catch (const std::exception& e) {
+      stop_run(e.what());
+    }
+    return result();
+  }
+
   ApplyResult result() {
     ApplyResult out;
     out.results = std::move(m_results);
@@ -305,6 +316,7 @@ private:
       }
     }
     m_store.settle(settled);
+    fault("after_settle");
     result.change = std::move(c);
     return result;
   }
@@ -467,6 +479,7 @@ ApiResult<int> recover_journal(Directory& directory,
     store.settle(settled);
     ++settled_count;
   }
+  store.flush();
   return settled_count;
 }
 

@@ -30,7 +30,8 @@ struct ApplyOptions {
   // Called with each change's result as it completes (serialized, before
   // progress): the CLI prints it at once.
   std::function<void(const ChangeResult&)> on_result;
-  // Test hook: called at named points ("after_intent", "after_call"); may
+  // Test hook: called at named points ("after_intent", "after_call",
+  // "after_settle": the settle may still be queued, not durable); may
   // abort the process to simulate a crash.
   std::function<void(std::string_view)> fault_point;
   int max_create_attempts = 3;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -22,7 +23,9 @@
 #include <string_view>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
+#include <unordered_set>
 #include <utility>
 
 namespace bobsync::state {
@@ -535,6 +538,33 @@ void write_audit(SQLite::Database& db, const AuditRecord& record) {
   insert.exec();
 }
 
+void settle_in(SQLite::Database& db, const SettledChange& change, const std::string& now) {
+  SQLite::Statement update(db,
+                           "UPDATE journal SET state = ?1, settled_at = ?2, user_id = CASE WHEN "
+                           "?3 <> '' THEN ?3 ELSE user_id END WHERE id = ?4 AND state = "
+                           "'pending'");
+  update.bind(1, change.ok ? "done" : "failed");
+  update.bind(2, change.audit.time.empty() ? now : change.audit.time);
+  update.bind(3, change.audit.user_id);
+  update.bind(4, change.journal_id);
+  if (update.exec() == 0) {
+    SQLite::Statement select(db, "SELECT state FROM journal WHERE id = ?1");
+    select.bind(1, change.journal_id);
+    if (!select.executeStep()) {
+      throw StoreError("no journal entry " + std::to_string(change.journal_id));
+    }
+    throw StoreError("journal entry " + std::to_string(change.journal_id) + " is already "
+                     + select.getColumn(0).getString());
+  }
+  if (change.user) {
+    write_user(db, *change.user);
+  }
+  if (change.link) {
+    write_link(db, *change.link, now);
+  }
+  write_audit(db, change.audit);
+}
+
 } // namespace
 
 std::string sqlite_detail::encode_user_fields(const DirectoryUser& user) {
@@ -546,12 +576,37 @@ FlatMap<std::string> sqlite_detail::decode_user_fields(std::string_view text,
   return decode_fields(text, user_id);
 }
 
+// What waits to be committed. An intent's thread waits for it (its id or
+// error); a settle's does not.
+struct SqliteStore::GroupCommit {
+  struct Item {
+    std::optional<JournalEntry> intent;
+    std::optional<SettledChange> settle;
+    std::string now;          // a settle's time when its audit record has none
+    std::int64_t id = 0;      // the intent's, once committed
+    std::exception_ptr error; // the commit's failure
+  };
+  static constexpr auto k_max_delay = std::chrono::milliseconds(200);
+  static constexpr std::size_t k_max_queued = 512;
+
+  std::mutex mutex; // taken after the store's m_mutex, never before
+  std::condition_variable_any wake;
+  std::vector<std::shared_ptr<Item>> queue;
+  std::chrono::steady_clock::time_point oldest; // of the queued settles
+  std::size_t settles = 0;                      // queued
+  std::unordered_set<std::int64_t> unsettled;   // intents added here, not yet settled
+  std::exception_ptr deferred_error;            // a queued settle's failed commit
+  std::int64_t commits = 0;
+  std::jthread flusher; // started by the first queued settle
+};
+
 template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& body) const {
   const std::lock_guard lock(m_mutex);
   const auto fail = [&](const char* what) {
     return StoreError("state database " + m_path + ": " + operation + ": " + what);
   };
   try {
+    commit_queued(*m_db);
     return body(*m_db);
   } catch (const SQLite::Exception& e) {
     throw fail(e.what());
@@ -560,6 +615,93 @@ template<typename Body> auto SqliteStore::guarded(const char* operation, Body&& 
   } catch (const StoreError& e) {
     throw fail(e.what());
   }
+}
+
+void SqliteStore::commit_queued(SQLite::Database& db) const {
+  std::vector<std::shared_ptr<GroupCommit::Item>> batch;
+  {
+    const std::lock_guard lock(m_group->mutex);
+    batch.swap(m_group->queue);
+    m_group->settles = 0;
+  }
+  if (batch.empty()) {
+    return;
+  }
+  try {
+    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    std::unique_ptr<SQLite::Statement> insert;
+    for (auto& item : batch) {
+      if (item->intent) {
+        const auto& entry = *item->intent;
+        if (!insert) {
+          insert = std::make_unique<SQLite::Statement>(
+              db,
+              "INSERT INTO journal (run_id, action, employee_id, user_id, payload, created_at, "
+              "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')");
+        }
+        insert->reset();
+        insert->bind(1, entry.run_id);
+        insert->bind(2, std::string(to_string(entry.action)));
+        insert->bind(3, entry.employee_id);
+        insert->bind(4, entry.user_id);
+        insert->bind(5, entry.payload);
+        insert->bind(6, entry.created_at);
+        insert->exec();
+        item->id = db.getLastInsertRowid();
+      } else {
+        settle_in(db, *item->settle, item->now);
+      }
+    }
+    transaction.commit();
+  } catch (const std::exception& e) {
+    const auto error = std::make_exception_ptr(
+        StoreError("state database " + m_path + ": commit of " + std::to_string(batch.size())
+                   + " journal writes: " + e.what()));
+    const std::lock_guard lock(m_group->mutex);
+    for (auto& item : batch) {
+      item->error = error;
+      if (item->settle && !m_group->deferred_error) {
+        m_group->deferred_error = error;
+      }
+    }
+    return;
+  }
+  const std::lock_guard lock(m_group->mutex);
+  ++m_group->commits;
+  for (const auto& item : batch) {
+    if (item->intent) {
+      m_group->unsettled.insert(item->id);
+    }
+  }
+}
+
+std::int64_t SqliteStore::group_commits() const {
+  const std::lock_guard lock(m_group->mutex);
+  return m_group->commits;
+}
+
+void SqliteStore::start_flusher() {
+  m_group->flusher = std::jthread([this](std::stop_token stop) {
+    std::unique_lock lock(m_group->mutex);
+    while (!stop.stop_requested()) {
+      if (m_group->settles == 0) {
+        m_group->wake.wait(lock, stop, [this] { return m_group->settles > 0; });
+        continue;
+      }
+      const auto due = m_group->oldest + GroupCommit::k_max_delay;
+      if (m_group->wake.wait_until(lock, stop, due, [] { return false; })
+          || stop.stop_requested()) {
+        continue;
+      }
+      lock.unlock();
+      try {
+        guarded("flush", [](SQLite::Database&) {});
+      } catch (const StoreError&) {
+        // commit_queued kept the error for the next flush() or settle()
+      }
+      lock.lock();
+    }
+  });
 }
 
 std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path,
@@ -608,13 +750,24 @@ SqliteStore::SqliteStore(std::string path,
       m_mode(mode),
       m_lock_fd(lock_fd),
       m_db(std::move(db)),
-      m_clock(std::move(clock)) {}
+      m_clock(std::move(clock)),
+      m_group(std::make_unique<GroupCommit>()) {}
 
 std::string SqliteStore::now_utc() const {
   return format_utc(m_clock ? m_clock() : std::chrono::system_clock::now());
 }
 
 SqliteStore::~SqliteStore() {
+  if (m_group->flusher.joinable()) {
+    m_group->flusher.request_stop();
+    m_group->flusher.join();
+  }
+  try {
+    flush();
+  } catch (const StoreError&) {
+    // Not durable: the intents stay pending, and the next run's recovery
+    // settles them from what JumpCloud holds.
+  }
   m_db.reset(); // checkpoint and close before another writer may start
   if (m_lock_fd >= 0) {
     ::close(m_lock_fd); // releases the flock
@@ -788,19 +941,19 @@ std::vector<Link> SqliteStore::load_links() const {
 }
 
 std::int64_t SqliteStore::add_intent(const JournalEntry& entry) {
-  return guarded("add_intent", [&](SQLite::Database& db) {
-    SQLite::Statement insert(db,
-                             "INSERT INTO journal (run_id, action, employee_id, user_id, payload, "
-                             "created_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')");
-    insert.bind(1, entry.run_id);
-    insert.bind(2, std::string(to_string(entry.action)));
-    insert.bind(3, entry.employee_id);
-    insert.bind(4, entry.user_id);
-    insert.bind(5, entry.payload);
-    insert.bind(6, entry.created_at);
-    insert.exec();
-    return db.getLastInsertRowid();
-  });
+  auto item = std::make_shared<GroupCommit::Item>();
+  item->intent = entry;
+  {
+    const std::lock_guard lock(m_group->mutex);
+    m_group->queue.push_back(item);
+  }
+  // Whoever holds m_mutex now commits its batch; then this thread (or one
+  // queued beside it) commits every item queued meanwhile, ours included.
+  guarded("add_intent", [](SQLite::Database&) {});
+  if (item->error) {
+    std::rethrow_exception(item->error);
+  }
+  return item->id;
 }
 
 std::vector<JournalEntry> SqliteStore::pending_intents() const {
@@ -826,34 +979,64 @@ std::vector<JournalEntry> SqliteStore::pending_intents() const {
 }
 
 void SqliteStore::settle(const SettledChange& change) {
-  guarded("settle", [&](SQLite::Database& db) {
-    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement update(db,
-                             "UPDATE journal SET state = ?1, settled_at = ?2, user_id = CASE WHEN "
-                             "?3 <> '' THEN ?3 ELSE user_id END WHERE id = ?4 AND state = "
-                             "'pending'");
-    update.bind(1, change.ok ? "done" : "failed");
-    update.bind(2, change.audit.time.empty() ? now_utc() : change.audit.time);
-    update.bind(3, change.audit.user_id);
-    update.bind(4, change.journal_id);
-    if (update.exec() == 0) {
-      SQLite::Statement select(db, "SELECT state FROM journal WHERE id = ?1");
-      select.bind(1, change.journal_id);
-      if (!select.executeStep()) {
-        throw StoreError("no journal entry " + std::to_string(change.journal_id));
-      }
-      throw StoreError("journal entry " + std::to_string(change.journal_id) + " is already "
-                       + select.getColumn(0).getString());
-    }
+  try {
     if (change.user) {
-      write_user(db, *change.user);
+      require_user_id(*change.user);
     }
     if (change.link) {
-      write_link(db, *change.link, now_utc());
+      require_link_ids(*change.link);
     }
-    write_audit(db, change.audit);
+  } catch (const StoreError& e) {
+    throw StoreError("state database " + m_path + ": settle: " + e.what());
+  }
+  bool queued = false;
+  bool commit_now = false;
+  bool start = false;
+  {
+    const std::lock_guard lock(m_group->mutex);
+    if (m_group->deferred_error) {
+      std::rethrow_exception(std::exchange(m_group->deferred_error, nullptr));
+    }
+    // Only the first settle of an intent added by this store is queued: any
+    // other (recovery's, a repeated one) is checked against the database now.
+    if (m_group->unsettled.erase(change.journal_id) == 1) {
+      auto item = std::make_shared<GroupCommit::Item>();
+      item->settle = change;
+      item->now = now_utc();
+      if (m_group->settles++ == 0) {
+        m_group->oldest = std::chrono::steady_clock::now();
+      }
+      m_group->queue.push_back(std::move(item));
+      queued = true;
+      commit_now =
+          m_group->queue.size() >= GroupCommit::k_max_queued
+          || std::chrono::steady_clock::now() - m_group->oldest >= GroupCommit::k_max_delay;
+      start = !m_group->flusher.joinable();
+    }
+  }
+  if (queued) {
+    if (start) {
+      start_flusher();
+    }
+    m_group->wake.notify_all();
+    if (commit_now) {
+      flush();
+    }
+    return;
+  }
+  guarded("settle", [&](SQLite::Database& db) {
+    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    settle_in(db, change, now_utc());
     transaction.commit();
   });
+}
+
+void SqliteStore::flush() {
+  guarded("flush", [](SQLite::Database&) {});
+  const std::lock_guard lock(m_group->mutex);
+  if (m_group->deferred_error) {
+    std::rethrow_exception(std::exchange(m_group->deferred_error, nullptr));
+  }
 }
 
 void SqliteStore::append_audit(const AuditRecord& record) {

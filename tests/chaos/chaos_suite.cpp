@@ -778,7 +778,7 @@ int run_crash(std::uint64_t first, int trials) {
   // Every journal step: each point at each of the greenfield's changes.
   const int changes = count_creates();
   std::vector<std::string> steps;
-  for (const auto* point : {"after_intent", "after_call"}) {
+  for (const auto* point : {"after_intent", "after_call", "after_settle"}) {
     for (int n = 1; n <= changes; ++n) {
       steps.push_back(std::string(point) + ":" + std::to_string(n));
     }

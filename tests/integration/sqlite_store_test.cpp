@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -206,6 +207,104 @@ TEST_F(SqliteStoreTest, ReadOnlyOpensWhileAWriterHoldsTheLock) {
         << e.what();
   }
   EXPECT_EQ(writer->load_users().size(), 2U);
+}
+
+JournalEntry journal_intent(const std::string& employee) {
+  JournalEntry entry;
+  entry.run_id = "r1";
+  entry.action = Action::create;
+  entry.employee_id = employee;
+  entry.payload = "{}";
+  entry.created_at = "2026-12-05T00:00:00Z";
+  return entry;
+}
+
+SettledChange settled_ok(std::int64_t id, const std::string& employee) {
+  SettledChange settled;
+  settled.journal_id = id;
+  settled.ok = true;
+  settled.user = sample_user("u" + employee);
+  settled.link = Link{employee, "u" + employee, false};
+  settled.audit.time = "2026-12-05T00:00:01Z";
+  settled.audit.run_id = "r1";
+  settled.audit.action = Action::create;
+  settled.audit.employee_id = employee;
+  settled.audit.outcome = "ok";
+  return settled;
+}
+
+// What another process (status, a restarted controller) would read.
+TEST_F(SqliteStoreTest, IntentsAreDurableAtOnceAndQueuedSettlesAtTheNextCommit) {
+  auto writer = open_writer();
+  auto reader = open_reader();
+
+  const auto first = writer->add_intent(journal_intent("E1"));
+  EXPECT_EQ(reader->pending_intents().size(), 1U); // durable before the request is sent
+  writer->settle(settled_ok(first, "E1"));
+  EXPECT_TRUE(writer->pending_intents().empty()); // its own reads see the queued settle
+
+  const auto second = writer->add_intent(journal_intent("E2")); // commits E1's settle with it
+  auto pending = reader->pending_intents();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending.front().id, second);
+  EXPECT_EQ(reader->audit("E1", 0).size(), 1U);
+
+  writer->settle(settled_ok(second, "E2"));
+  writer->flush();
+  EXPECT_TRUE(reader->pending_intents().empty());
+  EXPECT_EQ(reader->load_links().size(), 2U);
+
+  const auto third = writer->add_intent(journal_intent("E3"));
+  writer->settle(settled_ok(third, "E3"));
+  writer.reset(); // closing commits what is queued
+  EXPECT_TRUE(reader->pending_intents().empty());
+  EXPECT_EQ(reader->audit("", 0).size(), 3U);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentChangesShareCommits) {
+  auto writer = open_writer();
+  constexpr int k_threads = 4;
+  constexpr int k_per_thread = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < k_per_thread; ++i) {
+        const auto employee = "E" + std::to_string(t) + "-" + std::to_string(i);
+        writer->settle(settled_ok(writer->add_intent(journal_intent(employee)), employee));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  writer->flush();
+
+  constexpr int k_changes = k_threads * k_per_thread;
+  auto reader = open_reader();
+  EXPECT_TRUE(reader->pending_intents().empty());
+  EXPECT_EQ(reader->audit("", 0).size(), static_cast<std::size_t>(k_changes));
+  // One commit per intent and one per settle without grouping; the settles
+  // ride with the intents (and intents of several threads share one).
+  EXPECT_LE(writer->group_commits(), k_changes + 1);
+}
+
+TEST_F(SqliteStoreTest, ASecondSettleOfAQueuedOneIsRefusedAtOnce) {
+  auto writer = open_writer();
+  const auto id = writer->add_intent(journal_intent("E1"));
+  writer->settle(settled_ok(id, "E1"));
+
+  auto again = settled_ok(id, "E1");
+  again.audit.message = "twice";
+  try {
+    writer->settle(again);
+    ADD_FAILURE() << "a second settle was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("journal entry " + std::to_string(id) + " is already done"),
+        std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(writer->audit("E1", 0).size(), 1U);
 }
 
 TEST_F(SqliteStoreTest, ReadOnlyRefusesAMissingDatabaseWithoutCreatingIt) {

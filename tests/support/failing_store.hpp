@@ -48,6 +48,7 @@ public:
     }
     m_inner.settle(change);
   }
+  void flush() override { m_inner.flush(); }
   void append_audit(const state::AuditRecord& record) override { m_inner.append_audit(record); }
   std::vector<state::AuditRecord> audit(const state::EmployeeId& employee_id,
                                         int limit) const override {
