@@ -1,10 +1,14 @@
 // Apply throughput and the cost of a no-op reconcile, against the fakes over
 // loopback HTTP with a SQLite state database.
-//   bench_apply creates [N=10000] [LATENCY_MS=50]
+//   bench_apply creates [N=10000] [LATENCY_MS=50] [CONCURRENCY=4]
 //     N creates with FakeJumpCloud adding LATENCY_MS to each request; reports
 //     wall time against the limit N x latency / concurrency.
 //   bench_apply noop [N=100000]
 //     converges N users, then times one more reconcile: zero writes expected.
+//   bench_apply script [N=1000] [LATENCY_MS=20] [CONCURRENCY=4]
+//     the same N creates by bench/plain_sync.py (a plain sequential script:
+//     lookup, lookup, create for each user) and by bobsync, each against
+//     fresh fakes with LATENCY_MS per JumpCloud request; reports the ratio.
 // Not a timed test: the figures go in the closing note.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
@@ -19,6 +23,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,8 +83,13 @@ struct Rig {
   }
 };
 
-int creates(int n, int latency_ms) {
-  const int concurrency = 4;
+// The SQLite commits the group commit made so far (0 when the store is not SQLite).
+long long commits(const state::StateStore& store) {
+  const auto* sqlite = dynamic_cast<const state::SqliteStore*>(&store);
+  return sqlite != nullptr ? sqlite->group_commits() : 0;
+}
+
+int creates(int n, int latency_ms, int concurrency) {
   Rig rig(concurrency);
   bench::add_employees(rig.sandbox.bob(), n);
   rig.sandbox.jumpcloud().faults().set_latency(std::chrono::milliseconds(latency_ms));
@@ -96,10 +106,59 @@ int creates(int n, int latency_ms) {
               seconds,
               limit,
               seconds / limit);
-  std::printf("  JumpCloud requests %d, peak RSS %ld MB\n",
+  std::printf("  JumpCloud requests %d, SQLite commits %lld, peak RSS %ld MB\n",
               rig.sandbox.jumpcloud().stats().total(),
+              commits(*rig.store),
               bench::peak_rss_mb());
   return outcome.ok() ? 0 : 1;
+}
+
+int versus_script(int n, int latency_ms, int concurrency) {
+  const auto latency = std::chrono::milliseconds(latency_ms);
+  double script_seconds = 0;
+  std::size_t script_users = 0;
+  int script_requests = 0;
+  {
+    sandbox::Sandbox fakes{sandbox::SandboxConfig{}};
+    bench::add_employees(fakes.bob(), n);
+    fakes.jumpcloud().faults().set_latency(latency);
+    const std::string command =
+        "BOB_SERVICE_USER_ID=sandbox-user BOB_SERVICE_USER_TOKEN=sandbox-token "
+        "JUMPCLOUD_API_KEY=sandbox-key python3 " BOBSYNC_SOURCE_DIR "/bench/plain_sync.py "
+        + fakes.bob().base_url() + " " + fakes.jumpcloud().base_url() + " >/dev/null";
+    const auto t0 = Clock::now();
+    const int status = std::system(command.c_str());
+    script_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (status != 0) {
+      std::fprintf(stderr, "bench/plain_sync.py failed (status %d)\n", status);
+      return 1;
+    }
+    script_users = fakes.jumpcloud().user_count();
+    script_requests = fakes.jumpcloud().stats().total();
+  }
+  Rig rig(concurrency);
+  bench::add_employees(rig.sandbox.bob(), n);
+  rig.sandbox.jumpcloud().faults().set_latency(latency);
+  const auto t0 = Clock::now();
+  const auto outcome = rig.reconcile(true);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("%d creates, %d ms per JumpCloud request\n", n, latency_ms);
+  std::printf("  plain script (sequential): %.1f s, %zu users, %d JumpCloud requests\n",
+              script_seconds,
+              script_users,
+              script_requests);
+  std::printf("  bobsync (concurrency %d):  %.1f s, %zu users, %d JumpCloud requests, %lld SQLite "
+              "commits\n",
+              concurrency,
+              seconds,
+              rig.sandbox.jumpcloud().user_count(),
+              rig.sandbox.jumpcloud().stats().total(),
+              commits(*rig.store));
+  std::printf("  bobsync is %.1fx faster; floor N x latency / concurrency = %.1f s (ratio %.2f)\n",
+              script_seconds / seconds,
+              n * latency_ms / 1000.0 / concurrency,
+              seconds / (n * latency_ms / 1000.0 / concurrency));
+  return outcome.ok() && script_users == rig.sandbox.jumpcloud().user_count() ? 0 : 1;
 }
 
 int noop(int n) {
@@ -159,8 +218,12 @@ int noop(int n) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "creates";
   try {
+    const auto arg = [&](int i, int fallback) { return argc > i ? std::stoi(argv[i]) : fallback; };
     if (mode == "creates") {
-      return creates(argc > 2 ? std::stoi(argv[2]) : 10000, argc > 3 ? std::stoi(argv[3]) : 50);
+      return creates(arg(2, 10000), arg(3, 50), arg(4, 4));
+    }
+    if (mode == "script") {
+      return versus_script(arg(2, 1000), arg(3, 20), arg(4, 4));
     }
     if (mode == "noop") {
       return noop(argc > 2 ? std::stoi(argv[2]) : 100000);
@@ -169,6 +232,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_apply: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: bench_apply creates [N] [LATENCY_MS] | noop [N]\n");
+  std::fprintf(stderr,
+               "usage: bench_apply creates [N] [LATENCY_MS] [CONCURRENCY] | noop [N] | script [N] "
+               "[LATENCY_MS] [CONCURRENCY]\n");
   return 2;
 }

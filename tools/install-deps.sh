@@ -17,10 +17,12 @@ packages=(
   libre2-dev openssl
   clang libclang-rt-14-dev llvm-14
   chromium
+  python3
 )
 # openssl: the hostile suite makes a self-signed certificate for its TLS case
 # (tests/hostile/hostile_suite.cpp).
 # chromium: the status page's headless-browser test (tests/e2e/status_page_browser_test.cpp).
+# python3: bench/plain_sync.py, the plain script `bench_apply script` compares with.
 # tools/check-deploy.sh: systemd-analyze (systemd), /bin/kill named by the unit
 # (procps), Node.js and npm for the pinned packages of tools/deploy-check/.
 # tools/fuzz.sh: clang++ 14 with libFuzzer and the sanitizer runtimes
