@@ -22,9 +22,8 @@ test: build
 bench: deps
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 	@cmake --build build-release -j$(JOBS) --target bench_plan bench_read bench_apply
-	@build-release/bench/bench_plan
-	@build-release/bench/bench_read
-	@echo "longer runs: build-release/bench/bench_apply creates 10000 50 | noop 100000"
+	@bash bench/table.sh build-release
+	@echo "the plain script: build-release/bench/bench_apply script 1000 20 4 (and 8)"
 
 format:
 	@bash tools/format.sh

@@ -110,6 +110,12 @@ int creates(int n, int latency_ms, int concurrency) {
               rig.sandbox.jumpcloud().stats().total(),
               commits(*rig.store),
               bench::peak_rss_mb());
+  std::printf("figures: wall_s=%.2f floor_s=%.2f requests=%d commits=%lld rss_mb=%ld\n",
+              seconds,
+              limit,
+              rig.sandbox.jumpcloud().stats().total(),
+              commits(*rig.store),
+              bench::peak_rss_mb());
   return outcome.ok() ? 0 : 1;
 }
 
@@ -185,14 +191,16 @@ int noop(int n) {
   }
   const auto settle_start = Clock::now();
   auto first = rig.reconcile(true);
+  const double first_seconds = std::chrono::duration<double>(Clock::now() - settle_start).count();
   std::printf("first pass on an empty database (list, cache, rebuild links): %.2f s, writes %d\n",
-              std::chrono::duration<double>(Clock::now() - settle_start).count(),
+              first_seconds,
               rig.sandbox.jumpcloud().write_count());
   if (!first.ok()) {
     std::fprintf(stderr, "converging failed\n");
     return 1;
   }
   const int writes = rig.sandbox.jumpcloud().write_count();
+  std::string figures = "figures: first_s=" + std::to_string(first_seconds);
   for (const bool refresh : {false, true}) {
     rig.sandbox.jumpcloud().stats().reset();
     const int searches = rig.sandbox.bob().search_count();
@@ -208,8 +216,13 @@ int noop(int n) {
                 rig.sandbox.bob().search_count() - searches,
                 rig.sandbox.jumpcloud().write_count() - writes,
                 outcome.pass.plan.changes.size());
+    figures += std::string(refresh ? " refresh" : " cached") + "_s=" + std::to_string(seconds)
+               + (refresh ? " refresh" : " cached") + "_requests="
+               + std::to_string(rig.sandbox.jumpcloud().stats().total()
+                                + rig.sandbox.bob().search_count() - searches);
   }
   std::printf("peak RSS %ld MB\n", bench::peak_rss_mb());
+  std::printf("%s rss_mb=%ld\n", figures.c_str(), bench::peak_rss_mb());
   return 0;
 }
 

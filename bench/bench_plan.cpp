@@ -136,5 +136,10 @@ int main(int argc, char** argv) {
               plan.summary.count(state::Action::conflict),
               plan.summary.unchanged);
   std::printf("peak RSS: %ld MB (inputs alone: %ld MB)\n", bench::peak_rss_mb(), rss_inputs);
+  std::sort(total_ms.begin(), total_ms.end());
+  std::printf("figures: plan_ms=%.0f rss_mb=%ld inputs_mb=%ld\n",
+              total_ms[total_ms.size() / 2],
+              bench::peak_rss_mb(),
+              rss_inputs);
   return 0;
 }

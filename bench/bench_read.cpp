@@ -1,7 +1,9 @@
 // Reads 100,000 employees from FakeBob and 100,000 users from FakeJumpCloud
 // through the real clients over loopback HTTP (synthetic, seeded data).
 // Reports wall time, requests made and peak RSS.
-//   build/bench/bench_read [N]
+//   build/bench/bench_read [N] [RTT_MS] [--apart]
+// --apart: the fakes run in a child process (forked before any thread), so
+// the peak RSS is bobsync's alone, as in production.
 // Not a timed test: the figures go in the closing note. Expected: one Bob
 // search and exactly ceil(N/100) JumpCloud list requests.
 
@@ -16,6 +18,7 @@
 #include "sandbox/fake_jumpcloud.hpp"
 #include "state/planner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -24,6 +27,8 @@
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench/bench_support.hpp"
 
@@ -94,32 +99,130 @@ void seed_jumpcloud(sandbox::FakeJumpCloud& jumpcloud, int n, std::mt19937& rng)
   }
 }
 
+// The two fakes, seeded, in this process or in a child.
+class Fakes {
+public:
+  Fakes(int n, bool apart)
+      : m_n(n) {
+    if (!apart) {
+      seed();
+      return;
+    }
+    int urls[2];
+    int done[2];
+    if (::pipe(urls) != 0 || ::pipe(done) != 0) {
+      throw std::runtime_error("pipe failed");
+    }
+    m_child = ::fork();
+    if (m_child < 0) {
+      throw std::runtime_error("fork failed");
+    }
+    if (m_child == 0) { // the fakes' process: serve until the parent is done
+      ::close(urls[0]);
+      ::close(done[1]);
+      seed();
+      const auto line = m_bob->base_url() + " " + m_jumpcloud->base_url() + "\n";
+      (void)!::write(urls[1], line.data(), line.size());
+      char byte = 0;
+      while (::read(done[0], &byte, 1) > 0) {
+      }
+      const auto counts =
+          std::to_string(m_bob->search_count()) + " " + std::to_string(list_requests()) + "\n";
+      (void)!::write(urls[1], counts.data(), counts.size());
+      std::_Exit(0);
+    }
+    ::close(urls[1]);
+    ::close(done[0]);
+    m_from_child = urls[0];
+    m_to_child = done[1];
+    std::istringstream line(read_line());
+    line >> m_bob_url >> m_jumpcloud_url;
+  }
+  Fakes(const Fakes&) = delete;
+  Fakes& operator=(const Fakes&) = delete;
+  ~Fakes() {
+    if (m_child > 0) {
+      counts();
+    }
+  }
+
+  const std::string& bob_url() const { return m_bob_url; }
+  const std::string& jumpcloud_url() const { return m_jumpcloud_url; }
+  sandbox::FakeJumpCloud* in_process_jumpcloud() { return m_jumpcloud.get(); }
+
+  // Bob searches and JumpCloud list requests served (ends the child).
+  std::pair<int, int> counts() {
+    if (m_child <= 0) {
+      return {m_bob->search_count(), list_requests()};
+    }
+    ::close(m_to_child);
+    std::istringstream line(read_line());
+    ::close(m_from_child);
+    ::waitpid(m_child, nullptr, 0);
+    m_child = 0;
+    line >> m_counts.first >> m_counts.second;
+    return m_counts;
+  }
+
+private:
+  void seed() {
+    std::mt19937 rng(20261127);
+    m_bob = std::make_unique<sandbox::FakeBob>();
+    m_jumpcloud = std::make_unique<sandbox::FakeJumpCloud>();
+    seed_bob(*m_bob, m_n, rng);
+    seed_jumpcloud(*m_jumpcloud, m_n, rng);
+    m_bob_url = m_bob->base_url();
+    m_jumpcloud_url = m_jumpcloud->base_url();
+  }
+  int list_requests() const { return m_jumpcloud->stats().count("GET", "/api/systemusers"); }
+  std::string read_line() const {
+    std::string line;
+    char c = 0;
+    while (::read(m_from_child, &c, 1) == 1 && c != '\n') {
+      line += c;
+    }
+    return line;
+  }
+
+  int m_n = 0;
+  pid_t m_child = 0;
+  int m_from_child = -1;
+  int m_to_child = -1;
+  std::unique_ptr<sandbox::FakeBob> m_bob;
+  std::unique_ptr<sandbox::FakeJumpCloud> m_jumpcloud;
+  std::string m_bob_url;
+  std::string m_jumpcloud_url;
+  std::pair<int, int> m_counts{0, 0};
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
   try {
-    const int n = argc > 1 ? std::stoi(argv[1]) : 100000;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const auto apart_flag = std::find(args.begin(), args.end(), "--apart");
+    const bool apart = apart_flag != args.end();
+    if (apart) {
+      args.erase(apart_flag);
+    }
+    const int n = !args.empty() ? std::stoi(args[0]) : 100000;
     const auto policy = bench::example_policy();
     const auto fields = policy.bob_fields();
-    std::mt19937 rng(20261127);
 
     const auto s0 = std::chrono::steady_clock::now();
-    sandbox::FakeBob bob;
-    sandbox::FakeJumpCloud jumpcloud;
-    seed_bob(bob, n, rng);
-    seed_jumpcloud(jumpcloud, n, rng);
+    Fakes fakes(n, apart);
     const auto s1 = std::chrono::steady_clock::now();
     const long rss_seeded = bench::peak_rss_mb();
 
     controller::http::CurlTransport transport;
     controller::SystemClock clock;
     controller::BobSettings bob_settings;
-    bob_settings.base_url = bob.base_url();
+    bob_settings.base_url = fakes.bob_url();
     bob_settings.service_user_id = "sandbox-user";
     bob_settings.service_user_token = "sandbox-token";
     controller::BobHrSource hr(transport, clock, bob_settings);
     controller::JumpCloudSettings jc_settings;
-    jc_settings.base_url = jumpcloud.base_url();
+    jc_settings.base_url = fakes.jumpcloud_url();
     jc_settings.api_key = "sandbox-key";
     controller::JumpCloudDirectory directory(transport, clock, jc_settings);
 
@@ -146,15 +249,14 @@ int main(int argc, char** argv) {
     const auto& plan = pass.plan;
     const auto t3 = std::chrono::steady_clock::now();
 
-    const int bob_requests = bob.stats().total();
-    const int list_requests = jumpcloud.stats().count("GET", "/api/systemusers");
+    const long rss_planned = bench::peak_rss_mb();
+    const auto [searches, list_requests] = fakes.counts();
     std::printf("N=%d, %zu Bob fields requested\n", n, fields.size());
     std::printf("seed fakes:        %.2f s (not part of the read)\n", Seconds(s1 - s0).count());
-    std::printf("read Bob:          %.2f s  %zu employees, %d request(s) (%d people searches)\n",
+    std::printf("read Bob:          %.2f s  %zu employees, %d people search(es)\n",
                 Seconds(t1 - t0).count(),
                 employee_count,
-                bob_requests,
-                bob.search_count());
+                searches);
     std::printf("read JumpCloud:    %.2f s  %zu users, %d list requests (ceil(N/100) = %d)\n",
                 Seconds(t2 - t1).count(),
                 user_count,
@@ -165,22 +267,29 @@ int main(int argc, char** argv) {
                 Seconds(t3 - t2).count(),
                 plan.changes.size());
     std::printf("read + plan:       %.2f s\n", Seconds(t3 - t0).count());
-    std::printf("peak RSS:          %ld MB (after seeding the fakes: %ld MB, after reading Bob: "
-                "%ld MB, after reading JumpCloud: %ld MB)\n",
-                bench::peak_rss_mb(),
+    std::printf("peak RSS:          %ld MB, %s (after seeding the fakes: %ld MB, after reading "
+                "Bob: %ld MB, after reading JumpCloud: %ld MB)\n",
+                rss_planned,
+                apart ? "the fakes in another process" : "the fakes included",
                 rss_seeded,
                 rss_bob,
                 rss_read);
-    const bool ok = bob.search_count() == 1 && list_requests == std::max(1, (n + 99) / 100)
+    std::printf("figures: read_s=%.2f plan_s=%.2f read_plan_s=%.2f rss_mb=%ld requests=%d\n",
+                Seconds(t2 - t0).count(),
+                Seconds(t3 - t2).count(),
+                Seconds(t3 - t0).count(),
+                rss_planned,
+                searches + list_requests);
+    const bool ok = searches == 1 && list_requests == std::max(1, (n + 99) / 100)
                     && employee_count == static_cast<std::size_t>(n)
                     && user_count == static_cast<std::size_t>(n);
     std::printf("%s\n", ok ? "request counts as expected" : "UNEXPECTED request or record counts");
 
     // The JumpCloud listing with a round-trip time: pages one at a time, then
     // at the default concurrency (bench_read N RTT_MS).
-    const int rtt_ms = argc > 2 ? std::stoi(argv[2]) : 0;
-    if (rtt_ms > 0) {
-      jumpcloud.faults().set_latency(std::chrono::milliseconds(rtt_ms));
+    const int rtt_ms = args.size() > 1 ? std::stoi(args[1]) : 0;
+    if (rtt_ms > 0 && fakes.in_process_jumpcloud() != nullptr) {
+      fakes.in_process_jumpcloud()->faults().set_latency(std::chrono::milliseconds(rtt_ms));
       for (const int concurrency : {1, controller::JumpCloudSettings{}.list_concurrency}) {
         auto settings = jc_settings;
         settings.list_concurrency = concurrency;

@@ -138,14 +138,27 @@ void FakeServer::start(const std::string& host, int port) {
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a
   // port in use and share its connections: only SO_REUSEADDR (a port in
   // TIME_WAIT is reusable; a listening one is not).
-  m_server.set_socket_options([](int sock) {
+  int listening = -1;
+  m_server.set_socket_options([&listening](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
   });
   if (port == 0) {
     m_port = m_server.bind_to_any_port(host);
   } else {
     m_port = m_server.bind_to_port(host, port) ? port : -1;
+  }
+  m_server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // Debian's cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
+  // compiled into the library): eight clients connecting at once could see a
+  // SYN dropped and retried a second later, which no real API does. Linux lets
+  // listen() on a listening socket set a new backlog.
+  if (m_port > 0 && listening >= 0) {
+    ::listen(listening, SOMAXCONN);
   }
   if (m_port <= 0) {
     throw std::runtime_error(m_name + ": cannot listen on " + host + ":" + std::to_string(port)

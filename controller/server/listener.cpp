@@ -427,6 +427,7 @@ struct Listener::Impl {
   GuardedServer server{options};
   std::thread thread;
   std::atomic<bool> listen_returned{false};
+  int socket_fd = -1; // the listening socket, once bound
   std::atomic<int> port{-1};
   std::mutex stop_mutex;
   bool started = false;
@@ -457,9 +458,10 @@ void Listener::Impl::configure() {
   // httplib's default sets SO_REUSEPORT, with which a second controller could
   // bind the same port and silently take half of the webhooks. SO_REUSEADDR
   // alone still allows a quick restart (TIME_WAIT).
-  http.set_socket_options([](socket_t sock) {
+  http.set_socket_options([this](socket_t sock) {
     const int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    socket_fd = sock;
   });
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.read_timeout);
@@ -777,6 +779,12 @@ void Listener::start() {
                              + (code == EADDRINUSE ? std::string("address already in use")
                                 : code != 0        ? error_text(code)
                                                    : std::string("bind failed")));
+  }
+  // Debian's cpp-httplib listens with a backlog of 5 (compiled in): a burst
+  // of webhooks would see SYNs dropped and retried a second later. Linux lets
+  // listen() on a listening socket set a new backlog.
+  if (m_impl->socket_fd >= 0) {
+    ::listen(m_impl->socket_fd, SOMAXCONN);
   }
   m_impl->port = port;
   m_impl->started = true;
