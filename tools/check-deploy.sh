@@ -110,10 +110,10 @@ for dir in $(sed -n 's/^add_subdirectory(\([a-z_]*\)).*/\1/p' CMakeLists.txt); d
 done
 # The build stage installs the packages of install-deps.sh but test, format
 # and fuzzing tools (chromium: the status page test; clang, llvm: tools/fuzz.sh;
-# openssl: the hostile suite's test certificate).
+# openssl: the hostile suite's test certificate; python3: bench/plain_sync.py).
 want=$(sed -n '/^packages=(/,/^)/p' tools/install-deps.sh | tr ' ' '\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' |
-  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm|chromium|clang|libclang-rt-14-dev|llvm-14|openssl)$' | sort -u)
+  grep -Ev '^(clang-format|libgtest-dev|libgmock-dev|tzdata|systemd|procps|nodejs|npm|chromium|clang|libclang-rt-14-dev|llvm-14|openssl|python3)$' | sort -u)
 have=$(sed -n '/^FROM .* AS build/,/^WORKDIR/p' "$file" | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u)
 missing=$(comm -23 <(echo "$want") <(echo "$have"))
