@@ -991,7 +991,6 @@ void SqliteStore::settle(const SettledChange& change) {
   }
   bool queued = false;
   bool commit_now = false;
-  bool start = false;
   {
     const std::lock_guard lock(m_group->mutex);
     if (m_group->deferred_error) {
@@ -1011,13 +1010,12 @@ void SqliteStore::settle(const SettledChange& change) {
       commit_now =
           m_group->queue.size() >= GroupCommit::k_max_queued
           || std::chrono::steady_clock::now() - m_group->oldest >= GroupCommit::k_max_delay;
-      start = !m_group->flusher.joinable();
+      if (!m_group->flusher.joinable()) {
+        start_flusher(); // under the lock: two first settles start one thread
+      }
     }
   }
   if (queued) {
-    if (start) {
-      start_flusher();
-    }
     m_group->wake.notify_all();
     if (commit_now) {
       flush();

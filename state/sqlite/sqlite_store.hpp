@@ -144,7 +144,7 @@ private:
   struct GroupCommit;
   // Commits what is queued, in one transaction (m_mutex held).
   void commit_queued(SQLite::Database& db) const;
-  void start_flusher();
+  void start_flusher(); // m_group->mutex held
 
   std::string m_path;
   OpenMode m_mode;
