@@ -538,7 +538,11 @@ void write_audit(SQLite::Database& db, const AuditRecord& record) {
   insert.exec();
 }
 
-void settle_in(SQLite::Database& db, const SettledChange& change, const std::string& now) {
+// `user_fields`: encode_fields(*change.user), made (and so checked) before.
+void settle_in(SQLite::Database& db,
+               const SettledChange& change,
+               const std::string& user_fields,
+               const std::string& now) {
   SQLite::Statement update(db,
                            "UPDATE journal SET state = ?1, settled_at = ?2, user_id = CASE WHEN "
                            "?3 <> '' THEN ?3 ELSE user_id END WHERE id = ?4 AND state = "
@@ -557,7 +561,8 @@ void settle_in(SQLite::Database& db, const SettledChange& change, const std::str
                      + select.getColumn(0).getString());
   }
   if (change.user) {
-    write_user(db, *change.user);
+    SQLite::Statement insert(db, k_insert_user);
+    write_user(insert, *change.user, user_fields);
   }
   if (change.link) {
     write_link(db, *change.link, now);
@@ -582,6 +587,7 @@ struct SqliteStore::GroupCommit {
   struct Item {
     std::optional<JournalEntry> intent;
     std::optional<SettledChange> settle;
+    std::string user_fields;  // the settle's user, encoded (checked before queueing)
     std::string now;          // a settle's time when its audit record has none
     std::int64_t id = 0;      // the intent's, once committed
     std::exception_ptr error; // the commit's failure
@@ -649,7 +655,7 @@ void SqliteStore::commit_queued(SQLite::Database& db) const {
         insert->exec();
         item->id = db.getLastInsertRowid();
       } else {
-        settle_in(db, *item->settle, item->now);
+        settle_in(db, *item->settle, item->user_fields, item->now);
       }
     }
     transaction.commit();
@@ -979,9 +985,15 @@ std::vector<JournalEntry> SqliteStore::pending_intents() const {
 }
 
 void SqliteStore::settle(const SettledChange& change) {
+  // Everything that can refuse a settle but the database itself is checked
+  // here, before it is queued: one bad settle must not fail the transaction
+  // it would share with other workers' intents. Encoding the user here also
+  // keeps that work out of the commit.
+  std::string user_fields;
   try {
     if (change.user) {
       require_user_id(*change.user);
+      user_fields = encode_fields(*change.user);
     }
     if (change.link) {
       require_link_ids(*change.link);
@@ -1001,6 +1013,7 @@ void SqliteStore::settle(const SettledChange& change) {
     if (m_group->unsettled.erase(change.journal_id) == 1) {
       auto item = std::make_shared<GroupCommit::Item>();
       item->settle = change;
+      item->user_fields = std::move(user_fields);
       item->now = now_utc();
       if (m_group->settles++ == 0) {
         m_group->oldest = std::chrono::steady_clock::now();
@@ -1024,7 +1037,7 @@ void SqliteStore::settle(const SettledChange& change) {
   }
   guarded("settle", [&](SQLite::Database& db) {
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
-    settle_in(db, change, now_utc());
+    settle_in(db, change, user_fields, now_utc());
     transaction.commit();
   });
 }

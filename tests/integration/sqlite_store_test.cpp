@@ -288,6 +288,26 @@ TEST_F(SqliteStoreTest, ConcurrentChangesShareCommits) {
   EXPECT_LE(writer->group_commits(), k_changes + 1);
 }
 
+// A settle that cannot be written is refused before it is queued: it must
+// not fail the transaction it would have shared with other intents.
+TEST_F(SqliteStoreTest, ASettleWithAValueThatIsNotUtf8IsRefusedAtOnceAndHarmsNoOtherIntent) {
+  auto writer = open_writer();
+  const auto id = writer->add_intent(journal_intent("E1"));
+  auto bad = settled_ok(id, "E1");
+  bad.user->fields.set("jobTitle", "\xff");
+
+  EXPECT_THROW(writer->settle(bad), StoreError);
+  const auto other = writer->add_intent(journal_intent("E2"));
+  writer->settle(settled_ok(id, "E1")); // the intent is still pending: a good settle lands
+  writer->flush();
+
+  auto reader = open_reader();
+  const auto pending = reader->pending_intents();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending.front().id, other);
+  EXPECT_EQ(reader->load_users(), std::vector<DirectoryUser>{sample_user("uE1")});
+}
+
 TEST_F(SqliteStoreTest, ASecondSettleOfAQueuedOneIsRefusedAtOnce) {
   auto writer = open_writer();
   const auto id = writer->add_intent(journal_intent("E1"));

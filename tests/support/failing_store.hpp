@@ -1,8 +1,9 @@
 #pragma once
 
 // A StateStore test double: forwards to a MemoryStore and throws StoreError
-// on the n-th add_intent or settle (1-based; 0: never), like a database that
-// fails under a running pass. Thread-safe (MemoryStore is; the counters are
+// on the n-th add_intent or settle (1-based; 0: never), or on every flush
+// (a queued settle whose group commit failed), like a database that fails
+// under a running pass. Thread-safe (MemoryStore is; the counters are
 // atomic).
 
 #include "state/memory_store.hpp"
@@ -18,6 +19,7 @@ public:
 
   void fail_add_intent_at(int n) { m_fail_add_intent_at = n; }
   void fail_settle_at(int n) { m_fail_settle_at = n; }
+  void fail_flush() { m_fail_flush = true; }
 
   void replace_users(const std::vector<state::DirectoryUser>& users,
                      const std::string& refreshed_at) override {
@@ -48,7 +50,12 @@ public:
     }
     m_inner.settle(change);
   }
-  void flush() override { m_inner.flush(); }
+  void flush() override {
+    if (m_fail_flush) {
+      throw state::StoreError("state database test.db: flush: disk I/O error");
+    }
+    m_inner.flush();
+  }
   void append_audit(const state::AuditRecord& record) override { m_inner.append_audit(record); }
   std::vector<state::AuditRecord> audit(const state::EmployeeId& employee_id,
                                         int limit) const override {
@@ -70,6 +77,7 @@ private:
   std::atomic<int> m_settles{0};
   std::atomic<int> m_fail_add_intent_at{0};
   std::atomic<int> m_fail_settle_at{0};
+  std::atomic<bool> m_fail_flush{false};
 };
 
 } // namespace bobsync::testing

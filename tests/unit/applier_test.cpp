@@ -140,6 +140,18 @@ TEST_F(ApplierTest, AStoreErrorOnSettleLeavesThatChangePendingForRecovery) {
   EXPECT_EQ(m_store.load_links()[0].user_id, m_directory.users()[0].id);
 }
 
+// Settles the store queued but could not commit at the end: the apply must
+// not report success.
+TEST_F(ApplierTest, AFailedFinalFlushIsReportedAsAnAbortedApply) {
+  m_failing.fail_flush();
+
+  const auto result = apply_plan(plan_of_creates(2), m_directory, m_failing, m_clock, options(1));
+
+  ASSERT_TRUE(result.aborted);
+  EXPECT_NE(result.aborted->find("flush: disk I/O error"), std::string::npos) << *result.aborted;
+  EXPECT_EQ(created().size(), 2U);
+}
+
 TEST_F(ApplierTest, AStoreErrorInOneOfSeveralWorkersStopsThePoolAndKeepsTheJournalTrue) {
   m_failing.fail_settle_at(5);
 
