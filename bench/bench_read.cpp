@@ -8,6 +8,8 @@
 // search and exactly ceil(N/100) JumpCloud list requests.
 
 #include "controller/adapters/bob/bob_hr_source.hpp"
+#include "controller/adapters/bob/bob_payload.hpp"
+#include "controller/adapters/bob/bob_record.hpp"
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/adapters/jumpcloud/jumpcloud_directory.hpp"
 #include "controller/ports/clock.hpp"
@@ -17,6 +19,8 @@
 #include "sandbox/fake_bob.hpp"
 #include "sandbox/fake_jumpcloud.hpp"
 #include "state/planner.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -250,7 +254,22 @@ int main(int argc, char** argv) {
     const auto t3 = std::chrono::steady_clock::now();
 
     const long rss_planned = bench::peak_rss_mb();
-    const auto [searches, list_requests] = fakes.counts();
+    // Bob's answer alone (after the RSS above was taken): fetched whole,
+    // then split and read on one thread.
+    controller::http::Request search;
+    search.method = "POST";
+    search.url = fakes.bob_url() + "/people/search";
+    search.headers = {
+        {"Authorization", controller::basic_authorization("sandbox-user", "sandbox-token")},
+        {"Content-Type", "application/json"}};
+    nlohmann::json body = {{"fields", fields}, {"showInactive", true}, {"humanReadable", "APPEND"}};
+    body["fields"].push_back("root.id");
+    search.body = body.dump();
+    search.timeout = std::chrono::minutes(5);
+    const auto answer = transport.send(search);
+
+    auto [searches, list_requests] = fakes.counts();
+    --searches; // the fetch above
     std::printf("N=%d, %zu Bob fields requested\n", n, fields.size());
     std::printf("seed fakes:        %.2f s (not part of the read)\n", Seconds(s1 - s0).count());
     std::printf("read Bob:          %.2f s  %zu employees, %d people search(es)\n",
@@ -284,6 +303,35 @@ int main(int argc, char** argv) {
                     && employee_count == static_cast<std::size_t>(n)
                     && user_count == static_cast<std::size_t>(n);
     std::printf("%s\n", ok ? "request counts as expected" : "UNEXPECTED request or record counts");
+
+    if (answer && answer->status == 200) {
+      const auto p0 = std::chrono::steady_clock::now();
+      // The Bob adapter's split and read, without its worker threads.
+      const controller::EmployeeReader reader(fields);
+      std::vector<state::Employee> parsed;
+      std::string error;
+      controller::SearchSplitter splitter([&](std::string&& text) {
+        auto employee = reader.read(text, error);
+        if (employee) {
+          parsed.push_back(std::move(*employee));
+        }
+        return employee.has_value();
+      });
+      const bool read_ok = splitter.feed(answer->body) && splitter.finish();
+      const auto p1 = std::chrono::steady_clock::now();
+      const double parse_s = Seconds(p1 - p0).count();
+      const double mb = static_cast<double>(answer->body.size()) / 1e6;
+      std::printf(
+          "parse Bob's answer: %.2f s on one thread  (%zu employees, %.0f MB, %.0f MB/s)%s\n",
+          parse_s,
+          parsed.size(),
+          mb,
+          mb / parse_s,
+          read_ok ? "" : (" FAILED: " + error + splitter.error()).c_str());
+      std::printf("figures: parse_s=%.2f\n", parse_s);
+    } else {
+      std::printf("parse Bob's answer: the search failed\n");
+    }
 
     // The JumpCloud listing with a round-trip time: pages one at a time, then
     // at the default concurrency (bench_read N RTT_MS).

@@ -5,6 +5,8 @@
 #include "controller/adapters/bob/bob_payload.hpp"
 #include "controller/adapters/bob/bob_record.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,11 +55,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(ok || !splitter.error().empty(), "a refusal without an error message");
 
   const bobsync::controller::EmployeeReader reader(k_fields);
+  bool all_read = ok;
   for (const auto& employee : pieces) {
     std::string error;
     const auto read = reader.read(employee, error);
     require(read.has_value() || !error.empty(), "an unreadable employee without an error");
+    all_read = all_read && read.has_value();
   }
+  // The splitter is not a parser: what it and the reader accept together
+  // must be JSON all the same (nlohmann as the second opinion).
+  require(!all_read || nlohmann::json::accept(text), "an answer accepted that is not JSON");
   std::string error;
   const auto employees = bobsync::controller::employees_from_search_text(text, k_fields, error);
   require(employees.has_value() || !error.empty(), "a refused answer without an error");

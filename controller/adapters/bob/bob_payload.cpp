@@ -1,64 +1,17 @@
 #include "controller/adapters/bob/bob_payload.hpp"
 
+#include "controller/adapters/json/strict_reader.hpp"
+
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 
 namespace bobsync::controller {
 namespace {
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+namespace od = strict_json::od;
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-bool is_primitive_char(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '+'
-         || c == '-';
-}
-
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool is_number(std::string_view t) {
-  std::size_t i = 0;
-  if (i < t.size() && t[i] == '-') {
-    ++i;
-  }
-  if (i >= t.size() || !is_digit(t[i])) {
-    return false;
-  }
-  if (t[i] == '0') {
-    ++i;
-  } else {
-    while (i < t.size() && is_digit(t[i])) {
-      ++i;
-    }
-  }
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    const auto start = i;
-    while (i < t.size() && is_digit(t[i])) {
-      ++i;
-    }
-    if (i == start) {
-      return false;
-    }
-  }
-  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-      ++i;
-    }
-    const auto start = i;
-    while (i < t.size() && is_digit(t[i])) {
-      ++i;
-    }
-    if (i == start) {
-      return false;
-    }
-  }
-  return i == t.size();
-}
+constexpr std::string_view k_employees = "employees";
 
 } // namespace
 
@@ -66,18 +19,20 @@ SearchSplitter::SearchSplitter(std::function<bool(std::string&& employee)> on_em
     : m_on_employee(std::move(on_employee)) {}
 
 void SearchSplitter::reset() {
-  m_state = State::start;
-  m_key.clear();
-  m_token.clear();
+  m_skeleton.clear();
   m_element.clear();
-  m_stack.clear();
+  m_key.clear();
+  m_cuts.clear();
   m_error.clear();
   m_offset = 0;
   m_count = 0;
+  m_index = 0;
   m_depth = 0;
   m_in_string = false;
   m_escape = false;
-  m_found = false;
+  m_key_is_employees = false;
+  m_in_employees = false;
+  m_in_element = false;
   m_stopped = false;
 }
 
@@ -89,50 +44,44 @@ bool SearchSplitter::fail(std::string message) {
   return false;
 }
 
-bool SearchSplitter::primitive_ok() const {
-  return m_token == "true" || m_token == "false" || m_token == "null" || is_number(m_token);
-}
-
 bool SearchSplitter::feed(std::string_view chunk) {
   if (m_stopped) {
     return false;
   }
   std::size_t i = 0;
-  auto where = [&] { return " at byte " + std::to_string(m_offset + i); };
   while (i < chunk.size()) {
-    const char c = chunk[i];
-    switch (m_state) {
-    case State::element: {
+    if (m_in_element) {
       // The hot loop: copy the object through, tracking strings and depth.
       const std::size_t start = i;
+      bool closed = false;
       for (; i < chunk.size(); ++i) {
-        const char e = chunk[i];
+        const char c = chunk[i];
         if (m_in_string) {
           if (m_escape) {
             m_escape = false;
-          } else if (e == '\\') {
+          } else if (c == '\\') {
             m_escape = true;
-          } else if (e == '"') {
+          } else if (c == '"') {
             m_in_string = false;
           }
-          continue;
-        }
-        if (e == '"') {
+        } else if (c == '"') {
           m_in_string = true;
-        } else if (e == '{' || e == '[') {
+        } else if (c == '{' || c == '[') {
           ++m_depth;
-        } else if ((e == '}' || e == ']') && --m_depth == 0) {
+        } else if ((c == '}' || c == ']') && --m_depth == 2) {
+          closed = true;
+          ++i;
           break;
         }
       }
-      if (i == chunk.size()) {
-        m_element.append(chunk.substr(start));
+      m_element.append(chunk.substr(start, i - start));
+      if (!closed) {
         continue;
       }
-      m_element.append(chunk.substr(start, i - start + 1));
-      ++i;
+      m_in_element = false;
+      m_skeleton += "{}";
+      m_cuts.emplace_back(m_skeleton.size(), m_offset + i);
       ++m_count;
-      m_state = State::array_after_element;
       std::string element;
       element.swap(m_element);
       if (!m_on_employee(std::move(element))) {
@@ -141,179 +90,144 @@ bool SearchSplitter::feed(std::string_view chunk) {
       }
       continue;
     }
-    case State::start:
-      if (c == '{') {
-        m_state = State::key_or_end;
-      } else if (!is_ws(c)) {
-        return fail("expected a JSON object" + where());
-      }
-      break;
-    case State::key_or_end:
-      if (c == '"') {
-        m_key.clear();
-        m_state = State::key;
-      } else if (c == '}') {
-        m_state = State::end;
-      } else if (!is_ws(c)) {
-        return fail("expected a key or '}'" + where());
-      }
-      break;
-    case State::key_required:
-      if (c == '"') {
-        m_key.clear();
-        m_state = State::key;
-      } else if (!is_ws(c)) {
-        return fail("expected a key" + where());
-      }
-      break;
-    case State::key:
-      if (m_escape) {
-        m_escape = false;
-        m_key += c;
-      } else if (c == '\\') {
-        m_escape = true;
-        m_key += c;
-      } else if (c == '"') {
-        m_state = State::colon;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        return fail("control character in a key" + where());
-      } else {
-        m_key += c;
-      }
-      break;
-    case State::colon:
-      if (c == ':') {
-        m_state = State::value;
-      } else if (!is_ws(c)) {
-        return fail("expected ':'" + where());
-      }
-      break;
-    case State::value:
-      if (is_ws(c)) {
-        break;
-      }
-      if (m_key == "employees" && !m_found) {
-        if (c != '[') {
-          return fail("\"employees\" is not an array" + where());
-        }
-        m_found = true;
-        m_state = State::array_first;
-      } else if (c == '"') {
-        m_escape = false;
-        m_state = State::skip_string;
-      } else if (c == '{' || c == '[') {
-        m_stack.assign(1, c);
-        m_in_string = false;
-        m_escape = false;
-        m_state = State::skip_nested;
-      } else if (is_primitive_char(c)) {
-        m_token.assign(1, c);
-        m_state = State::skip_primitive;
-      } else {
-        return fail("unexpected character" + where());
-      }
-      break;
-    case State::after_value:
-      if (c == ',') {
-        m_state = State::key_required;
-      } else if (c == '}') {
-        m_state = State::end;
-      } else if (!is_ws(c)) {
-        return fail("expected ',' or '}'" + where());
-      }
-      break;
-    case State::end:
-      if (!is_ws(c)) {
-        return fail("trailing characters" + where());
-      }
-      break;
-    case State::array_first:
-    case State::array_next:
-      if (c == '{') {
-        m_element.assign(1, c);
-        m_depth = 1;
-        m_in_string = false;
-        m_escape = false;
-        m_state = State::element;
-      } else if (c == ']' && m_state == State::array_first) {
-        m_state = State::after_value;
-      } else if (!is_ws(c)) {
-        return fail("element " + std::to_string(m_count) + " of \"employees\" is not an object"
-                    + where());
-      }
-      break;
-    case State::array_after_element:
-      if (c == ',') {
-        m_state = State::array_next;
-      } else if (c == ']') {
-        m_state = State::after_value;
-      } else if (!is_ws(c)) {
-        return fail("expected ',' or ']'" + where());
-      }
-      break;
-    case State::skip_string:
+    // Outside the employee objects: kept in the skeleton.
+    const char c = chunk[i];
+    if (m_in_string) {
       if (m_escape) {
         m_escape = false;
       } else if (c == '\\') {
         m_escape = true;
       } else if (c == '"') {
-        m_state = State::after_value;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        return fail("control character in a string" + where());
-      }
-      break;
-    case State::skip_nested:
-      if (m_in_string) {
-        if (m_escape) {
-          m_escape = false;
-        } else if (c == '\\') {
-          m_escape = true;
-        } else if (c == '"') {
-          m_in_string = false;
-        }
-      } else if (c == '"') {
-        m_in_string = true;
-      } else if (c == '{' || c == '[') {
-        m_stack += c;
-      } else if (c == '}' || c == ']') {
-        if ((c == '}') != (m_stack.back() == '{')) {
-          return fail("mismatched bracket" + where());
-        }
-        m_stack.pop_back();
-        if (m_stack.empty()) {
-          m_state = State::after_value;
+        m_in_string = false;
+        if (m_depth == 1) {
+          m_key_is_employees = m_key == k_employees;
         }
       }
-      break;
-    case State::skip_primitive:
-      if (is_primitive_char(c)) {
-        m_token += c;
-        break;
+      if (m_depth == 1 && m_in_string && m_key.size() <= k_employees.size()) {
+        m_key += c;
       }
-      if (!primitive_ok()) {
-        return fail("invalid value '" + m_token + "'" + where());
-      }
-      m_state = State::after_value;
-      continue; // the delimiter is handled by after_value
+      m_skeleton += c;
+      ++i;
+      continue;
     }
+    if (c == '"') {
+      m_in_string = true;
+      m_key.clear();
+    } else if (m_in_employees && m_depth == 2 && c != '{' && c != ',' && c != ']' && c != ' '
+               && c != '\n' && c != '\t' && c != '\r') {
+      // Refused at once, not after the rest of the answer has arrived.
+      m_offset += i;
+      return fail("employees[" + std::to_string(m_index) + "] is not an object at byte "
+                  + std::to_string(m_offset));
+    } else if (c == ',' && m_in_employees && m_depth == 2) {
+      ++m_index;
+    } else if (c == '{' && m_in_employees && m_depth == 2) {
+      m_in_element = true;
+      m_depth = 3;
+      m_element.assign(1, c);
+      ++i;
+      continue;
+    } else if (c == '{' || c == '[') {
+      if (c == '[' && m_depth == 1 && m_key_is_employees) {
+        m_in_employees = true;
+      }
+      ++m_depth;
+    } else if (c == '}' || c == ']') {
+      if (--m_depth < 2) {
+        m_in_employees = false;
+      }
+    }
+    m_skeleton += c;
     ++i;
   }
   m_offset += chunk.size();
   return true;
 }
 
+std::size_t SearchSplitter::answer_offset(std::size_t offset) const {
+  const auto after =
+      std::upper_bound(m_cuts.begin(), m_cuts.end(), offset, [](std::size_t o, const auto& cut) {
+        return o < cut.first;
+      });
+  if (after == m_cuts.begin()) {
+    return offset;
+  }
+  const auto& cut = *std::prev(after);
+  return cut.second + (offset - cut.first);
+}
+
 bool SearchSplitter::finish() {
   if (m_stopped) {
     return false;
   }
-  if (m_state != State::end) {
-    return fail(m_state == State::start
-                    ? std::string("empty response")
-                    : "unexpected end of the response at byte " + std::to_string(m_offset));
+  if (m_offset == 0) {
+    return fail("empty response");
   }
-  if (!m_found) {
+  if (m_in_string || m_in_element || m_depth > 0) {
+    return fail("unexpected end of the response at byte " + std::to_string(m_offset));
+  }
+  strict_json::StrictReader reader(m_skeleton);
+  std::size_t employees = 0; // elements of the "employees" array
+  bool found = false;
+  auto employee = [&](od::value& value) {
+    od::object object;
+    if (const auto e = value.get_object().get(object)) {
+      return reader.fail(e, "employees[" + std::to_string(employees) + "] is not an object");
+    }
+    bool cut = true; // a cut-out object is `{}` here
+    if (!reader.members(object, [&](std::string_view, od::value& inner) {
+          cut = false;
+          return reader.skip(inner, 2);
+        })) {
+      return false;
+    }
+    if (!cut) {
+      // Its key was written with escapes ("employ\u0065es"), which only the
+      // reader decodes: refused rather than guessed.
+      return reader.fail("the \"employees\" array could not be cut out");
+    }
+    ++employees;
+    return true;
+  };
+  const bool ok = [&] {
+    if (!reader.start()) {
+      return false;
+    }
+    od::object root;
+    if (const auto e = reader.document().get_object().get(root)) {
+      return reader.fail(e, "expected a JSON object");
+    }
+    return reader.members(root, [&](std::string_view key, od::value& value) {
+      if (key != k_employees) {
+        return reader.skip(value, 1);
+      }
+      if (found) {
+        return reader.fail("\"employees\" appears twice");
+      }
+      found = true;
+      od::array array;
+      if (const auto e = value.get_array().get(array)) {
+        return reader.fail(e, "\"employees\" is not an array");
+      }
+      return reader.elements(array, employee);
+    });
+  }();
+  if (!ok) {
+    const auto where = reader.error_offset();
+    return fail(reader.error_what()
+                + (where ? " at byte " + std::to_string(answer_offset(*where)) : std::string()));
+  }
+  if (!reader.at_end()) {
+    return fail("trailing characters after the response");
+  }
+  if (!found) {
     return fail("no \"employees\" array in the response");
   }
+  if (employees != m_count) {
+    return fail("the \"employees\" array could not be cut out");
+  }
+  m_skeleton = std::string();
+  m_cuts = {};
   return true;
 }
 

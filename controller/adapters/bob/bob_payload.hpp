@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bobsync::controller {
@@ -13,60 +14,50 @@ namespace bobsync::controller {
 // Finds the employee objects of a people-search response
 // (`{"employees": [ {...}, ... ], ...}`) as its bytes arrive, so that a
 // 100,000-employee answer (~200 MB) is never held whole; chunks may split
-// anywhere. Checks the JSON structure around the employee objects (strings,
-// brackets, literals, numbers, commas); the syntax inside each object is
-// checked by whoever parses it. Not thread-safe.
+// anywhere. It is not a JSON parser: it follows strings and bracket depth to
+// cut out each object of the "employees" array, and keeps the rest of the
+// answer with each cut object replaced by `{}` (a few bytes per employee).
+// finish() reads that skeleton with the strict JSON reader, which checks
+// the structure around the employee objects; the objects themselves are
+// checked by whoever parses them. Not thread-safe.
 class SearchSplitter {
 public:
   // `on_employee` receives each complete employee object's text, in order;
   // returning false stops the splitter (feed() then returns false).
   explicit SearchSplitter(std::function<bool(std::string&& employee)> on_employee);
 
-  // False on a syntax error (see error()) or when on_employee refused.
+  // False when on_employee refused (the answer's syntax is checked by finish()).
   bool feed(std::string_view chunk);
-  // The whole body has been fed: false when it ended early or had no
-  // "employees" array.
+  // The whole body has been fed: false (error() set) when it ended early, is
+  // not JSON, or has no "employees" array of objects.
   bool finish();
   void reset();
 
   const std::string& error() const { return m_error; }
   std::size_t count() const { return m_count; }
+  // The position in the "employees" array of the last object given out.
+  std::size_t index() const { return m_index; }
 
 private:
-  enum class State {
-    start,
-    key_or_end,
-    key_required,
-    key,
-    colon,
-    value,
-    after_value,
-    end,
-    array_first,
-    array_next,
-    element,
-    array_after_element,
-    skip_string,
-    skip_nested,
-    skip_primitive,
-  };
-
   bool fail(std::string message);
-  bool primitive_ok() const;
+  // The answer's byte at `offset` of the skeleton.
+  std::size_t answer_offset(std::size_t offset) const;
 
   std::function<bool(std::string&&)> m_on_employee;
-  State m_state = State::start;
-  std::string m_key;
-  std::string m_token;
-  std::string m_element;
-  std::string m_stack; // open brackets while skipping a nested value
+  std::string m_skeleton; // the answer without the employee objects
+  std::string m_element;  // the employee object being cut out
+  std::string m_key;      // a string at depth 1 (a key), its first bytes
+  std::vector<std::pair<std::size_t, std::size_t>> m_cuts; // skeleton / answer offset after each
   std::string m_error;
   std::size_t m_offset = 0; // bytes consumed before the current chunk
   std::size_t m_count = 0;
+  std::size_t m_index = 0; // commas met in the "employees" array
   int m_depth = 0;
   bool m_in_string = false;
   bool m_escape = false;
-  bool m_found = false;
+  bool m_key_is_employees = false; // the last string at depth 1 was "employees"
+  bool m_in_employees = false;     // inside the "employees" array
+  bool m_in_element = false;
   bool m_stopped = false;
 };
 

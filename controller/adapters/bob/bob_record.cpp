@@ -1,5 +1,8 @@
 #include "controller/adapters/bob/bob_record.hpp"
 
+#include "controller/adapters/bob/bob_payload.hpp"
+#include "controller/adapters/json/strict_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -13,16 +16,6 @@ namespace bobsync::controller {
 namespace {
 
 using Json = nlohmann::json;
-
-// No error message quotes more than this much of Bob's answer.
-constexpr std::size_t k_max_excerpt = 200;
-
-std::string excerpt(std::string_view text) {
-  if (text.size() <= k_max_excerpt) {
-    return std::string(text);
-  }
-  return std::string(text.substr(0, k_max_excerpt)) + "...";
-}
 
 // Where one requested field can be found in an employee object.
 struct FieldPath {
@@ -65,9 +58,11 @@ std::vector<FieldPath> compile_paths(const std::vector<std::string>& field_ids) 
 
 // ---- extraction ------------------------------------------------------------
 //
-// An employee object is read with nlohmann's SAX interface rather than into
-// a JSON tree: 100,000 employees of ~40 values each would otherwise cost
-// millions of allocations. The result is the same as walking the tree:
+// An employee object is walked with the adapters' strict reader (simdjson On
+// Demand) rather than parsed into a JSON tree: 100,000 employees of ~40
+// values each would otherwise cost millions of allocations. Every value is
+// read (and so checked); only those on a target's path are kept. The result
+// is the same as walking the tree:
 //
 // - nested and human-readable paths: the key is missing (absent), or the path
 //   ends at a value (a scalar, null, or a container). A null met halfway
@@ -76,6 +71,8 @@ std::vector<FieldPath> compile_paths(const std::vector<std::string>& field_ids) 
 //   last one counts, as in the tree.
 // - flat paths (`$["/work/title"]`): the member itself when it is not an
 //   object, else its `value` member (null when it has none).
+// - numbers become the text nlohmann::json prints for them (what bobsync
+//   always stored: "1.50" is "1.5"), so the reader's choice never shows.
 
 enum class Kind : std::uint8_t { absent, null, scalar, container };
 enum class ScalarType : std::uint8_t { string, integer, other };
@@ -92,36 +89,44 @@ struct Capture {
 // object standing for null until its `value` member is seen.
 enum class Rule : std::uint8_t { value, flat_object };
 
-// What happens at one path (a key sequence from the employee object).
-struct PathEntry {
-  std::vector<std::uint32_t> under;                  // targets at or below this path
-  std::vector<std::pair<std::uint32_t, Rule>> exact; // targets exactly here
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// A path as one string: each key prefixed by its length, so that no key
-// (whatever characters it holds) can be mistaken for two.
-void append_segment(std::string& path, std::string_view key) {
-  const auto n = static_cast<std::uint32_t>(key.size());
-  path.append(reinterpret_cast<const char*>(&n), sizeof n);
-  path.append(key);
-}
-
 } // namespace
+
+// One step of the paths to the targets (a trie over keys; the root is the
+// employee object).
+struct PathNode {
+  std::vector<std::uint32_t> under;                  // targets at or below this node
+  std::vector<std::pair<std::uint32_t, Rule>> exact; // targets exactly here
+  std::unordered_map<std::string, std::unique_ptr<PathNode>, StringHash, std::equal_to<>> children;
+
+  const PathNode* child(std::string_view key) const {
+    const auto it = children.find(key);
+    return it == children.end() ? nullptr : it->second.get();
+  }
+};
 
 // Targets: per field (human, nested, flat), then the id (nested, flat).
 struct EmployeeReader::Paths {
   std::vector<FieldPath> fields;
   std::uint32_t target_count = 0;
-  std::unordered_map<std::string, PathEntry> entries; // by encoded path; "" is the object
+  PathNode root;
 
   void add(std::uint32_t target, const std::vector<std::string>& segments, Rule rule) {
-    std::string path;
-    entries[path].under.push_back(target);
+    PathNode* node = &root;
+    node->under.push_back(target);
     for (const auto& segment : segments) {
-      append_segment(path, segment);
-      entries[path].under.push_back(target);
+      auto& next = node->children[segment];
+      if (!next) {
+        next = std::make_unique<PathNode>();
+      }
+      node = next.get();
+      node->under.push_back(target);
     }
-    entries[path].exact.emplace_back(target, rule);
+    node->exact.emplace_back(target, rule);
   }
   void add_flat(std::uint32_t target, const std::string& key) {
     add(target, {key}, Rule::flat_object);
@@ -131,143 +136,88 @@ struct EmployeeReader::Paths {
 
 namespace {
 
-// Collects the targets of one employee object. Anything not on a target's
-// path is skipped without being stored.
-class EmployeeSax {
-public:
-  using Json = nlohmann::json;
+namespace od = strict_json::od;
 
-  EmployeeSax(const EmployeeReader::Paths& paths, std::vector<Capture>& captures)
-      : m_paths(paths),
+// Collects the targets of one employee object into `captures`.
+class EmployeeWalk {
+public:
+  EmployeeWalk(strict_json::StrictReader& reader, std::vector<Capture>& captures)
+      : m_reader(reader),
         m_captures(captures) {}
 
-  bool null() { return on_value(Kind::null, ScalarType::other, {}, "null"); }
-  bool boolean(bool value) {
-    return on_value(Kind::scalar, ScalarType::other, value ? "true" : "false", "boolean");
-  }
-  bool number_integer(Json::number_integer_t value) {
-    return on_value(Kind::scalar, ScalarType::integer, std::to_string(value), "number");
-  }
-  bool number_unsigned(Json::number_unsigned_t value) {
-    return on_value(Kind::scalar, ScalarType::integer, std::to_string(value), "number");
-  }
-  bool number_float(Json::number_float_t value, const Json::string_t& /*text*/) {
-    return on_value(Kind::scalar, ScalarType::other, Json(value).dump(), "number");
-  }
-  bool string(Json::string_t& value) {
-    return on_value(Kind::scalar, ScalarType::string, std::move(value), "string");
-  }
-  bool binary(Json::binary_t& /*value*/) {
-    return on_value(Kind::container, ScalarType::other, {}, "binary");
-  }
-
-  bool start_object(std::size_t /*size*/) {
-    if (m_frames.empty()) {
-      m_root_type = "object";
-      const auto root = m_paths.entries.find(std::string());
-      m_frames.push_back({false, root != m_paths.entries.end() ? &root->second : nullptr, 0});
-      return true;
-    }
-    const PathEntry* entry = take_pending();
-    if (entry != nullptr) {
-      for (const auto& [target, rule] : entry->exact) {
-        set(target, rule == Rule::flat_object ? Kind::null : Kind::container);
+  // The members of an object on the targets' paths (`node`).
+  bool object(od::object& object, const PathNode& node, int depth) {
+    return m_reader.members(object, [&](std::string_view key, od::value& value) {
+      const PathNode* child = node.child(key);
+      if (child == nullptr) {
+        return m_reader.skip(value, depth + 1);
       }
-    }
-    m_frames.push_back({false, entry, m_path.size()});
-    return true;
-  }
-  bool end_object() {
-    m_frames.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t /*size*/) {
-    if (m_frames.empty()) {
-      m_root_type = "array";
-      m_frames.push_back({true, nullptr, 0});
-      return true;
-    }
-    if (const PathEntry* entry = take_pending(); entry != nullptr) {
-      for (const auto& exact : entry->exact) {
-        set(exact.first, Kind::container);
+      for (auto target : child->under) {
+        m_captures[target] = Capture{}; // a repeated key replaces what came before
       }
-    }
-    m_frames.push_back({true, nullptr, m_path.size()}); // nothing inside an array is a target
-    return true;
+      return this->value(value, *child, depth + 1);
+    });
   }
-  bool end_array() {
-    m_frames.pop_back();
-    return true;
-  }
-
-  bool key(Json::string_t& key) {
-    const Frame& frame = m_frames.back();
-    m_pending = nullptr;
-    if (frame.entry == nullptr) {
-      return true;
-    }
-    m_path.resize(frame.path_size);
-    append_segment(m_path, key);
-    const auto it = m_paths.entries.find(m_path);
-    if (it == m_paths.entries.end()) {
-      return true;
-    }
-    m_pending = &it->second;
-    for (auto target : m_pending->under) {
-      m_captures[target] = Capture{}; // a repeated key replaces what came before
-    }
-    return true;
-  }
-
-  bool parse_error(std::size_t position,
-                   const std::string& /*token*/,
-                   const nlohmann::detail::exception& e) {
-    if (dynamic_cast<const Json::parse_error*>(&e) != nullptr) {
-      m_error = "malformed JSON at byte " + std::to_string(position) + ": " + excerpt(e.what());
-    } else {
-      m_error = "malformed JSON: " + excerpt(e.what()); // e.g. a number too large for a double
-    }
-    return false;
-  }
-
-  const std::string& error() const { return m_error; }
-  // "" until the first value; "object" when the text is an object.
-  std::string_view root_type() const { return m_root_type; }
 
 private:
-  struct Frame {
-    bool array;
-    const PathEntry* entry; // this container's path when a target lies at or below it
-    std::size_t path_size;  // length of the encoded path of this container
-  };
-
-  // The entry of the key just read, for the value that follows it.
-  const PathEntry* take_pending() {
-    const PathEntry* entry = m_frames.back().array ? nullptr : m_pending;
-    m_pending = nullptr;
-    return entry;
-  }
-
-  bool on_value(Kind kind, ScalarType type, std::string text, const char* json_type) {
-    if (m_frames.empty()) { // a scalar document
-      m_root_type = json_type;
-      return true;
+  bool value(od::value& value, const PathNode& node, int depth) {
+    od::json_type type{};
+    if (const auto e = value.type().get(type)) {
+      return m_reader.fail(e);
     }
-    const PathEntry* entry = take_pending();
-    if (entry == nullptr) {
-      return true;
+    switch (type) {
+    case od::json_type::object: {
+      for (const auto& [target, rule] : node.exact) {
+        set(target, rule == Rule::flat_object ? Kind::null : Kind::container);
+      }
+      od::object inner;
+      if (const auto e = value.get_object().get(inner)) {
+        return m_reader.fail(e);
+      }
+      return object(inner, node, depth);
     }
-    if (kind == Kind::null) {
-      for (auto target : entry->under) {
+    case od::json_type::array:
+      for (const auto& exact : node.exact) {
+        set(exact.first, Kind::container); // nothing inside an array is a target
+      }
+      return m_reader.skip(value, depth);
+    case od::json_type::null: {
+      bool null = false;
+      if (const auto e = value.is_null().get(null); e || !null) {
+        return m_reader.fail("invalid value"); // "nul", "nulls"
+      }
+      for (auto target : node.under) {
         set(target, Kind::null); // below a null, everything is null
       }
       return true;
     }
-    for (std::size_t i = 0; i < entry->exact.size(); ++i) {
-      auto& capture = m_captures[entry->exact[i].first];
-      capture.kind = kind;
-      capture.type = type;
-      capture.text = i + 1 == entry->exact.size() ? std::move(text) : text;
+    case od::json_type::string:
+    case od::json_type::number:
+    case od::json_type::boolean:
+      break;
+    }
+    if (node.exact.empty()) {
+      return m_reader.skip(value, depth); // a scalar met halfway: the paths below are absent
+    }
+    Capture scalar;
+    scalar.kind = Kind::scalar;
+    if (type == od::json_type::number) {
+      bool integer = false;
+      if (!m_reader.number(value, scalar.text, integer, strict_json::NumberText::nlohmann)) {
+        return false;
+      }
+      scalar.type = integer ? ScalarType::integer : ScalarType::other;
+    } else {
+      std::optional<std::string> text;
+      if (!m_reader.scalar(value, text)) {
+        return false;
+      }
+      scalar.text = std::move(*text);
+      scalar.type = type == od::json_type::string ? ScalarType::string : ScalarType::other;
+    }
+    for (std::size_t i = 0; i < node.exact.size(); ++i) {
+      auto& capture = m_captures[node.exact[i].first];
+      capture = i + 1 == node.exact.size() ? std::move(scalar) : scalar;
     }
     return true;
   }
@@ -279,13 +229,8 @@ private:
     capture.text.clear();
   }
 
-  const EmployeeReader::Paths& m_paths;
+  strict_json::StrictReader& m_reader;
   std::vector<Capture>& m_captures;
-  std::vector<Frame> m_frames;
-  std::string m_path;
-  const PathEntry* m_pending = nullptr;
-  std::string m_error;
-  std::string m_root_type;
 };
 
 const std::string& text_of(const Capture& c) {
@@ -307,13 +252,46 @@ std::optional<std::string> id_text(const Capture& c) {
   return std::nullopt; // floats (precision lost), booleans
 }
 
-std::string parse_error_text(const Json::parse_error& e) {
-  return "malformed JSON at byte " + std::to_string(e.byte) + ": " + excerpt(e.what());
-}
-
-// Other nlohmann errors while parsing (a number too large for a double).
-std::string parse_error_text(const Json::exception& e) {
-  return "malformed JSON: " + excerpt(e.what());
+// Reads `json_text` (one employee object) into `captures`; false with a
+// message naming the byte when it is not JSON or not an object.
+bool walk_employee(std::string_view json_text,
+                   const PathNode& root,
+                   std::vector<Capture>& captures,
+                   std::string& error) {
+  strict_json::StrictReader reader(json_text);
+  if (!reader.start()) {
+    error = "malformed JSON: " + reader.error();
+    return false;
+  }
+  od::object object;
+  if (const auto e = reader.document().get_object().get(object)) {
+    od::json_type type{};
+    if (e == simdjson::INCORRECT_TYPE && reader.document().type().get(type) == simdjson::SUCCESS
+        && Json::accept(json_text)) {
+      error = "expected a JSON object for the employee, got "
+              + std::string(strict_json::type_name(type));
+      return false;
+    }
+    if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) { // simdjson checks the last byte first
+      reader.fail_at("truncated, or trailing characters after the employee", json_text.size());
+    } else {
+      reader.fail(e == simdjson::INCORRECT_TYPE ? "not a JSON value"
+                                                : std::string_view(simdjson::error_message(e)));
+    }
+    error = "malformed JSON: " + reader.error();
+    return false;
+  }
+  EmployeeWalk walk(reader, captures);
+  if (!walk.object(object, root, 0)) {
+    error = "malformed JSON: " + reader.error();
+    return false;
+  }
+  if (!reader.at_end()) {
+    reader.fail("trailing characters after the employee");
+    error = "malformed JSON: " + reader.error();
+    return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -335,13 +313,7 @@ EmployeeReader::EmployeeReader(const std::vector<std::string>& field_ids)
 std::optional<state::Employee> EmployeeReader::read(std::string_view json_text,
                                                     std::string& error) const {
   std::vector<Capture> captures(m_paths->target_count);
-  EmployeeSax sax(*m_paths, captures);
-  if (!Json::sax_parse(json_text, &sax)) {
-    error = sax.error();
-    return std::nullopt;
-  }
-  if (sax.root_type() != "object") {
-    error = "expected a JSON object for the employee, got " + std::string(sax.root_type());
+  if (!walk_employee(json_text, m_paths->root, captures, error)) {
     return std::nullopt;
   }
   const auto fields = m_paths->fields.size();
@@ -385,91 +357,24 @@ std::optional<state::Employee> employee_from_json_text(std::string_view json_tex
   return EmployeeReader(field_ids).read(json_text, error);
 }
 
-// Streams the answer: each element of `employees` is converted as soon as it
-// is parsed and then dropped from the document, so a whole answer never
-// exists as one JSON tree.
+// The Bob adapter's path without its threads: the splitter cuts the answer
+// into employee objects, each read as it comes.
 std::optional<std::vector<state::Employee>> employees_from_search_text(
     std::string_view json_text, const std::vector<std::string>& field_ids, std::string& error) {
   const EmployeeReader reader(field_ids);
   std::vector<state::Employee> employees;
-  std::string first_error;
-  std::size_t index = 0;
-  std::string top_level_key;
-  bool in_employees = false;
-  bool saw_employees = false;
-
-  auto note_error = [&](std::string message) {
-    if (first_error.empty()) {
-      first_error = std::move(message);
-    }
-  };
-  const Json::parser_callback_t callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth == 1) {
-      switch (event) {
-      case Json::parse_event_t::key:
-        top_level_key = parsed.is_string() ? parsed.get<std::string>() : std::string();
-        return true;
-      case Json::parse_event_t::array_start:
-        in_employees = top_level_key == "employees";
-        saw_employees = saw_employees || in_employees;
-        return true;
-      case Json::parse_event_t::array_end:
-        in_employees = false;
-        return true;
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::value:
-        return true;
-      }
-      return true;
-    }
-    if (depth != 2 || !in_employees) {
-      return true;
-    }
-    switch (event) {
-    case Json::parse_event_t::object_start:
-    case Json::parse_event_t::array_start:
-    case Json::parse_event_t::key:
-      return true;
-    case Json::parse_event_t::object_end: {
-      if (first_error.empty()) {
-        // The element again as text, read like any employee (this function
-        // serves tests and small answers; the Bob adapter streams).
-        std::string reason;
-        if (auto employee = reader.read(parsed.dump(), reason)) {
-          employees.push_back(std::move(*employee));
-        } else {
-          note_error("employees[" + std::to_string(index) + "]: " + reason);
-        }
-      }
-      ++index;
+  std::string reason;
+  SearchSplitter splitter([&](std::string&& text) { // `splitter` is in scope here
+    auto employee = reader.read(text, reason);
+    if (!employee) {
+      reason = "employees[" + std::to_string(splitter.index()) + "]: " + reason;
       return false;
     }
-    case Json::parse_event_t::array_end:
-    case Json::parse_event_t::value:
-      note_error("employees[" + std::to_string(index) + "] is not an object");
-      ++index;
-      return false;
-    }
+    employees.push_back(std::move(*employee));
     return true;
-  };
-
-  Json document;
-  try {
-    document = Json::parse(json_text, callback);
-  } catch (const Json::parse_error& e) {
-    error = parse_error_text(e);
-    return std::nullopt;
-  } catch (const Json::exception& e) {
-    error = parse_error_text(e);
-    return std::nullopt;
-  }
-  if (!document.is_object() || !saw_employees) {
-    error = "expected an object with an 'employees' array";
-    return std::nullopt;
-  }
-  if (!first_error.empty()) {
-    error = std::move(first_error);
+  });
+  if (!splitter.feed(json_text) || !splitter.finish()) {
+    error = reason.empty() ? splitter.error() : reason;
     return std::nullopt;
   }
   return employees;

@@ -1,12 +1,13 @@
 #include "controller/adapters/jumpcloud/jumpcloud_mapping.hpp"
 
+#include "controller/adapters/json/strict_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <simdjson.h>
 
 namespace bobsync::controller {
 namespace {
@@ -120,193 +121,16 @@ bool is_unmapped(std::string_view key) {
   return std::find(k_unmapped.begin(), k_unmapped.end(), key) != k_unmapped.end();
 }
 
-namespace od = simdjson::ondemand;
+namespace od = strict_json::od;
 
-constexpr int k_max_depth = 128; // of a value the reader does not keep
-
-// The strict reader of JumpCloud users, on simdjson's On Demand API, shared
-// by a page of GET /systemusers and a single user, so both map a user
-// alike. On Demand checks only what is read, so the reader reads every
-// value: those it does not keep are checked by skip() (strings unescaped,
-// numbers parsed, literals matched, nesting bounded), and simdjson's first
-// stage checks the whole input is UTF-8 without raw control characters in
-// strings. Errors name the byte where reading stopped.
-//
-// The input is copied into a padded buffer (simdjson reads up to
-// SIMDJSON_PADDING bytes past the end); buffer and parser belong to the
-// calling thread and are reused, so a listing allocates them once per thread.
-class UserReader {
+// Reads JumpCloud users with the adapters' strict reader, shared by a page
+// of GET /systemusers and a single user, so both map a user alike.
+class UserReader : public strict_json::StrictReader {
 public:
-  explicit UserReader(std::string_view text)
-      : m_buffers(buffers()),
-        m_size(text.size()) {
-    auto& padded = m_buffers.padded;
-    if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) {
-      padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-    }
-    // The padding is zeroed, not left as the last input had it: simdjson
-    // peeks at the byte after the last token, and a stale '}' or ',' there
-    // would make a truncated input look longer (simdjson issue #1834).
-    const auto end = std::copy(text.begin(), text.end(), padded.begin());
-    std::fill(end, end + simdjson::SIMDJSON_PADDING, '\0');
-  }
+  using StrictReader::StrictReader;
 
-  // Indexes the input; false (error() set) when it is not UTF-8, has an
-  // unclosed string or a control character in one, or is empty.
-  bool start() {
-    const auto& padded = m_buffers.padded;
-    if (const auto e = m_buffers.parser.iterate(padded.data(), m_size, padded.size()).get(m_doc)) {
-      m_error = simdjson::error_message(e); // the first stage does not say where
-      return false;
-    }
-    m_started = true;
-    return true;
-  }
-  od::document& document() { return m_doc; }
-  // Nothing but whitespace is left (simdjson 3.0's document has no at_end()).
-  bool at_end() {
-    const char* location = nullptr;
-    return m_doc.current_location().get(location) == simdjson::OUT_OF_BOUNDS;
-  }
-
-  bool fail(std::string_view message) { return fail_at(message, offset()); }
-  bool fail_at(std::string_view message, std::size_t offset) {
-    if (m_error.empty()) {
-      m_error = std::string(message) + " at byte " + std::to_string(offset);
-    }
-    return false;
-  }
-  bool fail(simdjson::error_code code) { return fail(simdjson::error_message(code)); }
-  // `wrong_type` when the value is valid but not what was asked for.
-  bool fail(simdjson::error_code code, std::string_view wrong_type) {
-    return code == simdjson::INCORRECT_TYPE ? fail(wrong_type) : fail(code);
-  }
-  const std::string& error() const { return m_error; }
   // The last failure was a user without a string `_id` (valid JSON otherwise).
   bool missing_id() const { return m_missing_id; }
-
-  // Calls `member(key, value)` for each member of an object, key unescaped
-  // (and so checked); false at the first error or false from `member`.
-  template<typename F> bool members(od::object& object, F&& member) {
-    for (auto result : object) {
-      od::field field;
-      std::string_view key;
-      if (const auto e = std::move(result).get(field)) {
-        return fail(e);
-      }
-      if (const auto e = field.unescaped_key().get(key)) {
-        return fail(e);
-      }
-      if (!member(key, field.value())) {
-        return false;
-      }
-    }
-    return true;
-  }
-  template<typename F> bool elements(od::array& array, F&& element) {
-    for (auto result : array) {
-      od::value value;
-      if (const auto e = std::move(result).get(value)) {
-        return fail(e);
-      }
-      if (!element(value)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // A value the reader does not keep: read through and checked.
-  bool skip(od::value& value, int depth = 0) {
-    if (depth > k_max_depth) {
-      return fail("nesting too deep");
-    }
-    od::json_type type{};
-    if (const auto e = value.type().get(type)) {
-      return fail(e);
-    }
-    auto nested = [&](od::value& inner) { return skip(inner, depth + 1); };
-    switch (type) {
-    case od::json_type::object: {
-      od::object object;
-      if (const auto e = value.get_object().get(object)) {
-        return fail(e);
-      }
-      return members(object, [&](std::string_view, od::value& inner) { return nested(inner); });
-    }
-    case od::json_type::array: {
-      od::array array;
-      if (const auto e = value.get_array().get(array)) {
-        return fail(e);
-      }
-      return elements(array, nested);
-    }
-    case od::json_type::string:
-    case od::json_type::number:
-    case od::json_type::boolean:
-    case od::json_type::null: {
-      std::optional<std::string> ignored;
-      return scalar(value, ignored);
-    }
-    }
-    return fail("invalid value");
-  }
-
-  // A value as flat field text: strings unescaped, numbers as their JSON
-  // text, booleans "true"/"false"; nullopt for null, objects and arrays
-  // (read through by skip()). `is_string`: the value was a string.
-  bool scalar(od::value& value, std::optional<std::string>& out, bool* is_string = nullptr) {
-    out.reset();
-    od::json_type type{};
-    if (const auto e = value.type().get(type)) {
-      return fail(e);
-    }
-    if (is_string != nullptr) {
-      *is_string = type == od::json_type::string;
-    }
-    switch (type) {
-    case od::json_type::object:
-    case od::json_type::array:
-      return skip(value);
-    case od::json_type::string: {
-      std::string_view text;
-      if (const auto e = value.get_string().get(text)) {
-        return fail(e);
-      }
-      out.emplace(text);
-      return true;
-    }
-    case od::json_type::number: {
-      // The token as written, up to the whitespace before the next one.
-      auto text = value.raw_json_token();
-      text = text.substr(0, text.find_last_not_of(" \t\n\r") + 1);
-      // Checked as a double, which any JSON number is (an integer past
-      // 64 bits too); a number out of a double's range is refused.
-      double number = 0;
-      if (const auto e = value.get_double().get(number)) {
-        return fail(e);
-      }
-      out.emplace(text);
-      return true;
-    }
-    case od::json_type::boolean: {
-      bool flag = false;
-      if (const auto e = value.get_bool().get(flag)) {
-        return fail(e);
-      }
-      out.emplace(flag ? "true" : "false");
-      return true;
-    }
-    case od::json_type::null: {
-      bool null = false;
-      if (const auto e = value.is_null().get(null)) {
-        return fail(e);
-      }
-      return null || fail("invalid value");
-    }
-    }
-    return fail("invalid value");
-  }
 
   // One user object: its fields mapped into `user` (see the header), the
   // state resolved; false when it has no string `_id`.
@@ -331,23 +155,6 @@ public:
   }
 
 private:
-  struct Buffers {
-    od::parser parser;
-    std::string padded;
-  };
-  static Buffers& buffers() {
-    thread_local Buffers buffers;
-    return buffers;
-  }
-
-  std::size_t offset() {
-    const char* location = nullptr;
-    if (!m_started || m_doc.current_location().get(location) != simdjson::SUCCESS) {
-      return m_size;
-    }
-    return static_cast<std::size_t>(location - m_buffers.padded.data());
-  }
-
   // A later scalar of the same name replaces an earlier one; null, objects
   // and arrays leave the field as it was.
   bool member(std::string_view key,
@@ -358,9 +165,11 @@ private:
               bool& has_id) {
     if (key == "_id") {
       std::optional<std::string> id;
-      if (!scalar(value, id, &has_id)) {
+      od::json_type type{};
+      if (!scalar(value, id, &type)) {
         return false;
       }
+      has_id = type == od::json_type::string;
       if (has_id && id) {
         user.id = std::move(*id);
       }
@@ -425,15 +234,15 @@ private:
       }
       std::optional<std::string> key;
       std::optional<std::string> text;
-      bool key_is_string = false;
+      od::json_type key_type{};
       if (!members(object, [&](std::string_view name, od::value& member_value) {
-            return name == key_name     ? scalar(member_value, key, &key_is_string)
+            return name == key_name     ? scalar(member_value, key, &key_type)
                    : name == value_name ? scalar(member_value, text)
                                         : skip(member_value);
           })) {
         return false;
       }
-      if (key && key_is_string && text) {
+      if (key && key_type == od::json_type::string && text) {
         const auto field = phone ? phone_field(*key) : state::attribute_field(*key);
         if (!user.fields.contains(field)) {
           user.fields.set(field, std::move(*text));
@@ -443,12 +252,7 @@ private:
     });
   }
 
-  Buffers& m_buffers;
-  std::size_t m_size;
-  od::document m_doc;
-  bool m_started = false;
   bool m_missing_id = false;
-  std::string m_error;
 };
 
 } // namespace
