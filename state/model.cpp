@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <ostream>
 #include <unordered_set>
 
 namespace bobsync::state {
@@ -50,6 +51,10 @@ std::string_view intern_field_name(std::string_view name) {
   }
   cached = intern_slow(name);
   return cached;
+}
+
+std::ostream& operator<<(std::ostream& out, const FieldName& name) {
+  return out << name.view();
 }
 
 std::string attribute_field(std::string_view name) {

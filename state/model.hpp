@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <compare>
+#include <cstddef>
 #include <initializer_list>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +26,38 @@ using UserId = std::string;     // JumpCloud's `_id`
 // grows with the distinct names ever seen (Bob field ids of the policy,
 // JumpCloud field, phone type and attribute names), which are few. Thread-safe.
 std::string_view intern_field_name(std::string_view name);
+
+// A field name held as its interned copy: 16 bytes, nothing allocated per
+// record, and it cannot dangle (it is only ever made by interning). For
+// records kept by the hundred thousand, such as a plan's field changes.
+class FieldName {
+public:
+  FieldName() = default;
+  FieldName(std::string_view name) // NOLINT(google-explicit-constructor): a name is a name
+      : m_name(intern_field_name(name)) {}
+  FieldName(const char* name) // NOLINT(google-explicit-constructor)
+      : FieldName(std::string_view(name)) {}
+  FieldName(const std::string& name) // NOLINT(google-explicit-constructor)
+      : FieldName(std::string_view(name)) {}
+
+  std::string_view view() const { return m_name; }
+  operator std::string_view() const { return m_name; } // NOLINT(google-explicit-constructor)
+  std::string str() const { return std::string(m_name); }
+  bool empty() const { return m_name.empty(); }
+  std::size_t size() const { return m_name.size(); }
+
+  friend bool operator==(const FieldName& a, const FieldName& b) { return a.m_name == b.m_name; }
+  friend std::strong_ordering operator<=>(const FieldName& a, const FieldName& b) {
+    return a.m_name.compare(b.m_name) <=> 0;
+  }
+  friend bool operator==(const FieldName& a, std::string_view b) { return a.m_name == b; }
+  friend bool operator==(const FieldName& a, const char* b) { return a.m_name == b; }
+  friend bool operator==(const FieldName& a, const std::string& b) { return a.m_name == b; }
+  friend std::ostream& operator<<(std::ostream& out, const FieldName& name);
+
+private:
+  std::string_view m_name;
+};
 
 // A small sorted map of field names to values. Kept as a flat vector: an
 // employee or user has about twenty fields, and 100,000 of each must fit in a
@@ -69,6 +104,12 @@ public:
     return true;
   }
   void reserve(std::size_t n) { m_entries.reserve(n); }
+  // Gives back the slots left over from growing (a record read once and kept).
+  void shrink_to_fit() {
+    if (m_entries.capacity() > m_entries.size()) {
+      m_entries.shrink_to_fit();
+    }
+  }
   const std::vector<Entry>& entries() const { return m_entries; }
   std::size_t size() const { return m_entries.size(); }
   bool empty() const { return m_entries.empty(); }

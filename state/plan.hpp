@@ -39,7 +39,7 @@ std::string_view to_string(Action action);
 std::optional<Action> parse_action(std::string_view text);
 
 struct FieldChange {
-  std::string name;
+  FieldName name; // interned: a plan of 100,000 changes shares its field names
   std::optional<std::string> old_value; // nullopt: JumpCloud has no value (always for create)
   std::string new_value;                // "" clears the field
 

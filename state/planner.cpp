@@ -450,7 +450,7 @@ private:
         break;
       }
       if (change) {
-        out.push_back({std::string(name),
+        out.push_back({name,
                        current != nullptr ? std::optional<std::string>(*current) : std::nullopt,
                        std::string(want)});
       }
@@ -467,6 +467,8 @@ private:
     std::sort(out.begin(), out.end(), [](const FieldChange& a, const FieldChange& b) {
       return a.name < b.name;
     });
+    // A plan can hold 100,000 of these: no slots left over from growing.
+    out.shrink_to_fit();
     return out;
   }
 

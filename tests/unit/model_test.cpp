@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,6 +62,43 @@ TEST(InternFieldName, EqualNamesShareOneCopy) {
   EXPECT_EQ(intern_field_name("ab"), "ab");
   EXPECT_EQ(intern_field_name("ba"), "ba");
   EXPECT_EQ(intern_field_name("ab").data(), intern_field_name(std::string("ab")).data());
+}
+
+TEST(FieldName, HoldsTheInternedCopyOfATemporary) {
+  FieldName name;
+  EXPECT_TRUE(name.empty());
+  {
+    std::string text = "attributes[name=";
+    text += "costCode]";
+    name = text;
+    text.assign(text.size(), 'x'); // the name must not be a view of this buffer
+  }
+  EXPECT_EQ(name, "attributes[name=costCode]");
+  EXPECT_EQ(name.view().data(), intern_field_name("attributes[name=costCode]").data());
+  EXPECT_EQ(name.size(), 25U);
+}
+
+TEST(FieldName, ComparesByContent) {
+  const FieldName a = "department";
+  const FieldName b = std::string("jobTitle");
+  EXPECT_LT(a, b);
+  EXPECT_EQ(a, std::string_view("department"));
+  EXPECT_EQ(a, std::string("department"));
+  EXPECT_NE(a, b);
+  std::ostringstream out;
+  out << a << '|' << b;
+  EXPECT_EQ(out.str(), "department|jobTitle");
+}
+
+TEST(FlatMap, ShrinkToFitKeepsTheEntries) {
+  FlatMap<std::string> map;
+  for (int i = 0; i < 21; ++i) {
+    map.set("field." + std::to_string(100 + i), std::to_string(i));
+  }
+  map.shrink_to_fit();
+  ASSERT_EQ(map.size(), 21U);
+  EXPECT_EQ(map.entries().capacity(), 21U);
+  EXPECT_EQ(*map.find("field.120"), "20");
 }
 
 TEST(InternFieldName, IsSafeFromManyThreads) {

@@ -348,6 +348,7 @@ std::optional<state::Employee> EmployeeReader::read(std::string_view json_text,
     }
     // else: Bob did not send the field at all; the key stays absent.
   }
+  employee.fields.shrink_to_fit(); // kept for the whole pass, 100,000 of them
   return employee;
 }
 
