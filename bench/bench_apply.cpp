@@ -221,8 +221,19 @@ int noop(int n) {
                + std::to_string(rig.sandbox.jumpcloud().stats().total()
                                 + rig.sandbox.bob().search_count() - searches);
   }
+  // What a pass cannot do without: reading Bob once (the same search, the
+  // same fake), to compare a no-op pass with.
+  const auto b0 = Clock::now();
+  const auto employees = rig.bob->list_employees(rig.policy.bob_fields());
+  const double bob_seconds = std::chrono::duration<double>(Clock::now() - b0).count();
+  if (!employees) {
+    std::fprintf(stderr, "reading Bob failed: %s\n", employees.error().message.c_str());
+    return 1;
+  }
+  std::printf(
+      "reading Bob alone (one search, %zu employees): %.2f s\n", employees->size(), bob_seconds);
   std::printf("peak RSS %ld MB\n", bench::peak_rss_mb());
-  std::printf("%s rss_mb=%ld\n", figures.c_str(), bench::peak_rss_mb());
+  std::printf("%s bob_s=%.2f rss_mb=%ld\n", figures.c_str(), bob_seconds, bench::peak_rss_mb());
   return 0;
 }
 

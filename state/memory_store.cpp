@@ -77,6 +77,16 @@ void MemoryStore::upsert_link(const Link& link) {
   upsert_link_locked(link);
 }
 
+void MemoryStore::upsert_links(const std::vector<Link>& links) {
+  for (const auto& link : links) {
+    require_link_ids(link); // before any is written
+  }
+  const std::lock_guard lock(m_mutex);
+  for (const auto& link : links) {
+    upsert_link_locked(link);
+  }
+}
+
 void MemoryStore::remove_link(const EmployeeId& employee_id) {
   const std::lock_guard lock(m_mutex);
   auto it = m_links.find(employee_id);

@@ -36,6 +36,7 @@ public:
   // Inserts or replaces the employee's link and drops any other link to the
   // same user; throws StoreError when either id is empty.
   void upsert_link(const Link& link) override;
+  void upsert_links(const std::vector<Link>& links) override; // all or none, as SQLite's
   // Removes the employee's link; no-op when there is none.
   void remove_link(const EmployeeId& employee_id) override;
   // Every link, sorted by employee id.

@@ -88,7 +88,8 @@ public:
 
   // --- links Bob id <-> JumpCloud _id (one per employee, one per user)
   virtual void upsert_link(const Link& link) = 0;
-  // Many links at once (one transaction where the store has them).
+  // Many links at once, in order, all or none (a link without both ids
+  // throws StoreError and writes nothing).
   virtual void upsert_links(const std::vector<Link>& links) {
     for (const auto& link : links) {
       upsert_link(link);

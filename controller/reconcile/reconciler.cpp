@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <ctime>
+#include <future>
 #include <malloc.h>
 #include <set>
+#include <unordered_set>
 
 namespace bobsync::controller {
 
@@ -109,6 +111,64 @@ std::string summary_of(const ReconcileOutcome& o) {
   return s.empty() ? "no changes" : s;
 }
 
+// Bob: read in full (it has no "changed since"); a targeted pass with a
+// baseline re-reads only its targets.
+ApiResult<std::vector<state::Employee>>
+read_employees(HrSource& hr,
+               const std::vector<std::string>& fields,
+               const std::vector<state::EmployeeId>& targets,
+               const std::shared_ptr<const std::vector<state::Employee>>& baseline) {
+  std::vector<state::Employee> employees;
+  if (!targets.empty() && baseline) {
+    std::vector<std::optional<state::Employee>> fresh;
+    for (const auto& id : targets) {
+      auto one = hr.get_employee(id, fields);
+      if (!one) {
+        return Unexpected<ApiError>{one.error()};
+      }
+      fresh.push_back(std::move(*one)); // nullopt: gone from Bob
+    }
+    employees.reserve(baseline->size() + targets.size());
+    for (const auto& e : *baseline) {
+      if (!std::binary_search(targets.begin(), targets.end(), e.id)) {
+        employees.push_back(e);
+      }
+    }
+    for (auto& one : fresh) {
+      if (one) {
+        employees.push_back(std::move(*one));
+      }
+    }
+    return employees;
+  }
+  auto all = hr.list_employees(fields);
+  if (!all) {
+    return Unexpected<ApiError>{all.error()};
+  }
+  employees = std::move(*all);
+  if (!targets.empty()) {
+    std::set<std::string_view> known;
+    for (const auto& e : employees) {
+      known.insert(e.id);
+    }
+    std::string missing;
+    for (const auto& id : targets) {
+      if (!known.contains(id)) {
+        missing += (missing.empty() ? "" : ", ") + id;
+      }
+    }
+    if (!missing.empty()) {
+      return Unexpected<ApiError>{ApiError{ErrorKind::not_found,
+                                           404,
+                                           "Bob has no employee with id " + missing
+                                               + " (the search of all employees, active and "
+                                                 "inactive, does not return it)",
+                                           std::nullopt}};
+    }
+  }
+  return employees;
+}
+
 } // namespace
 
 std::vector<state::Link> links_from_attributes(const std::vector<state::DirectoryUser>& users,
@@ -118,22 +178,25 @@ std::vector<state::Link> links_from_attributes(const std::vector<state::Director
   if (attribute.empty()) {
     return out;
   }
-  std::set<std::string> linked_employees;
-  std::set<std::string> linked_users;
+  // Views into `stored` and `users`, which outlive the sets.
+  std::unordered_set<std::string_view> linked_employees;
+  std::unordered_set<std::string_view> linked_users;
+  linked_employees.reserve(stored.size() + users.size());
+  linked_users.reserve(stored.size());
   for (const auto& l : stored) {
     linked_employees.insert(l.employee_id);
     linked_users.insert(l.user_id);
   }
   const auto field = state::attribute_field(attribute);
   for (const auto& u : users) {
-    const std::string owner(u.get(field));
+    const std::string_view owner = u.get(field);
     if (owner.empty() || linked_employees.contains(owner) || linked_users.contains(u.id)) {
       continue;
     }
     linked_employees.insert(owner);
     // A suspended user found this way was suspended by bobsync as a leaver
     // or by hand: treat it as a leaver so a rehire is re-activated.
-    out.push_back({owner, u.id, u.state == state::UserState::suspended});
+    out.push_back({std::string(owner), u.id, u.state == state::UserState::suspended});
   }
   return out;
 }
@@ -180,6 +243,16 @@ ReconcileOutcome reconcile(HrSource& hr,
     outcome.recovered = *recovered;
   }
 
+  // Bob is read while JumpCloud is observed: the two reads are independent,
+  // and a pass waits for the slower of them, not for both in turn. Every
+  // return below waits for it too (the future's destructor).
+  auto bob_read = std::async(
+      std::launch::async,
+      [&hr,
+       fields = policy.bob_fields(),
+       targets = request.pass.target_ids(),
+       baseline = request.baseline] { return read_employees(hr, fields, targets, baseline); });
+
   // JumpCloud: a fresh listing, or the cache, listed again when it is old.
   std::vector<state::DirectoryUser> users;
   auto links = store.load_links();
@@ -224,63 +297,13 @@ ReconcileOutcome reconcile(HrSource& hr,
   links.insert(links.end(), rebuilt.begin(), rebuilt.end());
   request.pass.links = links;
 
-  // Bob: read in full (it has no "changed since"); a targeted pass with a
-  // baseline re-reads only its targets.
-  std::vector<state::Employee> employees;
-  const auto targets = request.pass.target_ids();
-  if (!targets.empty() && request.baseline) {
-    std::vector<std::optional<state::Employee>> fresh;
-    for (const auto& id : targets) {
-      auto one = hr.get_employee(id, policy.bob_fields());
-      if (!one) {
-        outcome.error = one.error();
-        finish("failed");
-        return outcome;
-      }
-      fresh.push_back(std::move(*one)); // nullopt: gone from Bob
-    }
-    employees.reserve(request.baseline->size() + targets.size());
-    for (const auto& e : *request.baseline) {
-      if (!std::binary_search(targets.begin(), targets.end(), e.id)) {
-        employees.push_back(e);
-      }
-    }
-    for (auto& one : fresh) {
-      if (one) {
-        employees.push_back(std::move(*one));
-      }
-    }
-  } else {
-    auto all = hr.list_employees(policy.bob_fields());
-    if (!all) {
-      outcome.error = all.error();
-      finish("failed");
-      return outcome;
-    }
-    employees = std::move(*all);
-    if (!targets.empty()) {
-      std::set<std::string_view> known;
-      for (const auto& e : employees) {
-        known.insert(e.id);
-      }
-      std::string missing;
-      for (const auto& id : targets) {
-        if (!known.contains(id)) {
-          missing += (missing.empty() ? "" : ", ") + id;
-        }
-      }
-      if (!missing.empty()) {
-        outcome.error = ApiError{ErrorKind::not_found,
-                                 404,
-                                 "Bob has no employee with id " + missing
-                                     + " (the search of all employees, active and inactive, "
-                                       "does not return it)",
-                                 std::nullopt};
-        finish("failed");
-        return outcome;
-      }
-    }
+  auto read = bob_read.get();
+  if (!read) {
+    outcome.error = read.error();
+    finish("failed");
+    return outcome;
   }
+  auto employees = std::move(*read);
   if (request.keep_employees) {
     outcome.pass =
         plan_from(std::make_shared<const std::vector<state::Employee>>(std::move(employees)),

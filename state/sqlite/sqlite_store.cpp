@@ -502,23 +502,40 @@ void write_user(SQLite::Database& db, const DirectoryUser& user) {
   write_user(insert, user, fields);
 }
 
+// Writes links with its two statements prepared once: rebuilding 100,000
+// links from the link attribute would otherwise parse SQL 200,000 times.
+class LinkWriter {
+public:
+  explicit LinkWriter(SQLite::Database& db)
+      // One user belongs to one employee: relinking moves it.
+      : m_drop(db, "DELETE FROM links WHERE user_id = ?1 AND employee_id <> ?2"),
+        m_upsert(db,
+                 "INSERT INTO links (employee_id, user_id, suspended_as_leaver, "
+                 "updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (employee_id) DO "
+                 "UPDATE SET user_id = excluded.user_id, suspended_as_leaver = "
+                 "excluded.suspended_as_leaver, updated_at = excluded.updated_at") {}
+
+  void write(const Link& link, const std::string& updated_at) {
+    require_link_ids(link);
+    m_drop.reset();
+    m_drop.bind(1, link.user_id);
+    m_drop.bind(2, link.employee_id);
+    m_drop.exec();
+    m_upsert.reset();
+    m_upsert.bind(1, link.employee_id);
+    m_upsert.bind(2, link.user_id);
+    m_upsert.bind(3, link.suspended_as_leaver ? 1 : 0);
+    m_upsert.bind(4, updated_at);
+    m_upsert.exec();
+  }
+
+private:
+  SQLite::Statement m_drop;
+  SQLite::Statement m_upsert;
+};
+
 void write_link(SQLite::Database& db, const Link& link, const std::string& updated_at) {
-  require_link_ids(link);
-  // One user belongs to one employee: relinking moves it.
-  SQLite::Statement drop(db, "DELETE FROM links WHERE user_id = ?1 AND employee_id <> ?2");
-  drop.bind(1, link.user_id);
-  drop.bind(2, link.employee_id);
-  drop.exec();
-  SQLite::Statement upsert(db,
-                           "INSERT INTO links (employee_id, user_id, suspended_as_leaver, "
-                           "updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (employee_id) DO "
-                           "UPDATE SET user_id = excluded.user_id, suspended_as_leaver = "
-                           "excluded.suspended_as_leaver, updated_at = excluded.updated_at");
-  upsert.bind(1, link.employee_id);
-  upsert.bind(2, link.user_id);
-  upsert.bind(3, link.suspended_as_leaver ? 1 : 0);
-  upsert.bind(4, updated_at);
-  upsert.exec();
+  LinkWriter(db).write(link, updated_at);
 }
 
 void write_audit(SQLite::Database& db, const AuditRecord& record) {
@@ -917,8 +934,9 @@ void SqliteStore::upsert_links(const std::vector<Link>& links) {
   guarded("upsert_links", [&](SQLite::Database& db) {
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
     const auto updated_at = now_utc();
+    LinkWriter writer(db);
     for (const auto& link : links) {
-      write_link(db, link, updated_at);
+      writer.write(link, updated_at);
     }
     transaction.commit();
   });

@@ -270,6 +270,17 @@ TYPED_TEST(StateStoreContract, ManyLinksAtOnce) {
             (std::vector<Link>{{"E2", "u2", false}, {"E3", "u3", true}, {"E4", "u1", false}}));
 }
 
+TYPED_TEST(StateStoreContract, ABatchOfLinksIsWrittenInOrderOrNotAtAll) {
+  // One batch moves a user and relinks an employee: each link sees the ones before it.
+  this->store().upsert_links({{"E5", "u5", false}, {"E6", "u5", true}, {"E5", "u6", false}});
+  EXPECT_EQ(this->store().load_links(),
+            (std::vector<Link>{{"E5", "u6", false}, {"E6", "u5", true}}));
+
+  EXPECT_THROW(this->store().upsert_links({{"E7", "u7", false}, {"E8", "", false}}), StoreError);
+  EXPECT_EQ(this->store().load_links(),
+            (std::vector<Link>{{"E5", "u6", false}, {"E6", "u5", true}}));
+}
+
 TYPED_TEST(StateStoreContract, LinksNeedBothIds) {
   EXPECT_THROW(this->store().upsert_link({"", "u1", false}), StoreError);
   EXPECT_THROW(this->store().upsert_link({"E1", "", false}), StoreError);

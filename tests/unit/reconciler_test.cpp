@@ -12,6 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
 namespace bobsync::controller {
 namespace {
 
@@ -316,6 +320,115 @@ TEST_F(ReconcilerTest, AOneEmployeePassUsesItsOwnSnapshotAndLeavesTheCallersPoli
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(m_directory.users().size(), 1U);
   EXPECT_TRUE(m_policy->safety.block_on_empty_source); // the shared snapshot is unchanged
+}
+
+// Both reads under way at once: Bob's search does not answer until
+// JumpCloud's listing has begun, and the listing waits for Bob's answer. Read
+// one after the other, the pass would wait on itself until the bound.
+class Rendezvous {
+public:
+  // Marks this side as arrived; true when the other side arrived too within
+  // the bound (a pass that reads in turn never lets it).
+  bool meet(bool bob) {
+    std::unique_lock lock(m_mutex);
+    (bob ? m_bob : m_jumpcloud) = true;
+    m_arrived.notify_all();
+    return m_arrived.wait_for(lock, 20s, [this] { return m_bob && m_jumpcloud; });
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_arrived;
+  bool m_bob = false;
+  bool m_jumpcloud = false;
+};
+
+class MeetingHrSource final : public HrSource {
+public:
+  MeetingHrSource(HrSource& inner, Rendezvous& rendezvous)
+      : m_inner(inner),
+        m_rendezvous(rendezvous) {}
+  ApiResult<std::vector<state::Employee>>
+  list_employees(const std::vector<std::string>& fields) override {
+    met = m_rendezvous.meet(true);
+    return m_inner.list_employees(fields);
+  }
+  ApiResult<std::optional<state::Employee>>
+  get_employee(const state::EmployeeId& id, const std::vector<std::string>& fields) override {
+    return m_inner.get_employee(id, fields);
+  }
+  std::atomic<bool> met = false;
+
+private:
+  HrSource& m_inner;
+  Rendezvous& m_rendezvous;
+};
+
+class MeetingDirectory final : public Directory {
+public:
+  MeetingDirectory(Directory& inner, Rendezvous& rendezvous)
+      : m_inner(inner),
+        m_rendezvous(rendezvous) {}
+  ApiResult<std::vector<state::DirectoryUser>> list_users() override {
+    met = m_rendezvous.meet(false);
+    return m_inner.list_users();
+  }
+  ApiResult<state::DirectoryUser> get_user(const state::UserId& id) override {
+    return m_inner.get_user(id);
+  }
+  ApiResult<std::vector<state::DirectoryUser>> find_users(std::string_view field,
+                                                          std::string_view value) override {
+    return m_inner.find_users(field, value);
+  }
+  ApiResult<state::DirectoryUser> create_user(const state::FlatMap<std::string>& fields,
+                                              state::UserState state) override {
+    return m_inner.create_user(fields, state);
+  }
+  ApiResult<state::DirectoryUser> update_user(const state::UserId& id,
+                                              const state::FlatMap<std::string>& changes,
+                                              std::optional<state::UserState> state) override {
+    return m_inner.update_user(id, changes, state);
+  }
+  std::atomic<bool> met = false;
+
+private:
+  Directory& m_inner;
+  Rendezvous& m_rendezvous;
+};
+
+TEST_F(ReconcilerTest, BobIsReadWhileJumpCloudIsListed) {
+  m_hr.put(ada());
+  Rendezvous rendezvous;
+  MeetingHrSource hr(m_hr, rendezvous);
+  MeetingDirectory directory(m_directory, rendezvous);
+  ReconcileRequest request;
+  request.pass.policy = m_policy;
+  request.pass.now = m_now;
+  request.mode = Mode::apply;
+  request.apply.run_id = "both";
+
+  const auto outcome = reconcile(hr, directory, m_store, m_clock, request);
+
+  EXPECT_TRUE(hr.met);
+  EXPECT_TRUE(directory.met);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(only_user().get("email"), "ada@example.com");
+}
+
+TEST_F(ReconcilerTest, JumpCloudFailingWhileBobIsReadFailsThePassWithoutAWrite) {
+  m_hr.put(ada());
+  ApiError down;
+  down.kind = ErrorKind::transient;
+  down.message = "JumpCloud list: 503";
+  m_directory.fail_next(MemoryDirectory::Operation::list, down);
+
+  const auto outcome = pass();
+
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->message, "JumpCloud list: 503");
+  EXPECT_EQ(m_hr.calls(MemoryHrSource::Operation::list), 1); // read, and waited for
+  EXPECT_TRUE(m_directory.users().empty());
+  EXPECT_EQ(m_store.recent_runs(1)[0].outcome, "failed");
 }
 
 } // namespace
