@@ -280,19 +280,29 @@ TEST_F(ReconcilerTest, AStoreFailureWhileApplyingFailsThePassAndTheNextPassSettl
   EXPECT_EQ(recovered, 1);
 }
 
-TEST_F(ReconcilerTest, BobFailingStopsThePassBeforeAnyWrite) {
-  m_hr.put(ada());
+ApiError unavailable(std::string message) {
   ApiError down;
   down.kind = ErrorKind::transient;
-  down.message = "Bob people search: 503";
-  m_hr.fail_next(MemoryHrSource::Operation::list, down);
+  down.message = std::move(message);
+  return down;
+}
 
-  const auto outcome = pass();
-
+// The pass failed with `message`, wrote nothing to JumpCloud, recorded the run.
+void expect_failed_without_writes(const ReconcileOutcome& outcome,
+                                  const MemoryDirectory& directory,
+                                  const state::MemoryStore& store,
+                                  const std::string& message) {
   ASSERT_TRUE(outcome.error);
-  EXPECT_EQ(outcome.error->message, "Bob people search: 503");
-  EXPECT_TRUE(m_directory.users().empty());
-  EXPECT_EQ(m_store.recent_runs(1)[0].outcome, "failed");
+  EXPECT_EQ(outcome.error->message, message);
+  EXPECT_TRUE(directory.users().empty());
+  EXPECT_EQ(store.recent_runs(1)[0].outcome, "failed");
+}
+
+TEST_F(ReconcilerTest, BobFailingStopsThePassBeforeAnyWrite) {
+  m_hr.put(ada());
+  m_hr.fail_next(MemoryHrSource::Operation::list, unavailable("Bob people search: 503"));
+
+  expect_failed_without_writes(pass(), m_directory, m_store, "Bob people search: 503");
 }
 
 TEST_F(ReconcilerTest, APlanPassWritesNothing) {
@@ -417,18 +427,10 @@ TEST_F(ReconcilerTest, BobIsReadWhileJumpCloudIsListed) {
 
 TEST_F(ReconcilerTest, JumpCloudFailingWhileBobIsReadFailsThePassWithoutAWrite) {
   m_hr.put(ada());
-  ApiError down;
-  down.kind = ErrorKind::transient;
-  down.message = "JumpCloud list: 503";
-  m_directory.fail_next(MemoryDirectory::Operation::list, down);
+  m_directory.fail_next(MemoryDirectory::Operation::list, unavailable("JumpCloud list: 503"));
 
-  const auto outcome = pass();
-
-  ASSERT_TRUE(outcome.error);
-  EXPECT_EQ(outcome.error->message, "JumpCloud list: 503");
+  expect_failed_without_writes(pass(), m_directory, m_store, "JumpCloud list: 503");
   EXPECT_EQ(m_hr.calls(MemoryHrSource::Operation::list), 1); // read, and waited for
-  EXPECT_TRUE(m_directory.users().empty());
-  EXPECT_EQ(m_store.recent_runs(1)[0].outcome, "failed");
 }
 
 } // namespace
