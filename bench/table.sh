@@ -39,6 +39,7 @@ for n in "${sizes[@]}"; do
   cell[read_plan,$n]=$(seconds "$(value read_plan_s "$f")")
   cell[read_rss,$n]="$(value rss_mb "$f") MB"
   cell[read_requests,$n]=$(value requests "$f")
+  cell[parse,$n]=$(seconds "$(value parse_s "$f")")
 
   f=$(figures "$bench/bench_apply" noop "$n")
   cell[first,$n]=$(seconds "$(value first_s "$f")")
@@ -47,6 +48,7 @@ for n in "${sizes[@]}"; do
   cell[refresh,$n]=$(seconds "$(value refresh_s "$f")")
   cell[refresh_requests,$n]=$(value refresh_requests "$f")
   cell[noop_rss,$n]="$(value rss_mb "$f") MB"
+  cell[bob_alone,$n]=$(seconds "$(value bob_s "$f")")
 
   for latency in 0 50; do
     if [ "$n" -gt "$max_creates" ]; then
@@ -84,6 +86,7 @@ echo "$header"
 echo "$rule"
 row read "read Bob + JumpCloud (fakes in another process)"
 row read_requests "requests of that read (1 Bob search + ceil(N/100) pages)"
+row parse "split + read Bob's whole answer on one thread (no HTTP)"
 row plan "desired state + plan (bench_plan, median of 3)"
 row plan_rss "peak RSS of desired state + plan"
 row read_plan "read + desired + plan (N changes)"
@@ -92,6 +95,7 @@ row noop "no-op pass, cached JumpCloud state"
 row noop_requests "requests of that pass"
 row refresh "no-op pass, full JumpCloud refresh"
 row refresh_requests "requests of that pass"
+row bob_alone "reading Bob alone, same fake (what a pass cannot avoid)"
 row first "first pass on an empty database (list, cache, links)"
 row noop_rss "peak RSS of the no-op benchmark (fakes included)"
 row creates0 "N creates, no added latency, concurrency 4"

@@ -464,7 +464,10 @@ TEST_F(HttpClientTest, TimeoutOfACreateIsUnknownOutcomeAndNotRetried) {
 
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::unknown_outcome);
-  EXPECT_EQ(m_fake->stats().count("POST", "/api/systemusers"), 1);
+  // Sent once, never again. (The fake counts a request when its handler
+  // runs: on a loaded machine, under ThreadSanitizer, the 150 ms can end
+  // before it does, and the count is 0; the outcome is unknown all the same.)
+  EXPECT_LE(m_fake->stats().count("POST", "/api/systemusers"), 1);
   EXPECT_NE(result.error().message.find("may or may not have been applied"), std::string::npos);
 }
 
