@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <set>
 #include <unordered_set>
+#include <utility>
 
 namespace bobsync::controller {
 
@@ -44,11 +45,13 @@ void plan_desired(PassResult& result, const PassRequest& request) {
 
 } // namespace
 
-PassResult plan_from(std::vector<state::Employee> employees,
-                     std::vector<state::DirectoryUser> users,
-                     const PassRequest& request) {
-  PassResult result;
-  result.users = std::move(users);
+namespace {
+
+// plan_from's work on a result that already holds the observed users (which
+// a pass's cache write may be reading meanwhile: they are not changed).
+void plan_into(PassResult& result,
+               std::vector<state::Employee> employees,
+               const PassRequest& request) {
   result.desired = policies::build_desired_state(employees, *request.policy, request.now);
   // The employees are not needed any more: free them before the plan adds its
   // own peak, and give the pages back (they were allocated by Bob's parse
@@ -56,6 +59,24 @@ PassResult plan_from(std::vector<state::Employee> employees,
   std::vector<state::Employee>().swap(employees);
   release_free_memory();
   plan_desired(result, request);
+}
+
+void plan_into(PassResult& result,
+               std::shared_ptr<const std::vector<state::Employee>> employees,
+               const PassRequest& request) {
+  result.desired = policies::build_desired_state(*employees, *request.policy, request.now);
+  result.employees = std::move(employees);
+  plan_desired(result, request);
+}
+
+} // namespace
+
+PassResult plan_from(std::vector<state::Employee> employees,
+                     std::vector<state::DirectoryUser> users,
+                     const PassRequest& request) {
+  PassResult result;
+  result.users = std::move(users);
+  plan_into(result, std::move(employees), request);
   return result;
 }
 
@@ -64,9 +85,7 @@ PassResult plan_from(std::shared_ptr<const std::vector<state::Employee>> employe
                      const PassRequest& request) {
   PassResult result;
   result.users = std::move(users);
-  result.desired = policies::build_desired_state(*employees, *request.policy, request.now);
-  result.employees = std::move(employees);
-  plan_desired(result, request);
+  plan_into(result, std::move(employees), request);
   return result;
 }
 
@@ -286,32 +305,62 @@ ReconcileOutcome reconcile(HrSource& hr,
           "(--allow-mass-changes does not override this). Check "
           "target.jumpcloud.url, orgId and the API key; if JumpCloud really has "
           "no users any more, start from a new database";
-  } else if (list && apply) {
-    store.replace_users(users, iso_utc(wall_now));
   }
-  const auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
-  if (apply && !rebuilt.empty()) {
-    store.upsert_links(rebuilt);
-    record_late_creates(rebuilt, store, clock, request.apply, policy.matching.link_attribute);
-  }
+  const bool write_cache = list && apply && !empty_directory;
+  auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
+  const bool write_links = apply && !rebuilt.empty();
   links.insert(links.end(), rebuilt.begin(), rebuilt.end());
   request.pass.links = links;
+  outcome.pass.users = std::move(users);
+
+  // The cache and the rebuilt links are written while Bob is read and the
+  // pass plans (which only read the users in memory); the writes end before
+  // anything is applied and before the pass ends (the future's destructor
+  // waits too, should anything throw).
+  std::future<void> written;
+  if (write_cache || write_links) {
+    written = std::async(std::launch::async,
+                         [&store,
+                          &clock,
+                          &observed = std::as_const(outcome.pass.users),
+                          rebuilt = std::move(rebuilt),
+                          refreshed_at = iso_utc(wall_now),
+                          apply_options = request.apply,
+                          attribute = policy.matching.link_attribute,
+                          write_cache,
+                          write_links] {
+                           if (write_cache) {
+                             store.replace_users(observed, refreshed_at);
+                           }
+                           if (write_links) {
+                             store.upsert_links(rebuilt);
+                             record_late_creates(rebuilt, store, clock, apply_options, attribute);
+                           }
+                         });
+  }
+  // Rethrows what the writes threw (a StoreError: the pass fails as before).
+  auto wait_for_writes = [&written] {
+    if (written.valid()) {
+      written.get();
+    }
+  };
 
   auto read = bob_read.get();
   if (!read) {
+    wait_for_writes();
     outcome.error = read.error();
     finish("failed");
     return outcome;
   }
   auto employees = std::move(*read);
   if (request.keep_employees) {
-    outcome.pass =
-        plan_from(std::make_shared<const std::vector<state::Employee>>(std::move(employees)),
-                  std::move(users),
-                  request.pass);
+    plan_into(outcome.pass,
+              std::make_shared<const std::vector<state::Employee>>(std::move(employees)),
+              request.pass);
   } else {
-    outcome.pass = plan_from(std::move(employees), std::move(users), request.pass);
+    plan_into(outcome.pass, std::move(employees), request.pass);
   }
+  wait_for_writes();
   if (empty_directory) {
     outcome.pass.plan.blocked = true;
     outcome.pass.plan.block_reasons.push_back({state::BlockKind::bad_read, *empty_directory});

@@ -1,10 +1,10 @@
 #pragma once
 
 // A StateStore test double: forwards to a MemoryStore and throws StoreError
-// on the n-th add_intent or settle (1-based; 0: never), or on every flush
-// (a queued settle whose group commit failed), like a database that fails
-// under a running pass. Thread-safe (MemoryStore is; the counters are
-// atomic).
+// on the n-th add_intent or settle (1-based; 0: never), on every flush
+// (a queued settle whose group commit failed) or on every cache write
+// (replace_users), like a database that fails under a running pass. Thread-safe (MemoryStore is;
+// the counters are atomic).
 
 #include "state/memory_store.hpp"
 
@@ -20,9 +20,13 @@ public:
   void fail_add_intent_at(int n) { m_fail_add_intent_at = n; }
   void fail_settle_at(int n) { m_fail_settle_at = n; }
   void fail_flush() { m_fail_flush = true; }
+  void fail_replace_users() { m_fail_replace_users = true; }
 
   void replace_users(const std::vector<state::DirectoryUser>& users,
                      const std::string& refreshed_at) override {
+    if (m_fail_replace_users) {
+      throw state::StoreError("replace_users: disk I/O error (injected)");
+    }
     m_inner.replace_users(users, refreshed_at);
   }
   void upsert_user(const state::DirectoryUser& user) override { m_inner.upsert_user(user); }
@@ -78,6 +82,7 @@ private:
   std::atomic<int> m_fail_add_intent_at{0};
   std::atomic<int> m_fail_settle_at{0};
   std::atomic<bool> m_fail_flush{false};
+  std::atomic<bool> m_fail_replace_users{false};
 };
 
 } // namespace bobsync::testing

@@ -305,6 +305,19 @@ TEST_F(ReconcilerTest, BobFailingStopsThePassBeforeAnyWrite) {
   expect_failed_without_writes(pass(), m_directory, m_store, "Bob people search: 503");
 }
 
+TEST_F(ReconcilerTest, ACacheThatCannotBeWrittenFailsThePassBeforeAnyWrite) {
+  // The cache is written while the pass reads Bob and plans; its failure
+  // still ends the pass before anything reaches JumpCloud.
+  m_hr.put(ada());
+  testing::FailingStore store(m_store);
+  store.fail_replace_users();
+
+  EXPECT_THROW(pass(store), state::StoreError);
+
+  EXPECT_TRUE(m_directory.users().empty());
+  EXPECT_FALSE(m_store.last_full_refresh());
+}
+
 TEST_F(ReconcilerTest, APlanPassWritesNothing) {
   m_hr.put(ada());
 
