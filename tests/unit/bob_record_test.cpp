@@ -483,6 +483,25 @@ TEST(BobRecordErrors, AnAmbiguousEmployeesArrayIsRefused) {
             "the \"employees\" array could not be cut out at byte 31");
 }
 
+TEST(BobRecordErrors, AnAnswerOfOtherContentIsRefusedNotHeld) {
+  // Everything outside the employee objects is kept until the end: bounded.
+  const std::string filler =
+      R"({"employees": [{"id": "1"}], "padding": ")" + std::string((16 << 20) + 1, 'x') + R"("})";
+  EXPECT_EQ(search_error(filler).rfind("more than 16 MB of the answer is not employee objects", 0),
+            0U);
+  // The same bytes inside employee objects are read as employees.
+  std::string many = R"({"employees": [)";
+  for (int i = 0; i < 20000; ++i) {
+    many += (i == 0 ? "" : ",") + std::string(R"({"id": ")") + std::to_string(i + 1)
+            + R"(", "x": ")" + std::string(1000, 'y') + R"("})";
+  }
+  many += "]}";
+  std::string error;
+  const auto employees = employees_from_search_text(many, {"root.email"}, error);
+  ASSERT_TRUE(employees.has_value()) << error;
+  EXPECT_EQ(employees->size(), 20000U);
+}
+
 TEST(BobRecordErrors, SearchElementNotAnObject) {
   EXPECT_EQ(search_error(R"({"employees": [{"id": "1"}, {"id": "2"}, {"id": "3"}, 7]})"),
             "employees[3] is not an object at byte 54");

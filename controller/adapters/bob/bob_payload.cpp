@@ -13,6 +13,11 @@ namespace od = strict_json::od;
 
 constexpr std::string_view k_employees = "employees";
 
+// What the splitter keeps besides the employee objects (three bytes per
+// employee, and whatever else Bob put in the answer, which is nothing today):
+// bounded, so an answer of other content is refused rather than held.
+constexpr std::size_t k_max_skeleton = std::size_t{16} << 20;
+
 } // namespace
 
 SearchSplitter::SearchSplitter(std::function<bool(std::string&& employee)> on_employee)
@@ -139,6 +144,11 @@ bool SearchSplitter::feed(std::string_view chunk) {
     }
     m_skeleton += c;
     ++i;
+    if (m_skeleton.size() > k_max_skeleton) {
+      m_offset += i;
+      return fail("more than 16 MB of the answer is not employee objects (at byte "
+                  + std::to_string(m_offset) + ")");
+    }
   }
   m_offset += chunk.size();
   return true;

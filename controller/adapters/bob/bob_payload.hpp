@@ -16,7 +16,8 @@ namespace bobsync::controller {
 // 100,000-employee answer (~200 MB) is never held whole; chunks may split
 // anywhere. It is not a JSON parser: it follows strings and bracket depth to
 // cut out each object of the "employees" array, and keeps the rest of the
-// answer with each cut object replaced by `{}` (a few bytes per employee).
+// answer with each cut object replaced by `{}` (a few bytes per employee;
+// more than 16 MB of it is refused).
 // finish() reads that skeleton with the strict JSON reader, which checks
 // the structure around the employee objects; the objects themselves are
 // checked by whoever parses them. Not thread-safe.
