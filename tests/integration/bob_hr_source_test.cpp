@@ -440,8 +440,11 @@ TEST(SplitSearchResponse, FindsEachEmployeeObject) {
 TEST(SearchSplitter, GivesTheSameObjectsWhateverTheChunkSize) {
   const auto text =
       std::string(R"( {"meta": {"a": [1, {"b": "]}"}], "c": -1.5e3, "d": [true, null]},)")
-      + R"( "employees": [{"id": "1", "x": "a \" } ] { ["}, {"id": "2", "y": [[{}]]}], "z": "\u00e9"} )";
-  for (const std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{7}, text.size()}) {
+      + R"( "employees": [{"id": "1", "x": "a \" } ] { [", "p": "c:\\"}, {"id": "2", "y": [[{}]]}],)"
+      + R"( "z": "\u00e9"} )";
+  // Every cut of the answer into chunks of one size: a chunk can end inside
+  // an escape, a string or an employee, anywhere.
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) {
     std::vector<std::string> employees;
     SearchSplitter splitter([&](std::string&& e) {
       employees.push_back(std::move(e));
@@ -453,7 +456,7 @@ TEST(SearchSplitter, GivesTheSameObjectsWhateverTheChunkSize) {
     }
     ASSERT_TRUE(ok && splitter.finish()) << chunk << ": " << splitter.error();
     ASSERT_EQ(employees.size(), 2U) << chunk;
-    EXPECT_EQ(employees[0], R"({"id": "1", "x": "a \" } ] { ["})");
+    EXPECT_EQ(employees[0], R"({"id": "1", "x": "a \" } ] { [", "p": "c:\\"})");
     EXPECT_EQ(employees[1], R"({"id": "2", "y": [[{}]]})");
   }
 }
