@@ -368,8 +368,14 @@ void reply(httplib::Response& response, int status, std::string body, const char
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char k_hex[] = "0123456789abcdef";
   out += '"';
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0; // start of the bytes not yet written, which need no escape
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(text.substr(run, i - run));
+    run = i + 1;
     switch (c) {
     case '"':
       out += "\\\"";
@@ -387,15 +393,12 @@ void append_json_string(std::string& out, std::string_view text) {
       out += "\\t";
       break;
     default:
-      if (c < 0x20) {
-        out += "\\u00";
-        out += k_hex[c >> 4U];
-        out += k_hex[c & 0x0FU];
-      } else {
-        out += ch;
-      }
+      out += "\\u00";
+      out += k_hex[c >> 4U];
+      out += k_hex[c & 0x0FU];
     }
   }
+  out.append(text.substr(run));
   out += '"';
 }
 

@@ -5,6 +5,7 @@
 #include "controller/adapters/http/curl_transport.hpp"
 #include "controller/ports/clock.hpp"
 #include "sandbox/fake_bob.hpp"
+#include "sandbox/server_support.hpp"
 #include "tests/integration/support.hpp"
 
 #include <gtest/gtest.h>
@@ -291,6 +292,29 @@ TEST(FakeBobSeed, TheExampleSeedLoadsWithItsEdgeCases) {
   EXPECT_EQ(names["王小明"], 1);
   EXPECT_THROW(fake.load_seed(R"({"employees": [{"root.email": "x"}]})"), std::runtime_error);
   EXPECT_THROW(fake.load_seed("[1,2]"), std::runtime_error);
+}
+
+// The fakes write every string through one escaper: whatever the bytes
+// (every control character, quotes, backslashes, UTF-8, runs of each at the
+// start, middle and end), what it writes reads back as the same string.
+TEST(FakeJson, AnyStringIsWrittenAsJsonThatReadsBackTheSame) {
+  std::vector<std::string> texts = {
+      "", "plain", "\"", "\\", "a\"b\\c", "Zoë Ångström 日本", std::string("nul\0inside", 10)};
+  std::string every;
+  for (int c = 0; c < 0x80; ++c) {
+    every += static_cast<char>(c);
+    texts.push_back(std::string(1, static_cast<char>(c)));
+    texts.push_back("x" + std::string(3, static_cast<char>(c)) + "y");
+  }
+  texts.push_back(every);
+  for (const auto& text : texts) {
+    const auto quoted = detail::json_quote(text);
+    ASSERT_TRUE(json::accept(quoted)) << quoted;
+    EXPECT_EQ(json::parse(quoted).get<std::string>(), text) << quoted;
+  }
+  std::string out = "[";
+  detail::append_json_string(out, "a\tb");
+  EXPECT_EQ(out, "[\"a\\tb\"");
 }
 
 } // namespace
