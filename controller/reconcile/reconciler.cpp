@@ -310,7 +310,7 @@ ReconcileOutcome reconcile(HrSource& hr,
   auto rebuilt = links_from_attributes(users, links, policy.matching.link_attribute);
   const bool write_links = apply && !rebuilt.empty();
   links.insert(links.end(), rebuilt.begin(), rebuilt.end());
-  request.pass.links = links;
+  request.pass.links = std::move(links);
   outcome.pass.users = std::move(users);
 
   // The cache and the rebuilt links are written while Bob is read and the
