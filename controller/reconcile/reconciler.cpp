@@ -49,9 +49,15 @@ namespace {
 
 // plan_from's work on a result that already holds the observed users (which
 // a pass's cache write may be reading meanwhile: they are not changed).
+// Reading Bob has just freed its answer's text and batches, in chunks
+// scattered over several threads' malloc arenas: trimming before the desired
+// state is built (4 ms at 100,000 employees) consolidates them. Without it,
+// the same build took 0.17 s in some passes and up to 0.42 s in others
+// (`bench_apply noop 100000`), with twice the CPU for the same work.
 void plan_into(PassResult& result,
                std::vector<state::Employee> employees,
                const PassRequest& request) {
+  release_free_memory();
   result.desired = policies::build_desired_state(employees, *request.policy, request.now);
   // The employees are not needed any more: free them before the plan adds its
   // own peak, and give the pages back (they were allocated by Bob's parse
@@ -64,6 +70,7 @@ void plan_into(PassResult& result,
 void plan_into(PassResult& result,
                std::shared_ptr<const std::vector<state::Employee>> employees,
                const PassRequest& request) {
+  release_free_memory();
   result.desired = policies::build_desired_state(*employees, *request.policy, request.now);
   result.employees = std::move(employees);
   plan_desired(result, request);
