@@ -240,6 +240,7 @@ int noop(int n) {
 } // namespace
 
 int main(int argc, char** argv) {
+  controller::tune_allocator_for_passes(); // what the bobsync binary does at its start
   const std::string mode = argc > 1 ? argv[1] : "creates";
   try {
     const auto arg = [&](int i, int fallback) { return argc > i ? std::stoi(argv[i]) : fallback; };

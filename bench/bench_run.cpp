@@ -360,7 +360,8 @@ struct FakesProcess {
 // makes the interval pass at once.
 int memory(int n, int passes) {
   FakesProcess fakes(n);
-  controller::tune_allocator_for_long_runs(); // what `bobsync run` does at its start
+  controller::tune_allocator_for_passes();    // what the bobsync binary does at its start
+  controller::tune_allocator_for_long_runs(); // and `bobsync run` then
   const auto dir = std::filesystem::temp_directory_path() / "bobsync-bench-run-memory";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

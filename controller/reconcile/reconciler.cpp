@@ -17,6 +17,11 @@ void release_free_memory() {
   malloc_trim(0); // glibc: every arena's free pages back to the system
 }
 
+void tune_allocator_for_passes() {
+  mallopt(M_MXFAST, 0);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024); // also turns the dynamic thresholds off
+}
+
 void tune_allocator_for_long_runs() {
   mallopt(M_ARENA_MAX, 2);
   mallopt(M_MMAP_THRESHOLD, 128 * 1024); // also turns the dynamic threshold off
