@@ -69,8 +69,8 @@ void release_free_memory();
 void tune_allocator_for_passes();
 
 // For a long-running process (the controller), once at its start, on top of
-// tune_allocator_for_passes(): glibc's
-// allocator with at most two arenas and a fixed mmap threshold of 128 KiB.
+// tune_allocator_for_passes(): glibc's allocator with at most two arenas and
+// a fixed mmap threshold of 128 KiB.
 // Large buffers (an API answer, a page of users, a vector of 10,000
 // records) are then mapped and unmapped instead of raising the dynamic
 // threshold and settling in the heap between long-lived records, and a
