@@ -3,8 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <sstream>
+#include <string>
+#include <utility>
 
 namespace bobsync::state {
 
@@ -290,6 +294,34 @@ std::string render_json(const Plan& plan, int indent) {
   return escape_invisible(doc.dump(indent), true);
 }
 
+namespace {
+
+// A whole number in [minimum, INT_MAX] read from a plan, or nothing with the
+// key named in `error`. nlohmann's get<int> converts a fraction or 6.7e19
+// without complaint (out of range, that is undefined behaviour): a saved plan
+// is input from a file, so it is checked instead.
+std::optional<int>
+whole_number(const nlohmann::json& value, std::string_view key, int minimum, std::string& error) {
+  constexpr auto most = std::numeric_limits<int>::max();
+  if (value.is_number_unsigned()) {
+    const auto n = value.get<std::uint64_t>();
+    if ((minimum <= 0 || n >= static_cast<std::uint64_t>(minimum))
+        && n <= static_cast<std::uint64_t>(most)) {
+      return static_cast<int>(n);
+    }
+  } else if (value.is_number_integer()) {
+    const auto n = value.get<std::int64_t>();
+    if (n >= minimum && n <= most) {
+      return static_cast<int>(n);
+    }
+  }
+  error = "not a valid bobsync plan: " + std::string(key) + " must be a whole number from "
+          + std::to_string(minimum) + " to " + std::to_string(most) + ", not " + value.dump();
+  return std::nullopt;
+}
+
+} // namespace
+
 std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
   const auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -297,9 +329,13 @@ std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
     return std::nullopt;
   }
   try {
-    const int version = doc.at("formatVersion").get<int>();
-    if (version != k_plan_format_version) {
-      error = "plan formatVersion " + std::to_string(version) + " is not supported (expected "
+    const auto version = whole_number(
+        doc.at("formatVersion"), "formatVersion", std::numeric_limits<int>::min(), error);
+    if (!version) {
+      return std::nullopt;
+    }
+    if (*version != k_plan_format_version) {
+      error = "plan formatVersion " + std::to_string(*version) + " is not supported (expected "
               + std::to_string(k_plan_format_version) + ")";
       return std::nullopt;
     }
@@ -317,10 +353,24 @@ std::optional<Plan> parse_plan_json(std::string_view text, std::string& error) {
       }
       plan.block_reasons.push_back({*kind, reasons[i]});
     }
-    plan.summary.unchanged = doc.at("summary").value("unchanged", 0);
-    plan.summary.out_of_scope = doc.at("summary").value("outOfScope", 0);
-    plan.summary.not_created = doc.at("summary").value("notCreated", 0);
-    plan.summary.managed = doc.at("summary").value("managed", 0);
+    const auto& summary = doc.at("summary");
+    if (!summary.is_object()) {
+      error = "not a valid bobsync plan: summary must be an object";
+      return std::nullopt;
+    }
+    for (const auto& [key, count] : {std::pair{"unchanged", &plan.summary.unchanged},
+                                     std::pair{"outOfScope", &plan.summary.out_of_scope},
+                                     std::pair{"notCreated", &plan.summary.not_created},
+                                     std::pair{"managed", &plan.summary.managed}}) {
+      if (!summary.contains(key)) {
+        continue;
+      }
+      const auto n = whole_number(summary.at(key), std::string("summary.") + key, 0, error);
+      if (!n) {
+        return std::nullopt;
+      }
+      *count = *n;
+    }
     for (const auto& j : doc.at("changes")) {
       auto c = from_json(j, error);
       if (!c) {

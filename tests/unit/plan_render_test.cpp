@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace bobsync::state {
 namespace {
@@ -138,6 +140,45 @@ TEST(PlanRender, RejectsOtherVersionsAndGarbage) {
   EXPECT_FALSE(parse_plan_json("{\"formatVersion\": 1}", error));
   EXPECT_FALSE(parse_plan_json("not json", error));
   EXPECT_FALSE(parse_plan_json("", error));
+}
+
+// A number that is not a whole int is refused by name, not converted: the
+// fuzzer found that 6.7e19 as formatVersion reached nlohmann's get<int>, a
+// conversion with undefined behaviour.
+TEST(PlanRender, RejectsVersionsAndCountsThatAreNotWholeInts) {
+  const auto plan_with = [](const char* where, const char* key, const nlohmann::json& value) {
+    auto doc = nlohmann::json::parse(render_json(sample_plan()));
+    auto& target = std::string(where).empty() ? doc : doc[where];
+    target[key] = value;
+    return doc.dump();
+  };
+  struct Case {
+    const char* where;
+    const char* key;
+    nlohmann::json value;
+  };
+  const std::vector<Case> cases = {
+      {"", "formatVersion", 6.66667e19},
+      {"", "formatVersion", -6.66667e19},
+      {"", "formatVersion", 1.5},
+      {"", "formatVersion", 18446744073709551615ULL},
+      {"", "formatVersion", "1"},
+      {"summary", "unchanged", 6.66667e19},
+      {"summary", "outOfScope", 2.5},
+      {"summary", "notCreated", -1},
+      {"summary", "managed", 4294967296LL},
+      {"summary", "managed", nullptr},
+  };
+  for (const auto& c : cases) {
+    std::string error;
+    EXPECT_FALSE(parse_plan_json(plan_with(c.where, c.key, c.value), error))
+        << c.key << " = " << c.value.dump();
+    EXPECT_NE(error.find(c.key), std::string::npos) << error;
+  }
+  std::string error;
+  const auto whole = parse_plan_json(plan_with("summary", "managed", 2147483647), error);
+  ASSERT_TRUE(whole) << error;
+  EXPECT_EQ(whole->summary.managed, 2147483647);
 }
 
 TEST(PlanRender, EmptyPlanSaysSo) {
