@@ -21,8 +21,9 @@
 namespace bobsync::policies {
 namespace {
 
-// Bounds on the per-thread memo tables. They only make repeated work cheaper:
-// results never depend on what is cached, so clearing a full table is safe.
+// Bounds on the memo tables (per thread, and the process-wide ones of the
+// transliterators). They only make repeated work cheaper: results never
+// depend on what is cached, so clearing a full table is safe.
 constexpr std::size_t k_max_cached_regexes = 64;
 constexpr std::size_t k_max_cached_code_points = 4096;
 constexpr std::size_t k_max_cached_words = 65536; // ~8 MB per thread at most
@@ -117,11 +118,18 @@ bool is_nonspacing_mark(UChar32 c) {
 
 // ---- transliterators ---------------------------------------------------------
 //
-// Building a transliterator parses rule files (milliseconds), so each is built
-// once per process. transliterate() is const but ICU does not document it as
-// thread-safe, so every thread works on its own clone (clone() itself is done
-// under a mutex). A missing ICU transliterator (broken ICU data) leaves the
-// text as it is rather than failing.
+// Building a transliterator parses rule files (milliseconds), and Any-Latin
+// builds one more, again from rules, for each script the first time it meets
+// that script. ICU does not copy those when a transliterator is cloned, so
+// per-thread clones rebuilt every script's rules on every new planning
+// thread, each pass (10 % of bench_plan's samples). Instead the process holds
+// one Any-Latin and one Latin-ASCII, kept warm across threads and passes, and
+// since transliterate() is not documented as thread-safe they are used under
+// a mutex, behind a process-wide memo: a word or a code point is
+// transliterated once per process. Each thread keeps its own memo in front
+// (no lock on a hit), so the mutex is only taken for what a thread has not
+// met yet. A missing ICU transliterator (broken ICU data) leaves the text as
+// it is rather than failing.
 
 std::unique_ptr<icu::Transliterator> create_transliterator(const char* id) {
   UErrorCode status = U_ZERO_ERROR;
@@ -134,35 +142,80 @@ std::unique_ptr<icu::Transliterator> create_transliterator(const char* id) {
   return result;
 }
 
-std::unique_ptr<icu::Transliterator> clone_for_thread(const icu::Transliterator* prototype) {
-  static std::mutex clone_mutex;
-  if (prototype == nullptr) {
-    return nullptr;
+class SharedTransliteration {
+public:
+  static SharedTransliteration& instance() {
+    static SharedTransliteration shared;
+    return shared;
   }
-  const std::lock_guard lock(clone_mutex);
-  return std::unique_ptr<icu::Transliterator>(prototype->clone());
-}
 
-// Any script to Latin (Cyrillic, Greek, Han pinyin, ...). Latin is left alone.
-const icu::Transliterator* any_latin() {
-  static const std::unique_ptr<icu::Transliterator> prototype = create_transliterator("Any-Latin");
-  thread_local const std::unique_ptr<icu::Transliterator> local = clone_for_thread(prototype.get());
-  return local.get();
-}
+  // ICU's Latin-ASCII of one code point, as UTF-8.
+  std::string latin_ascii(UChar32 c) {
+    const std::lock_guard lock(m_mutex);
+    return fold(c);
+  }
 
-// Latin letters, ligatures and typographic punctuation to ASCII.
-const icu::Transliterator* latin_ascii() {
-  static const std::unique_ptr<icu::Transliterator> prototype =
-      create_transliterator("Latin-ASCII");
-  thread_local const std::unique_ptr<icu::Transliterator> local = clone_for_thread(prototype.get());
-  return local.get();
-}
+  // One whitespace-free piece of a display name -> Any-Latin, combining marks
+  // dropped, Latin-ASCII, lowercase. Characters with no ASCII form stay
+  // non-ASCII and are removed later.
+  std::string ascii_word(std::string_view word) {
+    const std::lock_guard lock(m_mutex);
+    std::string key(word);
+    if (const auto it = m_words.find(key); it != m_words.end()) {
+      return it->second;
+    }
+    icu::UnicodeString text = from_utf8(word);
+    if (m_any_latin) {
+      m_any_latin->transliterate(text);
+    }
+    std::string out;
+    out.reserve(word.size());
+    for (std::int32_t i = 0; i < text.length();) {
+      const UChar32 c = text.char32At(i);
+      i += U16_LENGTH(c);
+      if (c < 0x80) {
+        out += ascii_lower(static_cast<char>(c));
+      } else if (!is_nonspacing_mark(c)) {
+        for (const char folded : fold(c)) {
+          out += ascii_lower(folded);
+        }
+      }
+    }
+    if (m_words.size() >= k_max_cached_words) {
+      m_words.clear();
+    }
+    return m_words.emplace(std::move(key), std::move(out)).first->second;
+  }
 
-// ICU's Latin-ASCII of one code point, as UTF-8. Latin-ASCII has a large rule
-// set (several microseconds per call even on plain text) while names use few
-// distinct code points, so results are memoised per thread. Its only
-// context-dependent rules concern letter case, which callers either keep
-// (normalize_diacritics: "Æ" -> "AE") or lower afterwards.
+private:
+  // Latin-ASCII has a large rule set (several microseconds per call even on
+  // plain text) while names use few distinct code points. Its only
+  // context-dependent rules concern letter case, which callers either keep
+  // (normalize_diacritics: "Æ" -> "AE") or lower afterwards. Under m_mutex.
+  const std::string& fold(UChar32 c) {
+    if (const auto it = m_code_points.find(c); it != m_code_points.end()) {
+      return it->second;
+    }
+    if (m_code_points.size() >= k_max_cached_code_points) {
+      m_code_points.clear();
+    }
+    icu::UnicodeString text(c);
+    if (m_latin_ascii) {
+      m_latin_ascii->transliterate(text);
+    }
+    return m_code_points.emplace(c, to_utf8(text)).first->second;
+  }
+
+  std::mutex m_mutex;
+  // Any script to Latin (Cyrillic, Greek, Han pinyin, ...); Latin is left alone.
+  std::unique_ptr<icu::Transliterator> m_any_latin = create_transliterator("Any-Latin");
+  // Latin letters, ligatures and typographic punctuation to ASCII.
+  std::unique_ptr<icu::Transliterator> m_latin_ascii = create_transliterator("Latin-ASCII");
+  std::unordered_map<std::string, std::string> m_words;
+  std::unordered_map<UChar32, std::string> m_code_points;
+};
+
+// SharedTransliteration::latin_ascii behind a per-thread memo.
 const std::string& latin_ascii_fold(UChar32 c) {
   thread_local std::unordered_map<UChar32, std::string> memo;
   if (const auto it = memo.find(c); it != memo.end()) {
@@ -171,50 +224,23 @@ const std::string& latin_ascii_fold(UChar32 c) {
   if (memo.size() >= k_max_cached_code_points) {
     memo.clear();
   }
-  icu::UnicodeString text(c);
-  if (const auto* t = latin_ascii(); t != nullptr) {
-    t->transliterate(text);
-  }
-  return memo.emplace(c, to_utf8(text)).first->second;
+  return memo.emplace(c, SharedTransliteration::instance().latin_ascii(c)).first->second;
 }
 
-// One whitespace-free piece of a display name with at least one non-ASCII
-// character -> Any-Latin, combining marks dropped, Latin-ASCII, lowercase.
-// Characters with no ASCII form stay non-ASCII and are removed later.
-std::string ascii_word(std::string_view word) {
-  icu::UnicodeString text = from_utf8(word);
-  if (const auto* t = any_latin(); t != nullptr) {
-    t->transliterate(text);
-  }
-  std::string out;
-  out.reserve(word.size());
-  for (std::int32_t i = 0; i < text.length();) {
-    const UChar32 c = text.char32At(i);
-    i += U16_LENGTH(c);
-    if (c < 0x80) {
-      out += ascii_lower(static_cast<char>(c));
-    } else if (!is_nonspacing_mark(c)) {
-      for (const char folded : latin_ascii_fold(c)) {
-        out += ascii_lower(folded);
-      }
-    }
-  }
-  return out;
-}
-
-// ascii_word with a per-thread memo: first names and surnames repeat across a
-// company and across reconcile cycles, and Any-Latin costs 5-60 us per word
-// for Cyrillic, Greek or Han.
+// SharedTransliteration::ascii_word behind a per-thread memo: first names and
+// surnames repeat across a company and across reconcile cycles, and Any-Latin
+// costs 5-60 us per word for Cyrillic, Greek or Han.
 const std::string& ascii_word_cached(std::string_view word) {
   thread_local std::unordered_map<std::string, std::string> memo;
-  const std::string key(word);
+  std::string key(word);
   if (const auto it = memo.find(key); it != memo.end()) {
     return it->second;
   }
   if (memo.size() >= k_max_cached_words) {
     memo.clear();
   }
-  return memo.emplace(key, ascii_word(word)).first->second;
+  auto value = SharedTransliteration::instance().ascii_word(word);
+  return memo.emplace(std::move(key), std::move(value)).first->second;
 }
 
 // ---- regular expressions ---------------------------------------------------------
@@ -470,8 +496,8 @@ std::string normalize_diacritics(std::string_view text) {
 // [a-z0-9._-] is removed, a run of separators keeps its first one; (3) leading
 // characters up to the first letter and trailing separators are cut; (4) the
 // result is cut to `max_length` (no limit when max_length < 1) and trailing
-// separators are cut again. Deterministic; thread-safe (per-thread ICU clones
-// and memo tables).
+// separators are cut again. Deterministic; thread-safe (one ICU transliterator
+// of each kind per process, under a mutex, behind memo tables).
 std::string sanitize_username(std::string_view text, int max_length) {
   std::string folded;
   folded.reserve(text.size());
