@@ -73,10 +73,24 @@ public:
     }
   }
 
-  // nullptr when absent.
+  // nullptr when absent. A record's twenty-odd keys are scanned in order,
+  // comparing lengths first: most keys differ in length, so this makes about
+  // one memcmp per lookup where a binary search made five (field names share
+  // prefixes such as "root." and "work."), and lookups are the hottest path
+  // of the desired state.
   const V* find(std::string_view key) const {
-    auto it = lower(key);
-    return it != m_entries.end() && it->first == key ? &it->second : nullptr;
+    if (m_entries.size() > k_scan_limit) {
+      auto it = lower(key);
+      return it != m_entries.end() && it->first == key ? &it->second : nullptr;
+    }
+    for (const auto& e : m_entries) {
+      if (e.first.size() == key.size()
+          && (e.first.data() == key.data()
+              || std::char_traits<char>::compare(e.first.data(), key.data(), key.size()) == 0)) {
+        return &e.second;
+      }
+    }
+    return nullptr;
   }
   bool contains(std::string_view key) const { return find(key) != nullptr; }
   void set(std::string_view key, V value) {
@@ -119,6 +133,8 @@ public:
   bool operator==(const FlatMap&) const = default;
 
 private:
+  static constexpr std::size_t k_scan_limit = 48;
+
   void grow_for_one() {
     if (m_entries.size() == m_entries.capacity()) {
       // Grow by a quarter, not by doubling: records hold 15-25 fields and

@@ -49,6 +49,30 @@ TEST(FlatMap, KeysOutliveTheStringsTheyWereSetFrom) {
   EXPECT_EQ(map.begin()->first, "attributes[name=costCode]");
 }
 
+// Small maps are scanned, large ones searched: both find exactly the keys
+// set, by content (a key asked for from another buffer, a prefix, a longer
+// name with the same start, the empty key).
+TEST(FlatMap, FindsByContentWhateverTheSize) {
+  for (const int size : {0, 1, 20, 48, 49, 200}) {
+    FlatMap<int> map;
+    for (int i = 0; i < size; ++i) {
+      map.set("work.custom.field_" + std::to_string(i), i);
+    }
+    for (int i = 0; i < size; ++i) {
+      const std::string key = "work.custom.field_" + std::to_string(i);
+      ASSERT_NE(map.find(key), nullptr) << size << " " << key;
+      EXPECT_EQ(*map.find(key), i);
+    }
+    EXPECT_EQ(map.find("work.custom.field_"), nullptr) << size;
+    EXPECT_EQ(map.find("work.custom.field_0x"), nullptr) << size;
+    EXPECT_EQ(map.find("work.custom.field_" + std::to_string(size)), nullptr) << size;
+    EXPECT_EQ(map.find(""), nullptr) << size;
+  }
+  FlatMap<int> with_empty{{"", 7}, {"a", 1}};
+  ASSERT_NE(with_empty.find(std::string()), nullptr);
+  EXPECT_EQ(*with_empty.find(std::string()), 7);
+}
+
 TEST(InternFieldName, EqualNamesShareOneCopy) {
   const std::string a = "phoneNumbers[type=work_mobile]";
   const std::string b = a; // a different buffer with the same content
