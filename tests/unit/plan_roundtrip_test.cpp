@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace bobsync::state {
 namespace {
@@ -95,6 +97,38 @@ TEST(PlanRoundTrip, OneChangeReadsBackAsTheSameChange) {
       ASSERT_TRUE(again.has_value()) << error;
       EXPECT_EQ(*again, change);
     }
+  }
+}
+
+// finalize puts the changes in (action, bobId, jumpcloudId) order and loses,
+// duplicates or rewrites none of them; equal keys keep the order they were
+// made in. Plans of every size up to a few thousand, with many ties.
+TEST(PlanFinalize, SortsEveryChangeOnceAndKeepsTiesInOrder) {
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    testing::RandomText r(seed);
+    Plan plan;
+    const auto n = r.below(seed * 100);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Change c;
+      c.action = k_all_actions.at(r.below(k_all_actions.size()));
+      c.employee_id = std::to_string(r.below(50));
+      c.user_id = r.chance(50) ? "" : std::to_string(r.below(3));
+      c.reason = std::to_string(i); // the order it was made in
+      plan.changes.push_back(std::move(c));
+    }
+    auto expected = plan.changes;
+    std::stable_sort(expected.begin(), expected.end(), [](const Change& a, const Change& b) {
+      return std::tie(a.action, a.employee_id, a.user_id)
+             < std::tie(b.action, b.employee_id, b.user_id);
+    });
+    finalize(plan);
+    ASSERT_EQ(plan.changes, expected);
+    int counted = 0;
+    for (const auto action : k_all_actions) {
+      counted += plan.summary.count(action);
+    }
+    EXPECT_EQ(counted, static_cast<int>(n));
   }
 }
 
